@@ -1,0 +1,1106 @@
+#include "app/app.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <SDL.h>
+#include <SDL_image.h>
+#include <SDL_ttf.h>
+#include <cjson/cJSON.h>
+
+#include "app/stats.h"
+#include "kiosk_build.h"
+#include "card/card.h"
+#include "card/profile.h"
+#include "card/sim.h"
+#include "card/worker.h"
+#include "control/ctl_proto.h"
+#include "control/ctl_server.h"
+#include "core/core.h"
+#include "outbox/outbox.h"
+#include "sync/sync_client.h"
+#include "ui/render.h"
+#include "ui/strings.h"
+#include "ui/text.h"
+#include "ui/view.h"
+#include "util/log.h"
+#include "util/mask.h"
+#include "util/secure.h"
+
+/* User event codes, offsets from the base SDL_RegisterEvents gave us. */
+enum { UEV_CARD, UEV_PRESENCE, UEV_BUREAU, UEV_CONTROL, UEV_CONTROL_DONE, UEV__LAST };
+
+#define MAX_WAITS 32
+#define SYNTH_TOUCH_ID 0x4B494F53 /* "KIOS": taps from the control socket */
+
+typedef struct {
+    uint64_t client;
+    char *id_json;
+} ctl_pending;
+
+typedef struct {
+    uint64_t client;
+    char *id_json;
+    core_state state;
+    uint64_t deadline_ms;
+} ctl_wait;
+
+typedef struct {
+    kiosk_config cfg;
+    app_options opt;
+    Uint32 ev_base;
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    ui_fonts *fonts;
+    ui_renderer *ur;
+    ui_view view;
+    uint8_t keypad[10];
+    core core;
+    core_state shown_state;
+    core_notice shown_notice;
+    int shown_seconds;
+    bool dirty;
+    bool quit;
+    int pressed;             /* widget under a finger, -1 none */
+    int press_widget;        /* widget a touch began on */
+    sim_reader *sim;
+    card_worker *worker;
+    sync_client *sync;
+    outbox *ob;
+    ctl_server *ctl;
+    ctl_wait waits[MAX_WAITS];
+    int n_waits;
+    uint64_t frames;
+    app_stats stats;
+    uint64_t tap_t0_ns;      /* a tap waiting for the frame that shows it */
+    bool tap_shown_pending;
+    uint16_t last_sw;
+    char card_masked[MASK_CARD_MAX];
+    bool overlay;
+} app;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+    return now_ns() / 1000000u;
+}
+
+/* ---- posting from worker threads ------------------------------------------ */
+
+static void app_post(app *a, int code, void *data1, void *data2)
+{
+    SDL_Event e;
+
+    memset(&e, 0, sizeof e);
+    e.type = a->ev_base;
+    e.user.code = code;
+    e.user.data1 = data1;
+    e.user.data2 = data2;
+    if (SDL_PushEvent(&e) != 1) {
+        log_err("app", "event queue refused an event (%s); dropped", SDL_GetError());
+        free(data1);
+        free(data2);
+    }
+}
+
+static void app_on_card_result(void *ud, const card_result *r)
+{
+    card_result *copy = malloc(sizeof *copy);
+    if (copy) {
+        *copy = *r;
+        app_post(ud, UEV_CARD, copy, NULL);
+    }
+}
+
+static void app_on_presence(void *ud, bool present)
+{
+    app_post(ud, UEV_PRESENCE, present ? (void *)1 : NULL, NULL);
+}
+
+static void app_on_sync(void *ud, const sync_result *r)
+{
+    sync_result *copy = malloc(sizeof *copy);
+    if (copy) {
+        *copy = *r;
+        app_post(ud, UEV_BUREAU, copy, NULL);
+    }
+}
+
+static void app_on_control(void *ud, uint64_t client, ctl_request *req)
+{
+    uint64_t *cl = malloc(sizeof *cl);
+    if (cl == NULL) {
+        ctl_request_clear(req);
+        free(req);
+        return;
+    }
+    *cl = client;
+    app_post(ud, UEV_CONTROL, req, cl);
+}
+
+/* ---- the core's effects ------------------------------------------------------ */
+
+static void app_feed(app *a, core_event *ev);
+
+static const core_card_answer app_card_answers[CARD_RES__LAST] = {
+    [CARD_RES_OK] = CA_OK, [CARD_RES_WRONG_PIN] = CA_WRONG_PIN, [CARD_RES_BLOCKED] = CA_BLOCKED,
+    [CARD_RES_LOCKED] = CA_LOCKED, [CARD_RES_REMOVED] = CA_REMOVED,
+    [CARD_RES_UNREADABLE] = CA_UNREADABLE, [CARD_RES_EXPIRED] = CA_EXPIRED,
+    [CARD_RES_REFUSED] = CA_REFUSED, [CARD_RES_GARBAGE] = CA_GARBAGE, [CARD_RES_IO] = CA_IO,
+};
+
+static const core_bureau_status app_bureau[SYNC_ST__LAST] = {
+    [SYNC_ST_ACTIVE] = BS_ACTIVE, [SYNC_ST_LOST] = BS_LOST, [SYNC_ST_FROZEN] = BS_FROZEN,
+    [SYNC_ST_CANCELLED] = BS_CANCELLED, [SYNC_ST_UNKNOWN] = BS_UNKNOWN,
+    [SYNC_ST_UNREACHABLE] = BS_UNREACHABLE,
+};
+
+static const outbox_resolution app_resolutions[] = {
+    [RES_CHANGED] = OUTBOX_RESOLVE_CHANGED, [RES_UNKNOWN] = OUTBOX_RESOLVE_UNKNOWN,
+    [RES_DISCARD] = OUTBOX_RESOLVE_DISCARD,
+};
+
+static void app_shuffle(app *a)
+{
+    /* Fisher-Yates from getrandom: someone watching over a shoulder learns
+     * nothing from where a finger lands. */
+    for (int i = 9; i > 0; i--) {
+        uint32_t j;
+        uint8_t t;
+        if (!secure_random_below((uint32_t)i + 1, &j)) {
+            log_err("app", "no randomness for the keypad; keeping the last order");
+            return;
+        }
+        t = a->keypad[i];
+        a->keypad[i] = a->keypad[j];
+        a->keypad[j] = t;
+    }
+}
+
+/* Carries out effects in order; a record that could not be written stops
+ * the rest (the card is never written without its record). */
+static void app_effects(app *a, core_effects *fx)
+{
+    time_t t = time(NULL);
+    bool failed = false;
+
+    for (int i = 0; i < fx->n && !failed; i++) {
+        core_fx *f = &fx->fx[i];
+        switch (f->type) {
+        case FX_CARD_READ:
+            if (!card_worker_read(a->worker, f->gen))
+                log_err("app", "card worker queue full");
+            break;
+        case FX_BUREAU_ASK:
+            if (!sync_client_ask(a->sync, f->gen, f->card_number))
+                log_err("app", "bureau question not queued");
+            break;
+        case FX_CARD_VERIFY:
+            if (!card_worker_verify(a->worker, f->gen, f->pin_a))
+                log_err("app", "card worker queue full");
+            break;
+        case FX_RECORD_INTENT:
+            failed = !outbox_intent_begin(a->ob, f->card_number, t);
+            break;
+        case FX_CARD_CHANGE:
+            if (!card_worker_change(a->worker, f->gen, f->pin_a, f->pin_b))
+                log_err("app", "card worker queue full");
+            break;
+        case FX_RESOLVE_INTENT:
+            if (!outbox_intent_resolve(a->ob, app_resolutions[f->resolution], t))
+                log_err("app", "could not resolve the change record; it stays an intent "
+                               "and becomes pin_change_unknown at the next start");
+            break;
+        case FX_RECORD_BLOCKED:
+            if (!outbox_record(a->ob, f->card_number, OUTBOX_PIN_BLOCKED, t))
+                log_err("app", "could not record a blocked card");
+            break;
+        case FX_SHUFFLE_KEYPAD:
+            app_shuffle(a);
+            break;
+        default:
+            break;
+        }
+    }
+    core_effects_wipe(fx);
+    if (failed) {
+        core_event ev = { .type = EV_RECORD_FAILED };
+        app_feed(a, &ev);
+    }
+}
+
+static void app_feed(app *a, core_event *ev)
+{
+    core_effects fx;
+    const core *c = &a->core;
+    /* What the screen shows of the core: a frame is drawn only when it moves. */
+    int before[6] = { c->state, c->notice, c->entry_len, c->lang, c->tries_left, (int)c->entry_gen };
+
+    ev->now_ms = now_ms();
+    core_handle(&a->core, ev, &fx);
+    app_effects(a, &fx);
+    if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER)
+        explicit_bzero(ev, sizeof *ev);
+    if (before[0] != (int)c->state || before[1] != (int)c->notice || before[2] != c->entry_len ||
+        before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen)
+        a->dirty = true;
+}
+
+static void app_simple(app *a, core_event_type t)
+{
+    core_event ev = { .type = t };
+    app_feed(a, &ev);
+}
+
+/* ---- screen --------------------------------------------------------------------- */
+
+static void app_build_view(app *a)
+{
+    int w, h;
+    ui_view_input in;
+
+    SDL_GetRendererOutputSize(a->ren, &w, &h);
+    mask_card(a->core.card_number, a->card_masked);
+    in = (ui_view_input){ w, h, a->keypad, a->core.card_number[0] ? a->card_masked : "" };
+    ui_view_build(&a->view, &a->core, &in);
+}
+
+static void app_overlay_text(app *a, char *buf, size_t len)
+{
+    const char *n = core_notice_name(a->core.notice);
+    snprintf(buf, len, "%s%s%s  frame %.2f ms  card sim  SW %04X  outbox %d  %s",
+             core_state_name(a->core.state), n ? " / " : "", n ? n : "",
+             app_stats_last_frame_ms(&a->stats), a->last_sw, outbox_depth(a->ob),
+             a->core.bureau_offline ? "bureau offline" : "");
+}
+
+static void app_draw(app *a)
+{
+    char overlay[256];
+
+    app_build_view(a);
+    if (a->overlay)
+        app_overlay_text(a, overlay, sizeof overlay);
+    ui_renderer_draw(a->ur, &a->view, a->pressed, a->overlay ? overlay : NULL);
+}
+
+static void app_present(app *a)
+{
+    uint64_t t0 = now_ns(), t1;
+
+    app_draw(a);
+    SDL_RenderPresent(a->ren);
+    t1 = now_ns();
+    a->frames++;
+    app_stats_frame(&a->stats, t0, t1);
+    if (a->tap_shown_pending) {
+        app_stats_tap(&a->stats, t1 - a->tap_t0_ns);
+        a->tap_shown_pending = false;
+    }
+    a->dirty = false;
+}
+
+/* ---- taps and keys ---------------------------------------------------------------- */
+
+static void app_widget_action(app *a, int idx)
+{
+    const ui_widget *w;
+    core_event ev = { .type = EV__LAST };
+
+    if (idx < 0 || idx >= a->view.n_widgets)
+        return;
+    w = &a->view.widgets[idx];
+    switch (w->kind) {
+    case W_KEY_DIGIT: ev.type = EV_DIGIT; ev.digit = w->digit; break;
+    case W_KEY_BACK: ev.type = EV_DELETE; break;
+    case W_KEY_OK: ev.type = EV_OK; break;
+    case W_BTN_CANCEL: ev.type = EV_CANCEL; break;
+    case W_BTN_LANG: ev.type = EV_LANG; break;
+    case W_BTN_CONTINUE: ev.type = EV_CONTINUE; break;
+    default: break;
+    }
+    if (ev.type != EV__LAST)
+        app_feed(a, &ev);
+}
+
+/* A finger (or the control socket's synthetic finger) goes down and up:
+ * the action happens on release over the widget it went down on, as on any
+ * touch screen, so a finger sliding off a key cancels the press. */
+static void app_pointer(app *a, bool down, int x, int y)
+{
+    int hit = ui_view_hit(&a->view, x, y);
+
+    if (down) {
+        a->press_widget = hit;
+        a->pressed = hit;
+        a->dirty = true;
+    } else {
+        if (hit >= 0 && hit == a->press_widget)
+            app_widget_action(a, hit);
+        a->press_widget = -1;
+        a->pressed = -1;
+        a->dirty = true;
+        if (a->tap_t0_ns)
+            a->tap_shown_pending = true;
+    }
+}
+
+static void app_sim_insert_default(app *a)
+{
+    sim_card_params p;
+
+    memset(&p, 0, sizeof p);
+    snprintf(p.card_number, sizeof p.card_number, "A12345678");
+    snprintf(p.pin, sizeof p.pin, "123456");
+    p.tries = 6;
+    p.profile = CARD_PROFILE_SSSE;
+    if (!sim_reader_insert(a->sim, &p))
+        log_info("app", "F1: a card is already in");
+    secure_wipe(&p, sizeof p);
+}
+
+static void app_key(app *a, SDL_Keycode k)
+{
+    if (k >= SDLK_0 && k <= SDLK_9) {
+        core_event ev = { .type = EV_DIGIT, .digit = (int)(k - SDLK_0) };
+        app_feed(a, &ev);
+    } else if (k >= SDLK_KP_1 && k <= SDLK_KP_0) {
+        core_event ev = { .type = EV_DIGIT, .digit = k == SDLK_KP_0 ? 0 : (int)(k - SDLK_KP_1) + 1 };
+        app_feed(a, &ev);
+    } else if (k == SDLK_BACKSPACE) {
+        app_simple(a, EV_DELETE);
+    } else if (k == SDLK_RETURN || k == SDLK_KP_ENTER) {
+        app_simple(a, a->core.notice == NT_TIMEOUT_WARNING ? EV_CONTINUE : EV_OK);
+    } else if (k == SDLK_ESCAPE) {
+        app_simple(a, EV_CANCEL);
+    } else if (k == SDLK_F1 && a->sim) {
+        app_sim_insert_default(a);
+    } else if (k == SDLK_F2 && a->sim) {
+        sim_reader_remove(a->sim);
+    } else if (k == SDLK_F3) {
+        app_simple(a, EV_LANG);
+    } else if (k == SDLK_F12 && a->opt.windowed) {
+        a->overlay = !a->overlay;
+        a->dirty = true;
+    }
+}
+
+/* ---- the control socket ------------------------------------------------------------------ */
+
+static void app_reply(app *a, uint64_t client, const char *id_json, cJSON *fields)
+{
+    char *line = ctl_reply_ok(id_json, fields);
+    if (line) {
+        ctl_server_send(a->ctl, client, line);
+        free(line);
+    }
+}
+
+static void app_reply_err(app *a, uint64_t client, const char *id_json, const char *code, const char *msg)
+{
+    char *line = ctl_reply_error(id_json, code, msg);
+    if (line) {
+        ctl_server_send(a->ctl, client, line);
+        free(line);
+    }
+}
+
+static cJSON *app_state_json(app *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *n = core_notice_name(a->core.notice);
+
+    cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
+    cJSON_AddStringToObject(o, "lang", a->core.lang == LANG_ZH ? "zh" : "en");
+    cJSON_AddNumberToObject(o, "pin_length", a->core.entry_len);
+    if (a->core.tries_left >= 0)
+        cJSON_AddNumberToObject(o, "tries_left", a->core.tries_left);
+    if (n)
+        cJSON_AddStringToObject(o, "notice", n);
+    if (a->core.notice == NT_TIMEOUT_WARNING)
+        cJSON_AddNumberToObject(o, "seconds_left", core_warning_seconds_left(&a->core));
+    cJSON_AddNumberToObject(o, "frames", (double)a->frames);
+    cJSON_AddStringToObject(o, "card", a->core.card_present ? "present" : "absent");
+    if (a->core.card_number[0]) {
+        char masked[MASK_CARD_MAX];
+        mask_card(a->core.card_number, masked);
+        cJSON_AddStringToObject(o, "card_masked", masked);
+    }
+    cJSON_AddStringToObject(o, "version", KIOSK_VERSION);
+    return o;
+}
+
+static cJSON *app_layout_json(app *a)
+{
+    cJSON *o = cJSON_CreateObject(), *arr;
+
+    cJSON_AddNumberToObject(o, "width", a->view.w);
+    cJSON_AddNumberToObject(o, "height", a->view.h);
+    arr = cJSON_AddArrayToObject(o, "widgets");
+    for (int i = 0; i < a->view.n_widgets; i++) {
+        const ui_widget *w = &a->view.widgets[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "id", w->id);
+        cJSON_AddStringToObject(j, "label", w->label ? w->label : "");
+        cJSON_AddNumberToObject(j, "x", w->r.x);
+        cJSON_AddNumberToObject(j, "y", w->r.y);
+        cJSON_AddNumberToObject(j, "w", w->r.w);
+        cJSON_AddNumberToObject(j, "h", w->r.h);
+        cJSON_AddBoolToObject(j, "enabled", w->enabled);
+        cJSON_AddItemToArray(arr, j);
+    }
+    return o;
+}
+
+static void app_push_finger(app *a, Uint32 type, int x, int y)
+{
+    SDL_Event e;
+
+    memset(&e, 0, sizeof e);
+    e.type = type;
+    e.tfinger.touchId = SYNTH_TOUCH_ID;
+    e.tfinger.fingerId = 1;
+    e.tfinger.x = a->view.w > 0 ? ((float)x + 0.5f) / (float)a->view.w : 0;
+    e.tfinger.y = a->view.h > 0 ? ((float)y + 0.5f) / (float)a->view.h : 0;
+    e.tfinger.pressure = 1.0f;
+    SDL_PushEvent(&e);
+}
+
+static void app_push_tap(app *a, int x, int y)
+{
+    app_push_finger(a, SDL_FINGERDOWN, x, y);
+    app_push_finger(a, SDL_FINGERUP, x, y);
+}
+
+static void app_push_key(SDL_Keycode k)
+{
+    SDL_Event e;
+
+    memset(&e, 0, sizeof e);
+    e.type = SDL_KEYDOWN;
+    e.key.state = SDL_PRESSED;
+    e.key.keysym.sym = k;
+    e.key.keysym.scancode = SDL_GetScancodeFromKey(k);
+    SDL_PushEvent(&e);
+    e.type = SDL_KEYUP;
+    e.key.state = SDL_RELEASED;
+    SDL_PushEvent(&e);
+}
+
+/* The reply to a tap, type or key goes out once the synthetic events ahead
+ * of this marker have been handled: SDL's queue is first in, first out. */
+static void app_push_done(app *a, uint64_t client, ctl_request *req)
+{
+    ctl_pending *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return;
+    p->client = client;
+    p->id_json = req->id_json;
+    req->id_json = NULL;
+    app_post(a, UEV_CONTROL_DONE, p, NULL);
+}
+
+static bool app_screenshot(app *a, const char *path, int *w, int *h, char *err, size_t errlen)
+{
+    SDL_Surface *s = NULL;
+    bool ok = false;
+
+    app_draw(a); /* what is on screen now, drawn again into the back buffer */
+    SDL_GetRendererOutputSize(a->ren, w, h);
+    s = SDL_CreateRGBSurfaceWithFormat(0, *w, *h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (s == NULL || SDL_RenderReadPixels(a->ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) != 0) {
+        snprintf(err, errlen, "cannot read the screen: %s", SDL_GetError());
+        goto out;
+    }
+    if (IMG_SavePNG(s, path) != 0) {
+        snprintf(err, errlen, "cannot write the PNG: %s", IMG_GetError());
+        goto out;
+    }
+    ok = true;
+out:
+    SDL_RenderPresent(a->ren);
+    SDL_FreeSurface(s);
+    return ok;
+}
+
+static const struct { const char *name; sim_fault f; } app_faults[] = {
+    { "", SIM_FAULT_NONE }, { "none", SIM_FAULT_NONE }, { "pull", SIM_FAULT_PULL },
+    { "garbage", SIM_FAULT_GARBAGE }, { "truncated", SIM_FAULT_TRUNCATED },
+};
+static const struct { const char *name; card_op op; } app_ops[] = {
+    { "", CARD_OP_READ }, { "read", CARD_OP_READ }, { "verify", CARD_OP_VERIFY }, { "change", CARD_OP_CHANGE },
+};
+
+static void app_card_command(app *a, uint64_t client, ctl_request *req)
+{
+    sim_card_params p;
+
+    if (a->sim == NULL) {
+        app_reply_err(a, client, req->id_json, "not_simulated", "the card backend is not sim");
+        return;
+    }
+    if (req->action == CTL_CARD_REMOVE) {
+        if (sim_reader_remove(a->sim))
+            app_reply(a, client, req->id_json, NULL);
+        else
+            app_reply_err(a, client, req->id_json, "no_card", "no card is in the reader");
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    snprintf(p.card_number, sizeof p.card_number, "%s", req->card_number);
+    memcpy(p.pin, req->pin, sizeof p.pin);
+    p.tries = req->tries;
+    p.blocked = req->blocked;
+    p.locked = req->locked;
+    p.profile = strcmp(req->profile, "iso7816") == 0 ? CARD_PROFILE_ISO7816 : CARD_PROFILE_SSSE;
+    snprintf(p.expiry, sizeof p.expiry, "%s", req->expiry);
+    for (size_t i = 0; i < sizeof app_faults / sizeof app_faults[0]; i++)
+        if (strcmp(req->fault, app_faults[i].name) == 0)
+            p.fault = app_faults[i].f;
+    for (size_t i = 0; i < sizeof app_ops / sizeof app_ops[0]; i++) {
+        if (strcmp(req->fault_on, app_ops[i].name) == 0)
+            p.fault_on = app_ops[i].op;
+        if (strcmp(req->delay_on, app_ops[i].name) == 0)
+            p.delay_on = app_ops[i].op;
+    }
+    p.delay_ms = (unsigned)req->delay_ms;
+    if (sim_reader_insert(a->sim, &p))
+        app_reply(a, client, req->id_json, NULL);
+    else
+        app_reply_err(a, client, req->id_json, "card_present", "a card is already in the reader");
+    secure_wipe(&p, sizeof p);
+}
+
+static void app_control(app *a, uint64_t client, ctl_request *req)
+{
+    char err[512];
+    int w, h;
+
+    /* Taps and waits act on what is on screen now. */
+    if (a->dirty)
+        app_present(a);
+    switch (req->cmd) {
+    case CTL_STATE:
+        app_reply(a, client, req->id_json, app_state_json(a));
+        break;
+    case CTL_LAYOUT:
+        app_reply(a, client, req->id_json, app_layout_json(a));
+        break;
+    case CTL_TAP: {
+        int x = req->x, y = req->y;
+        if (!req->has_xy) {
+            int i = ui_view_find(&a->view, req->widget);
+            if (i < 0) {
+                app_reply_err(a, client, req->id_json, "no_such_widget", "that widget is not on screen");
+                break;
+            }
+            x = a->view.widgets[i].r.x + a->view.widgets[i].r.w / 2;
+            y = a->view.widgets[i].r.y + a->view.widgets[i].r.h / 2;
+        }
+        a->tap_t0_ns = now_ns();
+        app_push_tap(a, x, y);
+        app_push_done(a, client, req);
+        break;
+    }
+    case CTL_TYPE: {
+        size_t n = strlen(req->digits);
+        int idx[64];
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            char id[8] = "key.0";
+            id[4] = req->digits[i];
+            idx[i] = ui_view_find(&a->view, id);
+            ok = idx[i] >= 0;
+        }
+        if (!ok) {
+            app_reply_err(a, client, req->id_json, "no_such_widget", "no keypad on screen");
+            break;
+        }
+        a->tap_t0_ns = now_ns();
+        for (size_t i = 0; i < n; i++) {
+            const ui_rect *r = &a->view.widgets[idx[i]].r;
+            app_push_tap(a, r->x + r->w / 2, r->y + r->h / 2);
+        }
+        explicit_bzero(idx, sizeof idx);
+        app_push_done(a, client, req);
+        break;
+    }
+    case CTL_KEY: {
+        SDL_Keycode k = SDL_GetKeyFromName(req->key);
+        if (k == SDLK_UNKNOWN) {
+            app_reply_err(a, client, req->id_json, "bad_field", "unknown key name");
+            break;
+        }
+        app_push_key(k);
+        app_push_done(a, client, req);
+        break;
+    }
+    case CTL_WAIT: {
+        core_state s = core_state_from_name(req->state);
+        if (s == ST__LAST) {
+            app_reply_err(a, client, req->id_json, "unknown_state", "no such state");
+        } else if (s == a->core.state) {
+            app_reply(a, client, req->id_json, app_state_json(a));
+        } else if (a->n_waits == MAX_WAITS) {
+            app_reply_err(a, client, req->id_json, "busy", "too many waits");
+        } else {
+            ctl_wait *wt = &a->waits[a->n_waits++];
+            wt->client = client;
+            wt->id_json = req->id_json;
+            req->id_json = NULL;
+            wt->state = s;
+            wt->deadline_ms = now_ms() + (uint64_t)req->timeout_ms;
+        }
+        break;
+    }
+    case CTL_SCREENSHOT:
+        if (app_screenshot(a, req->path, &w, &h, err, sizeof err)) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "width", w);
+            cJSON_AddNumberToObject(o, "height", h);
+            app_reply(a, client, req->id_json, o);
+        } else {
+            app_reply_err(a, client, req->id_json, "io_error", err);
+        }
+        break;
+    case CTL_CARD:
+        app_card_command(a, client, req);
+        break;
+    case CTL_SUBSCRIBE:
+        ctl_server_mark_subscribed(a->ctl, client);
+        app_reply(a, client, req->id_json, NULL);
+        break;
+    case CTL_QUIT:
+        app_reply(a, client, req->id_json, NULL);
+        a->quit = true;
+        break;
+    case CTL_STATS:
+        app_reply(a, client, req->id_json, app_stats_json(&a->stats, a->frames));
+        break;
+    default:
+        app_reply_err(a, client, req->id_json, "unknown_command", "not handled");
+        break;
+    }
+}
+
+static void app_check_waits(app *a)
+{
+    uint64_t t = now_ms();
+
+    for (int i = 0; i < a->n_waits;) {
+        ctl_wait *w = &a->waits[i];
+        if (w->state == a->core.state) {
+            app_reply(a, w->client, w->id_json, app_state_json(a));
+        } else if (t >= w->deadline_ms) {
+            char *line;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "ok", false);
+            cJSON_AddStringToObject(o, "error", "timeout");
+            cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
+            if (w->id_json)
+                cJSON_AddItemToObject(o, "id", cJSON_Parse(w->id_json));
+            line = cJSON_PrintUnformatted(o);
+            if (line) {
+                size_t n = strlen(line);
+                char *nl = realloc(line, n + 2);
+                if (nl) {
+                    nl[n] = '\n';
+                    nl[n + 1] = '\0';
+                    ctl_server_send(a->ctl, w->client, nl);
+                    line = nl;
+                }
+                free(line);
+            }
+            cJSON_Delete(o);
+        } else {
+            i++;
+            continue;
+        }
+        free(w->id_json);
+        a->waits[i] = a->waits[--a->n_waits];
+    }
+}
+
+/* ---- state changes: one place logs and announces them --------------------------------------- */
+
+static void app_after_events(app *a)
+{
+    int secs = core_warning_seconds_left(&a->core);
+
+    if (a->core.state != a->shown_state || a->core.notice != a->shown_notice) {
+        const char *n = core_notice_name(a->core.notice);
+        log_info("core", "-> [%s]%s%s", core_state_name(a->core.state), n ? " notice=" : "", n ? n : "");
+        if (a->ctl) {
+            cJSON *o = cJSON_CreateObject();
+            char *line;
+            cJSON_AddStringToObject(o, "event", "state");
+            cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
+            if (n)
+                cJSON_AddStringToObject(o, "notice", n);
+            cJSON_AddNumberToObject(o, "at_ms", (double)(now_ms() - a->stats.start_ms));
+            line = cJSON_PrintUnformatted(o);
+            if (line) {
+                char buf[512];
+                snprintf(buf, sizeof buf, "%s\n", line);
+                ctl_server_broadcast_subscribed(a->ctl, buf);
+                free(line);
+            }
+            cJSON_Delete(o);
+        }
+        a->shown_state = a->core.state;
+        a->shown_notice = a->core.notice;
+        a->dirty = true;
+    }
+    if (secs != a->shown_seconds) {
+        a->shown_seconds = secs;
+        a->dirty = true;
+    }
+    if (a->ctl)
+        app_check_waits(a);
+}
+
+/* ---- event dispatch ----------------------------------------------------------------------------- */
+
+static void app_user_event(app *a, SDL_Event *e)
+{
+    switch (e->user.code) {
+    case UEV_CARD: {
+        card_result *r = e->user.data1;
+        core_event ev = { .type = EV_CARD_ANSWER, .gen = r->gen, .op = (core_card_op)r->op,
+                          .answer = r->res < CARD_RES__LAST ? app_card_answers[r->res] : CA_IO,
+                          .tries = r->tries };
+        a->last_sw = r->sw; /* the card layer has logged the answer */
+        snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);
+        explicit_bzero(r, sizeof *r);
+        free(r);
+        app_feed(a, &ev);
+        break;
+    }
+    case UEV_PRESENCE:
+        log_info("card", "card %s", e->user.data1 ? "inserted" : "removed");
+        app_simple(a, e->user.data1 ? EV_CARD_IN : EV_CARD_OUT);
+        break;
+    case UEV_BUREAU: {
+        sync_result *r = e->user.data1;
+        core_event ev = { .type = EV_BUREAU_ANSWER, .gen = r->gen,
+                          .bureau = r->status < SYNC_ST__LAST ? app_bureau[r->status] : BS_UNREACHABLE };
+        log_info("sync", "card status: %s", sync_status_name(r->status));
+        snprintf(ev.holder, sizeof ev.holder, "%s", r->holder);
+        free(r);
+        app_feed(a, &ev);
+        break;
+    }
+    case UEV_CONTROL: {
+        ctl_request *req = e->user.data1;
+        uint64_t *client = e->user.data2;
+        app_control(a, *client, req);
+        ctl_request_clear(req);
+        free(req);
+        free(client);
+        break;
+    }
+    case UEV_CONTROL_DONE: {
+        ctl_pending *p = e->user.data1;
+        app_reply(a, p->client, p->id_json, NULL);
+        free(p->id_json);
+        free(p);
+        a->tap_t0_ns = a->tap_shown_pending ? a->tap_t0_ns : 0;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void app_event(app *a, SDL_Event *e)
+{
+    if (e->type == a->ev_base) {
+        app_user_event(a, e);
+        return;
+    }
+    switch (e->type) {
+    case SDL_QUIT:
+        a->quit = true;
+        break;
+    case SDL_FINGERDOWN:
+    case SDL_FINGERUP:
+        app_pointer(a, e->type == SDL_FINGERDOWN, (int)(e->tfinger.x * (float)a->view.w),
+                    (int)(e->tfinger.y * (float)a->view.h));
+        break;
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
+        /* A real touch also arrives as a mouse event tagged SDL_TOUCH_MOUSEID:
+         * the finger event already counted it. */
+        if (e->button.which != SDL_TOUCH_MOUSEID && e->button.button == SDL_BUTTON_LEFT)
+            app_pointer(a, e->type == SDL_MOUSEBUTTONDOWN, e->button.x, e->button.y);
+        break;
+    case SDL_KEYDOWN:
+        if (!e->key.repeat)
+            app_key(a, e->key.keysym.sym);
+        break;
+    case SDL_WINDOWEVENT:
+        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED || e->window.event == SDL_WINDOWEVENT_EXPOSED)
+            a->dirty = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static int app_wait_ms(app *a)
+{
+    uint64_t t = now_ms(), next = core_next_deadline(&a->core);
+    int64_t ms;
+
+    for (int i = 0; i < a->n_waits; i++)
+        if (next == 0 || a->waits[i].deadline_ms < next)
+            next = a->waits[i].deadline_ms;
+    if (a->core.notice == NT_TIMEOUT_WARNING && a->core.warning_end_ms > t) {
+        /* Wake at the next whole second of the countdown to redraw it. */
+        uint64_t at = t + (a->core.warning_end_ms - t) % 1000 + 1;
+        if (next == 0 || at < next)
+            next = at;
+    }
+    if (next == 0)
+        return 60000; /* nothing due: sleep until an event arrives */
+    ms = (int64_t)next - (int64_t)t;
+    return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+/* ---- start and stop ----------------------------------------------------------------------------- */
+
+static bool app_open_display(app *a, char *err, size_t errlen)
+{
+    Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
+    int w = a->opt.width > 0 ? a->opt.width : a->cfg.width;
+    int h = a->opt.height > 0 ? a->opt.height : a->cfg.height;
+    bool fullscreen = !a->opt.windowed && a->cfg.fullscreen;
+
+    /* No GPU on most terminals: the software renderer without a framebuffer
+     * copy is the fastest and smallest way to get pixels on screen. */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+    /* Touch and mouse are told apart by us (see app_event). */
+    SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "1");
+    SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0");
+    SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
+    if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+        snprintf(err, errlen, "cannot start SDL video: %s (no display? set DISPLAY, or run under "
+                 "xvfb-run, or SDL_VIDEODRIVER=dummy for a headless run)", SDL_GetError());
+        return false;
+    }
+    if (TTF_Init() != 0) {
+        snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
+        return false;
+    }
+    if (fullscreen) {
+        flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+        SDL_ShowCursor(SDL_DISABLE);
+    }
+    a->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+                              w > 0 ? w : 1920, h > 0 ? h : 1080, flags);
+    if (a->win == NULL) {
+        snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
+        return false;
+    }
+    a->ren = SDL_CreateRenderer(a->win, -1, SDL_RENDERER_SOFTWARE);
+    if (a->ren == NULL) {
+        snprintf(err, errlen, "cannot create a renderer: %s", SDL_GetError());
+        return false;
+    }
+    a->ev_base = SDL_RegisterEvents(1);
+    if (a->ev_base == (Uint32)-1) {
+        snprintf(err, errlen, "no SDL user events left");
+        return false;
+    }
+    return true;
+}
+
+static bool app_open_assets(app *a, char *err, size_t errlen)
+{
+    char reg[PATH_MAX], bold[PATH_MAX], pic[PATH_MAX];
+    const char *fallback = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+    snprintf(reg, sizeof reg, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", a->opt.datadir);
+    snprintf(bold, sizeof bold, "%s/fonts/NotoSansSC-Kiosk-Bold.otf", a->opt.datadir);
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", a->opt.datadir);
+    a->fonts = ui_fonts_open(reg, bold, fallback, err, errlen);
+    if (a->fonts == NULL)
+        return false;
+    if (!ui_fonts_have_fallback(a->fonts))
+        log_notice("ui", "no fallback font at %s: rare name characters may show as boxes", fallback);
+    a->ur = ui_renderer_new(a->ren, a->fonts, pic);
+    if (a->ur == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static bool app_open_services(app *a, char *err, size_t errlen)
+{
+    card_cfg cc;
+    const char *ctl_path = a->opt.control ? a->opt.control : a->cfg.control_socket;
+
+    a->ob = outbox_open(a->cfg.outbox_dir, a->cfg.terminal_id, err, errlen);
+    if (a->ob == NULL)
+        return false;
+    card_cfg_default(&cc);
+    cc.profile = a->cfg.card_profile == CFG_PROFILE_SSSE ? CARD_PROFILE_SSSE
+               : a->cfg.card_profile == CFG_PROFILE_ISO7816 ? CARD_PROFILE_ISO7816 : CARD_PROFILE_AUTO;
+    cc.iso_pin_ref = (uint8_t)a->cfg.iso_pin_ref;
+    cc.iso_padding = a->cfg.iso_pin_bcd ? ISO_PAD_BCD : ISO_PAD_ASCII_FF;
+    if (a->cfg.card_backend != CFG_BACKEND_SIM) {
+        snprintf(err, errlen, "[card] backend = pcsc is not in this build yet; use backend = sim");
+        return false;
+    }
+    a->sim = sim_reader_new(app_on_presence, a);
+    if (a->sim == NULL) {
+        snprintf(err, errlen, "cannot create the simulated reader");
+        return false;
+    }
+    a->worker = card_worker_start(sim_reader_transport(a->sim), &cc, app_on_card_result, a);
+    a->sync = sync_client_start(a->cfg.sync_socket, a->cfg.status_timeout_ms, app_on_sync, a);
+    if (a->worker == NULL || a->sync == NULL) {
+        snprintf(err, errlen, "cannot start worker threads");
+        return false;
+    }
+    if (ctl_path && ctl_path[0]) {
+        a->ctl = ctl_server_start(ctl_path, app_on_control, a, err, errlen);
+        if (a->ctl == NULL)
+            return false;
+        log_notice("control", "control socket at %s", ctl_path);
+    }
+    return true;
+}
+
+static void app_core_init(app *a)
+{
+    core_config cc;
+
+    memset(&cc, 0, sizeof cc);
+    cc.pin_length = a->cfg.pin_length;
+    for (int i = 0; i < a->cfg.pin_initial_count && i < CORE_MAX_INITIAL; i++)
+        snprintf(cc.initial[i], sizeof cc.initial[i], "%s", a->cfg.pin_initial[i]);
+    cc.n_initial = a->cfg.pin_initial_count < CORE_MAX_INITIAL ? a->cfg.pin_initial_count : CORE_MAX_INITIAL;
+    cc.idle_timeout_ms = (uint32_t)a->cfg.idle_timeout_s * 1000u;
+    cc.warning_ms = (uint32_t)a->cfg.warning_s * 1000u;
+    /* The sync client gives up at status_timeout_ms; the core waits a little
+     * longer so the client's own "unreachable" normally decides. */
+    cc.bureau_timeout_ms = (uint32_t)a->cfg.status_timeout_ms + 500u;
+    cc.card_timeout_ms = 20000;
+    cc.notice_ms = 8000;
+    cc.offline_allow = a->cfg.offline_policy == CFG_OFFLINE_ALLOW;
+    cc.scramble = a->cfg.scramble_keypad;
+    cc.lang = strcmp(a->cfg.language, "en") == 0 ? LANG_EN : LANG_ZH;
+    core_init(&a->core, &cc, now_ms());
+    for (int i = 0; i < 9; i++)
+        a->keypad[i] = (uint8_t)(i + 1);
+    a->keypad[9] = 0;
+    a->shown_state = ST__LAST;
+    a->shown_notice = NT__LAST;
+}
+
+static void app_drain(app *a)
+{
+    SDL_Event e;
+
+    /* Free what workers posted but nobody handled. */
+    while (SDL_PollEvent(&e)) {
+        if (e.type != a->ev_base)
+            continue;
+        if (e.user.code == UEV_CONTROL) {
+            ctl_request_clear(e.user.data1);
+            free(e.user.data1);
+            free(e.user.data2);
+        } else if (e.user.code == UEV_CONTROL_DONE) {
+            ctl_pending *p = e.user.data1;
+            free(p->id_json);
+            free(p);
+        } else if (e.user.code == UEV_CARD) {
+            explicit_bzero(e.user.data1, sizeof(card_result));
+            free(e.user.data1);
+        } else {
+            free(e.user.code == UEV_PRESENCE ? NULL : e.user.data1);
+        }
+    }
+}
+
+static void app_close(app *a)
+{
+    if (a->ctl)
+        ctl_server_stop(a->ctl);
+    if (a->worker)
+        card_worker_stop(a->worker);
+    if (a->sync)
+        sync_client_stop(a->sync);
+    if (a->ev_base)
+        app_drain(a);
+    for (int i = 0; i < a->n_waits; i++)
+        free(a->waits[i].id_json);
+    if (a->sim)
+        sim_reader_free(a->sim);
+    if (a->ob)
+        outbox_close(a->ob);
+    ui_renderer_free(a->ur);
+    ui_fonts_close(a->fonts);
+    if (a->ren)
+        SDL_DestroyRenderer(a->ren);
+    if (a->win)
+        SDL_DestroyWindow(a->win);
+    core_wipe(&a->core);
+    TTF_Quit();
+    IMG_Quit();
+    SDL_Quit();
+}
+
+int app_run(const kiosk_config *cfg, const app_options *opt)
+{
+    static app a; /* large; one per process */
+    char err[512] = "";
+    int status = 1;
+
+    memset(&a, 0, sizeof a);
+    a.cfg = *cfg;
+    a.opt = *opt;
+    a.overlay = opt->windowed;
+    a.pressed = a.press_widget = -1;
+    app_stats_init(&a.stats, now_ms());
+    app_core_init(&a);
+    if (!app_open_display(&a, err, sizeof err) || !app_open_assets(&a, err, sizeof err) ||
+        !app_open_services(&a, err, sizeof err)) {
+        log_err("app", "%s", err);
+        goto out;
+    }
+    app_after_events(&a);
+    app_present(&a);
+    app_stats_first_frame(&a.stats, now_ns());
+    log_info("app", "first frame after %.1f ms", app_stats_startup_ms(&a.stats));
+    while (!a.quit) {
+        SDL_Event e;
+        if (SDL_WaitEventTimeout(&e, app_wait_ms(&a))) {
+            app_event(&a, &e);
+            while (!a.quit && SDL_PollEvent(&e))
+                app_event(&a, &e);
+        }
+        app_simple(&a, EV_TICK);
+        app_after_events(&a);
+        if (a.dirty)
+            app_present(&a);
+    }
+    status = 0;
+out:
+    app_close(&a);
+    return status;
+}

@@ -1,0 +1,73 @@
+/* config.h - kiosk.conf, read once at start-up.
+ *
+ * The file is INI (inih): "[section]" headers, "name = value" lines, comments
+ * on lines of their own starting with ';' or '#'. Every key, its default and
+ * its range live in one table in config.c; kiosk.conf at the repository root
+ * documents them for technicians.
+ *
+ * The config is plain data: no pointers, nothing to free, safe to copy.
+ * It holds no secret (pin_initial is the published factory PIN, not a
+ * citizen's).
+ */
+#ifndef CONFIG_CONFIG_H
+#define CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { CFG_BACKEND_PCSC, CFG_BACKEND_SIM } cfg_backend;
+typedef enum { CFG_PROFILE_AUTO, CFG_PROFILE_SSSE, CFG_PROFILE_ISO7816 } cfg_profile;
+typedef enum { CFG_OFFLINE_ALLOW, CFG_OFFLINE_DENY } cfg_offline;
+
+#define CFG_MAX_INITIAL 4
+
+typedef struct kiosk_config {
+    /* [terminal] */
+    char terminal_id[64];            /* id: sent as X-Terminal-Id and in every event */
+    /* [display] */
+    bool fullscreen;
+    int width, height;               /* 0 = desktop size; only allowed when fullscreen */
+    /* [ui] */
+    char language[3];                /* "zh" or "en" */
+    int idle_timeout_s;              /* seconds without a touch before the countdown */
+    int warning_s;                   /* length of the visible countdown */
+    bool scramble_keypad;
+    /* [pin] */
+    int pin_length;
+    char pin_initial[CFG_MAX_INITIAL][17]; /* each exactly pin_length digits */
+    int pin_initial_count;
+    /* [card] */
+    cfg_backend card_backend;
+    char card_reader[128];           /* "" = first reader that has a card */
+    cfg_profile card_profile;
+    int iso_pin_ref;                 /* P2 of VERIFY for the iso7816 profile */
+    bool iso_pin_bcd;                /* iso_pin_padding = bcd */
+    /* [outbox] */
+    char outbox_dir[256];
+    /* [sync] */
+    char sync_socket[108];           /* fits sockaddr_un.sun_path */
+    cfg_offline offline_policy;
+    int heartbeat_s;
+    int status_timeout_ms;
+    /* [bureau] */
+    char bureau_url[512], ca_file[256], client_cert[256], client_key[256], pinned_pubkey[256];
+    int connect_timeout_s, timeout_s;
+    /* [control] */
+    char control_socket[108];        /* "" = no control socket */
+} kiosk_config;
+
+/* Fills `c` with the defaults of every key (the table in config.c). */
+void config_defaults(kiosk_config *c);
+
+/* Both start from config_defaults() and apply the keys they read. They stop
+ * at the first problem and write "<name>:<line>: <what is wrong>" to `err`
+ * (NUL-terminated, truncated to `errlen`); a file that cannot be read at all
+ * gives "<name>: <why>". On failure `c` is left exactly as it was.
+ *
+ * config_load_file: `path` names the file and is used as <name>.
+ * config_load_string: `text` is the whole file, NUL-terminated; `name` is
+ * only used in messages. Neither keeps any pointer it was given. */
+bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errlen);
+bool config_load_string(kiosk_config *c, const char *text, const char *name, char *err, size_t errlen);
+
+#endif

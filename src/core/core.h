@@ -1,0 +1,221 @@
+/* core.h - the kiosk's journey as a pure state machine.
+ *
+ * state + event -> new state + effects. No SDL, no PC/SC, no sockets, no
+ * clock: time arrives in every event (`now_ms`), and whatever must happen in
+ * the world (ask the card, ask the bureau, write a record) leaves as an
+ * effect for the caller to carry out, in order. That makes every path of the
+ * journey testable in microseconds.
+ *
+ * The core holds the digits being typed and, between the screens that need
+ * them, the old and new PIN. They are wiped (explicit_bzero) whenever the
+ * journey leaves the screens that need them, and effects that carry a PIN
+ * must be wiped by the caller with core_effects_wipe() once carried out.
+ */
+#ifndef CORE_CORE_H
+#define CORE_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pin_rules.h"
+
+/* The names are the control protocol's; see core_state_name(). */
+typedef enum {
+    ST_IDLE,
+    ST_READING_CARD,
+    ST_CARD_REJECTED,
+    ST_ENTER_OLD_PIN,
+    ST_VERIFYING,
+    ST_ENTER_NEW_PIN,
+    ST_CONFIRM_NEW_PIN,
+    ST_CHANGING,
+    ST_SUCCESS,
+    ST_CARD_BLOCKED,
+    ST_ERROR,
+    ST_OUT_OF_SERVICE,
+    ST_TAKE_CARD, /* cancelled or timed out: asks for the card back */
+    ST__LAST
+} core_state;
+
+typedef enum {
+    NT_NONE,
+    NT_WRONG_PIN,
+    NT_PINS_DIFFER,
+    NT_PIN_TOO_SIMPLE,
+    NT_PIN_IS_INITIAL,
+    NT_PIN_SAME_AS_OLD,
+    NT_PIN_WRONG_LENGTH,
+    NT_TIMEOUT_WARNING,
+    NT_CARD_REMOVED,
+    NT_BUREAU_UNREACHABLE,
+    NT_ON_INITIAL_PIN,   /* verified with the initial PIN: please change it */
+    NT_CANCELLED,
+    NT_TIMED_OUT,
+    NT_CARD_LOST,
+    NT_CARD_FROZEN,
+    NT_CARD_CANCELLED,
+    NT_CARD_UNKNOWN,
+    NT_CARD_UNREADABLE,
+    NT_CARD_EXPIRED,
+    NT_CARD_LOCKED,      /* 93 03: the card must be replaced */
+    NT_CARD_ERROR,
+    NT_CHANGE_UNKNOWN,   /* the change may or may not have reached the card */
+    NT_STORAGE_FAILED,   /* the record could not be written: no change made */
+    NT__LAST
+} core_notice;
+
+typedef enum { LANG_ZH, LANG_EN, LANG__LAST } core_lang;
+
+typedef enum {
+    EV_DIGIT,        /* .digit 0..9 */
+    EV_DELETE,
+    EV_OK,
+    EV_CANCEL,
+    EV_CONTINUE,     /* "carry on" on the timeout warning */
+    EV_LANG,
+    EV_CARD_IN,
+    EV_CARD_OUT,
+    EV_CARD_ANSWER,  /* .gen .op .answer .tries .card_number */
+    EV_BUREAU_ANSWER,/* .gen .bureau .holder */
+    EV_RECORD_FAILED,/* the outbox could not write what an effect asked */
+    EV_TICK,
+    EV__LAST
+} core_event_type;
+
+typedef enum { CO_READ, CO_VERIFY, CO_CHANGE, CO__LAST } core_card_op;
+
+typedef enum {
+    CA_OK,
+    CA_WRONG_PIN,    /* .tries left, -1 when the card gave no count */
+    CA_BLOCKED,      /* 69 83 / 69 84, or 63 C0 (.tries == 0) */
+    CA_LOCKED,       /* 93 03 */
+    CA_REMOVED,
+    CA_UNREADABLE,
+    CA_EXPIRED,
+    CA_REFUSED,      /* a definite "no": nothing changed on the card */
+    CA_GARBAGE,      /* a reply that means nothing: outcome unknown */
+    CA_IO,
+    CA__LAST
+} core_card_answer;
+
+typedef enum {
+    BS_ACTIVE, BS_LOST, BS_FROZEN, BS_CANCELLED, BS_UNKNOWN, BS_UNREACHABLE, BS__LAST
+} core_bureau_status;
+
+#define CORE_CARD_NUMBER_MAX 20
+#define CORE_HOLDER_MAX 64
+
+typedef struct {
+    core_event_type type;
+    uint64_t now_ms;
+    int digit;
+    unsigned gen;                 /* which card session an answer belongs to */
+    core_card_op op;
+    core_card_answer answer;
+    int tries;
+    char card_number[CORE_CARD_NUMBER_MAX];
+    core_bureau_status bureau;
+    char holder[CORE_HOLDER_MAX];
+} core_event;
+
+typedef enum {
+    FX_CARD_READ,       /* .gen */
+    FX_BUREAU_ASK,      /* .gen .card_number */
+    FX_CARD_VERIFY,     /* .gen .pin_a */
+    FX_RECORD_INTENT,   /* .card_number: must be durable before FX_CARD_CHANGE */
+    FX_CARD_CHANGE,     /* .gen .pin_a old .pin_b new */
+    FX_RESOLVE_INTENT,  /* .resolution */
+    FX_RECORD_BLOCKED,  /* .card_number */
+    FX_SHUFFLE_KEYPAD,  /* a new PIN entry starts with scrambling on */
+    FX__LAST
+} core_fx_type;
+
+typedef enum { RES_CHANGED, RES_UNKNOWN, RES_DISCARD } core_resolution;
+
+typedef struct {
+    core_fx_type type;
+    unsigned gen;
+    core_resolution resolution;
+    char card_number[CORE_CARD_NUMBER_MAX];
+    char pin_a[PIN_MAX + 1];
+    char pin_b[PIN_MAX + 1];
+} core_fx;
+
+#define CORE_FX_MAX 6
+typedef struct {
+    core_fx fx[CORE_FX_MAX];
+    int n;
+} core_effects;
+
+#define CORE_MAX_INITIAL 4
+typedef struct {
+    int pin_length;
+    char initial[CORE_MAX_INITIAL][PIN_MAX + 1];
+    int n_initial;
+    uint32_t idle_timeout_ms;   /* no touch this long on a PIN screen: warn */
+    uint32_t warning_ms;        /* the visible countdown */
+    uint32_t bureau_timeout_ms; /* patience for the card-status answer */
+    uint32_t card_timeout_ms;   /* patience for one card operation */
+    uint32_t notice_ms;         /* how long "card removed" stays on IDLE */
+    bool offline_allow;
+    bool scramble;
+    core_lang lang;
+} core_config;
+
+typedef struct {
+    core_config cfg;
+    core_state state;
+    core_notice notice;
+    core_notice notice_before_warning;
+    core_lang lang;
+    bool card_present;
+    unsigned gen;
+    bool awaiting_card;    /* a card operation is in flight */
+    bool awaiting_bureau;
+    bool intent_open;      /* a change is recorded as intended, not resolved */
+    bool seen_wrong;       /* a wrong PIN was typed on this card here */
+    bool on_initial;
+    bool bureau_offline;   /* went on without the bureau (offline policy) */
+    int tries_left;        /* -1: the card has not said */
+    char card_number[CORE_CARD_NUMBER_MAX];
+    char holder[CORE_HOLDER_MAX];
+    char entry[PIN_MAX + 1];
+    int entry_len;
+    char old_pin[PIN_MAX + 1];
+    char new_pin[PIN_MAX + 1];
+    uint64_t now_ms;
+    uint64_t last_touch_ms;
+    uint64_t deadline_ms;  /* the state's own timer; 0 none */
+    uint64_t warning_end_ms;
+    unsigned entry_gen;    /* +1 at each fresh PIN entry (keypad reshuffle) */
+} core;
+
+void core_init(core *c, const core_config *cfg, uint64_t now_ms);
+
+/* Handles one event. `out` is overwritten; it may carry PINs: wipe it with
+ * core_effects_wipe() after carrying the effects out. */
+void core_handle(core *c, const core_event *ev, core_effects *out);
+
+void core_effects_wipe(core_effects *e);
+
+/* The earliest time the core wants an EV_TICK; 0 when it has no timer. */
+uint64_t core_next_deadline(const core *c);
+
+/* Seconds left on the timeout warning, rounded up; 0 when none. */
+int core_warning_seconds_left(const core *c);
+
+/* True in the states where a keypad is on screen. */
+bool core_state_has_keypad(core_state s);
+/* True where cancel can do something (not while the card is busy). */
+bool core_can_cancel(const core *c);
+
+/* Wipes every secret the core holds (on exit). */
+void core_wipe(core *c);
+
+const char *core_state_name(core_state s);
+const char *core_notice_name(core_notice n); /* NULL for NT_NONE */
+/* Looks a state up by its protocol name; ST__LAST when unknown. */
+core_state core_state_from_name(const char *name);
+const char *core_event_name(core_event_type t);
+
+#endif

@@ -1,0 +1,85 @@
+/* kiosk - the social security card PIN terminal. main() is wiring only:
+ * options, config, then the app. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "config/config.h"
+#include "kiosk_build.h"
+#include "util/log.h"
+
+static const char usage[] =
+    "Usage: kiosk [OPTION]...\n"
+    "The social security card PIN terminal.\n\n"
+    "  --config FILE    read FILE (default /etc/kiosk/kiosk.conf)\n"
+    "  --windowed       a window with the technician's debug overlay, not full screen\n"
+    "  --size WxH       window size in pixels (default: [display] width and height)\n"
+    "  --control PATH   open the automation socket at PATH ([control] socket)\n"
+    "  --help           show this and exit\n"
+    "  --version        show the version and exit\n\n"
+    "Keys in a window: digits, Backspace, Return (OK), Escape (cancel),\n"
+    "F1/F2 insert/pull the simulated card, F3 language, F12 overlay.\n";
+
+/* Fonts and assets: $KIOSK_DATADIR, else the installed tree, else the
+ * source tree (running from a build directory). */
+static const char *main_datadir(void)
+{
+    const char *env = getenv("KIOSK_DATADIR");
+
+    if (env && env[0])
+        return env;
+    if (access(KIOSK_DATADIR "/fonts/NotoSansSC-Kiosk-Regular.otf", R_OK) == 0)
+        return KIOSK_DATADIR;
+    return KIOSK_SOURCE_ROOT;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "windowed", no_argument, NULL, 'w' },
+        { "size", required_argument, NULL, 's' },   { "control", required_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    static kiosk_config cfg;
+    app_options opt = { 0 };
+    const char *config_path = "/etc/kiosk/kiosk.conf";
+    char err[512];
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': config_path = optarg; break;
+        case 'w': opt.windowed = true; break;
+        case 'C': opt.control = optarg; break;
+        case 's':
+            if (sscanf(optarg, "%dx%d", &opt.width, &opt.height) != 2 || opt.width < 320 ||
+                opt.height < 240 || opt.width > 8192 || opt.height > 8192) {
+                fprintf(stderr, "kiosk: --size wants WIDTHxHEIGHT, e.g. 1280x720, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        case 'V': printf("kiosk %s\n", KIOSK_VERSION); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kiosk: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+    config_defaults(&cfg);
+    if (!config_load_file(&cfg, config_path, err, sizeof err)) {
+        fprintf(stderr, "kiosk: %s\n", err);
+        return 2;
+    }
+    /* A control client that goes away must not kill the kiosk. */
+    signal(SIGPIPE, SIG_IGN);
+    opt.datadir = main_datadir();
+    log_info("main", "kiosk %s starting, terminal %s", KIOSK_VERSION, cfg.terminal_id);
+    return app_run(&cfg, &opt);
+}

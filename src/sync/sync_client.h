@@ -1,0 +1,69 @@
+/* sync_client.h - asking kiosk-sync what the bureau says about a card.
+ *
+ * The kiosk has no network; kiosk-sync does. This module asks it over a UNIX
+ * stream socket (protocol: docs/sync-protocol.md), one connection per
+ * question, on a worker thread, so the UI never waits on it. Every answer
+ * comes back through `post`, called on the worker thread; `gen` ties it to
+ * the question (the UI drops answers for a card that is no longer there).
+ *
+ * Whatever goes wrong - no socket, refused, slow, a malformed, oversized or
+ * unexpected reply - the answer is SYNC_ST_UNREACHABLE, within the question's
+ * timeout: a question is never left unanswered and never answered twice.
+ */
+#ifndef SYNC_SYNC_CLIENT_H
+#define SYNC_SYNC_CLIENT_H
+
+#include <stdbool.h>
+
+typedef enum {
+    SYNC_ST_ACTIVE,
+    SYNC_ST_LOST,
+    SYNC_ST_FROZEN,
+    SYNC_ST_CANCELLED,
+    SYNC_ST_UNKNOWN,     /* the bureau does not know the card (its 404) */
+    SYNC_ST_UNREACHABLE, /* no answer we can trust, for whatever reason */
+    SYNC_ST__LAST
+} sync_status;
+
+#define SYNC_HOLDER_MAX 64
+#define SYNC_REPLY_MAX 4096 /* bytes of a reply line, newline excluded */
+#define SYNC_QUEUE_MAX 8    /* questions waiting at once */
+#define SYNC_CARD_MAX 15    /* card number: 1..15 ASCII letters and digits */
+
+typedef struct {
+    unsigned gen;
+    sync_status status;
+    /* The holder's name as the bureau masked it: valid UTF-8 without control
+       characters, cut on a character boundary to fit; "" when absent, not
+       valid, or the status is UNREACHABLE. */
+    char holder[SYNC_HOLDER_MAX];
+} sync_result;
+
+typedef void (*sync_post_fn)(void *ud, const sync_result *r);
+
+typedef struct sync_client sync_client;
+
+/* Starts the worker. `socket_path` is copied (it need not exist yet: each
+   question connects anew). timeout_ms (1..600000) bounds each question from
+   the moment it is asked. `post` is called on the worker thread with a result
+   that is only valid during the call (copy it). NULL on bad arguments or when
+   the thread cannot start. */
+sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_post_fn post,
+                               void *ud);
+
+/* Queues a question; copies card_number. Returns true when queued: then
+   exactly one post() answers it, within timeout_ms plus a small slack (a few
+   ms), or during sync_client_stop. Returns false, and nothing is posted, when
+   card_number is not 1..15 ASCII letters and digits, SYNC_QUEUE_MAX questions
+   are already waiting, or the client is stopping. Thread-safe. */
+bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number);
+
+/* Answers every question still open with SYNC_ST_UNREACHABLE (cutting short
+   the one in flight), joins the worker and frees c. No post() runs after it
+   returns. NULL is fine. */
+void sync_client_stop(sync_client *c);
+
+/* "active", "lost", ... "unreachable"; "?" out of range. */
+const char *sync_status_name(sync_status s);
+
+#endif

@@ -1,0 +1,293 @@
+#include "ui/render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <SDL_image.h>
+
+#include "util/log.h"
+
+#define CACHE_SLOTS 96
+
+typedef struct {
+    char *text;
+    int px, width;
+    bool bold, center;
+    uint32_t rgb;
+    SDL_Texture *tex;
+    int w, h;
+    uint64_t used;
+} cache_slot;
+
+struct ui_renderer {
+    SDL_Renderer *r;
+    ui_fonts *fonts;
+    char *picture_path;
+    SDL_Texture *picture;
+    int picture_w, picture_h;
+    cache_slot cache[CACHE_SLOTS];
+    uint64_t clock;
+};
+
+ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path)
+{
+    ui_renderer *u = calloc(1, sizeof *u);
+
+    if (u == NULL)
+        return NULL;
+    u->r = r;
+    u->fonts = fonts;
+    u->picture_path = picture_path ? strdup(picture_path) : NULL;
+    return u;
+}
+
+void ui_renderer_free(ui_renderer *u)
+{
+    if (u == NULL)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(u->cache[i].text);
+        if (u->cache[i].tex)
+            SDL_DestroyTexture(u->cache[i].tex);
+    }
+    if (u->picture)
+        SDL_DestroyTexture(u->picture);
+    free(u->picture_path);
+    free(u);
+}
+
+static void set_rgb(SDL_Renderer *r, uint32_t rgb, Uint8 a)
+{
+    SDL_SetRenderDrawColor(r, (Uint8)(rgb >> 16), (Uint8)(rgb >> 8), (Uint8)rgb, a);
+}
+
+static void fill(SDL_Renderer *r, ui_rect x, uint32_t rgb)
+{
+    SDL_Rect s = { x.x, x.y, x.w, x.h };
+    set_rgb(r, rgb, 255);
+    SDL_RenderFillRect(r, &s);
+}
+
+static void frame(SDL_Renderer *r, ui_rect x, int t, uint32_t rgb)
+{
+    fill(r, (ui_rect){ x.x, x.y, x.w, t }, rgb);
+    fill(r, (ui_rect){ x.x, x.y + x.h - t, x.w, t }, rgb);
+    fill(r, (ui_rect){ x.x, x.y, t, x.h }, rgb);
+    fill(r, (ui_rect){ x.x + x.w - t, x.y, t, x.h }, rgb);
+}
+
+/* Looks a text up in the cache, rendering it on a miss (evicting the least
+ * recently used entry). */
+static cache_slot *text_tex(ui_renderer *u, const ui_text *t)
+{
+    cache_slot *victim = &u->cache[0];
+    SDL_Surface *s;
+
+    u->clock++;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        cache_slot *c = &u->cache[i];
+        if (c->text && c->px == t->px && c->width == t->r.w && c->bold == t->bold &&
+            c->center == (t->align == ALIGN_CENTER) && c->rgb == t->rgb && strcmp(c->text, t->text) == 0) {
+            c->used = u->clock;
+            return c;
+        }
+        if (c->used < victim->used)
+            victim = c;
+    }
+    free(victim->text);
+    if (victim->tex)
+        SDL_DestroyTexture(victim->tex);
+    memset(victim, 0, sizeof *victim);
+    s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb);
+    if (s == NULL)
+        return NULL;
+    victim->tex = SDL_CreateTextureFromSurface(u->r, s);
+    victim->w = s->w;
+    victim->h = s->h;
+    SDL_FreeSurface(s);
+    if (victim->tex == NULL)
+        return NULL;
+    victim->text = strdup(t->text);
+    if (victim->text == NULL) {
+        SDL_DestroyTexture(victim->tex);
+        victim->tex = NULL;
+        return NULL;
+    }
+    victim->px = t->px;
+    victim->width = t->r.w;
+    victim->bold = t->bold;
+    victim->center = t->align == ALIGN_CENTER;
+    victim->rgb = t->rgb;
+    victim->used = u->clock;
+    return victim;
+}
+
+static void draw_text(ui_renderer *u, const ui_text *t)
+{
+    cache_slot *c = text_tex(u, t);
+    SDL_Rect dst;
+    bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
+
+    if (c == NULL)
+        return;
+    dst.w = c->w;
+    dst.h = c->h;
+    dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
+    dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
+    SDL_RenderCopy(u->r, c->tex, NULL, &dst);
+}
+
+static void draw_disc(SDL_Renderer *r, int cx, int cy, int rad, int ring, uint32_t rgb)
+{
+    set_rgb(r, rgb, 255);
+    for (int dy = -rad; dy <= rad; dy++) {
+        int dx = 0;
+        while ((dx + 1) * (dx + 1) + dy * dy <= rad * rad)
+            dx++;
+        if (ring > 0 && abs(dy) < rad - ring) {
+            int in = 0, ir = rad - ring;
+            while ((in + 1) * (in + 1) + dy * dy <= ir * ir)
+                in++;
+            SDL_RenderDrawLine(r, cx - dx, cy + dy, cx - in, cy + dy);
+            SDL_RenderDrawLine(r, cx + in, cy + dy, cx + dx, cy + dy);
+        } else {
+            SDL_RenderDrawLine(r, cx - dx, cy + dy, cx + dx, cy + dy);
+        }
+    }
+}
+
+static void draw_dots(ui_renderer *u, const ui_view *v)
+{
+    int n = v->dots_total > 0 ? v->dots_total : 1;
+    int step = v->dots.h * 3 / 2;
+    int rad = v->dots.h * 2 / 5;
+
+    if (step * n > v->dots.w)
+        step = v->dots.w / n;
+    /* Typed digits are filled discs, the rest hollow rings: shape, not colour. */
+    for (int i = 0; i < v->dots_total; i++)
+        draw_disc(u->r, v->dots.x + step / 2 + i * step, v->dots.y + v->dots.h / 2, rad,
+                  i < v->dots_filled ? 0 : (rad / 5 > 2 ? rad / 5 : 2), UI_RGB_DOT);
+}
+
+static void draw_picture(ui_renderer *u, ui_rect r)
+{
+    SDL_Rect dst = { r.x, r.y, r.w, r.h };
+
+    if (u->picture_path == NULL)
+        return;
+    if (u->picture == NULL || u->picture_w != r.w || u->picture_h != r.h) {
+        /* Rasterised at the size shown, so it stays sharp at any resolution. */
+        SDL_RWops *rw = SDL_RWFromFile(u->picture_path, "rb");
+        SDL_Surface *s = rw ? IMG_LoadSizedSVG_RW(rw, r.w, r.h) : NULL;
+        if (rw)
+            SDL_RWclose(rw);
+        if (u->picture)
+            SDL_DestroyTexture(u->picture);
+        u->picture = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
+        if (s) {
+            dst.w = s->w;
+            dst.h = s->h;
+            SDL_FreeSurface(s);
+        } else {
+            log_warn("ui", "cannot load %s: %s", u->picture_path, IMG_GetError());
+            free(u->picture_path);
+            u->picture_path = NULL; /* say it once, not every frame */
+        }
+        u->picture_w = r.w;
+        u->picture_h = r.h;
+    }
+    if (u->picture) {
+        int tw, th;
+        SDL_QueryTexture(u->picture, NULL, NULL, &tw, &th);
+        dst = (SDL_Rect){ r.x + (r.w - tw) / 2, r.y + (r.h - th) / 2, tw, th };
+        SDL_RenderCopy(u->r, u->picture, NULL, &dst);
+    }
+}
+
+static uint32_t widget_rgb(const ui_widget *w)
+{
+    switch (w->kind) {
+    case W_KEY_OK:
+    case W_BTN_CONTINUE:
+        return UI_RGB_OK;
+    case W_KEY_BACK:
+        return UI_RGB_BACK;
+    case W_BTN_LANG:
+    case W_BTN_CANCEL:
+        return 0x1D4E89;
+    default:
+        return UI_RGB_KEY;
+    }
+}
+
+static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
+{
+    int px = v->h >= 900 ? 20 : 16;
+    ui_text t = { TXT_BODY, { 8, 0, v->w / 2, 0 }, overlay, px, false, ALIGN_LEFT, 0xFFFF66, false };
+    cache_slot *c = text_tex(u, &t);
+    SDL_Rect bg, dst;
+
+    if (c == NULL)
+        return;
+    bg = (SDL_Rect){ 0, v->h - c->h - 16, c->w + 16, c->h + 16 };
+    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
+    SDL_RenderFillRect(u->r, &bg);
+    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
+    dst = (SDL_Rect){ 8, v->h - c->h - 8, c->w, c->h };
+    SDL_RenderCopy(u->r, c->tex, NULL, &dst);
+}
+
+void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
+{
+    SDL_Renderer *r = u->r;
+    int edge = v->h / 90 > 6 ? v->h / 90 : 6;
+
+    set_rgb(r, UI_RGB_BG, 255);
+    SDL_RenderClear(r);
+    fill(r, v->bar, UI_RGB_BAR);
+    for (int i = 0; i < v->n_boxes; i++) {
+        const ui_box *b = &v->boxes[i];
+        if (b->kind == BOX_NOTICE) {
+            fill(r, b->r, UI_RGB_NOTICE_BG);
+            frame(r, b->r, 2, UI_RGB_NOTICE_EDGE);
+            fill(r, (ui_rect){ b->r.x, b->r.y, edge, b->r.h }, UI_RGB_NOTICE_EDGE);
+        }
+    }
+    if (v->show_picture)
+        draw_picture(u, v->picture);
+    if (v->show_dots)
+        draw_dots(u, v);
+    for (int i = 0; i < v->n_widgets; i++) {
+        const ui_widget *w = &v->widgets[i];
+        if (w->kind == W_BTN_CONTINUE)
+            continue; /* drawn with its dialog */
+        fill(r, w->r, i == pressed ? 0x000000 : widget_rgb(w));
+        if (i == pressed)
+            frame(r, w->r, edge, 0xFFFFFF);
+    }
+    for (int i = 0; i < v->n_texts; i++)
+        if (!v->texts[i].top)
+            draw_text(u, &v->texts[i]);
+    for (int i = 0; i < v->n_boxes; i++) {
+        SDL_Rect all = { 0, 0, v->w, v->h };
+        int k = ui_view_find(v, "btn.continue");
+        if (v->boxes[i].kind != BOX_DIALOG)
+            continue;
+        /* Dim what the dialog interrupts, then draw it on top. */
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+        SDL_SetRenderDrawColor(r, 0, 0, 0, 140);
+        SDL_RenderFillRect(r, &all);
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
+        fill(r, v->boxes[i].r, UI_RGB_BG);
+        frame(r, v->boxes[i].r, edge, UI_RGB_TEXT);
+        if (k >= 0)
+            fill(r, v->widgets[k].r, k == pressed ? 0x000000 : UI_RGB_OK);
+        for (int t = 0; t < v->n_texts; t++)
+            if (v->texts[t].top)
+                draw_text(u, &v->texts[t]);
+    }
+    if (overlay)
+        draw_overlay(u, v, overlay);
+}

@@ -1,0 +1,25 @@
+/* render.h - draws a ui_view with an SDL_Renderer.
+ *
+ * Text is rendered once into a texture and reused while it stays on screen
+ * (a small cache keyed by the text and its style), so a frame that only
+ * moves a PIN dot costs a few fills and copies.
+ */
+#ifndef UI_RENDER_H
+#define UI_RENDER_H
+
+#include <SDL.h>
+
+#include "ui/text.h"
+#include "ui/view.h"
+
+typedef struct ui_renderer ui_renderer;
+
+/* Borrows `r` and `fonts` (the caller keeps them); copies picture_path. */
+ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path);
+void ui_renderer_free(ui_renderer *u);
+
+/* Draws the view; `pressed` is the widget under a finger (-1 none);
+ * `overlay` is the technician's debug text (NULL: none). Does not present. */
+void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay);
+
+#endif

@@ -1,0 +1,143 @@
+#include "ui/strings.h"
+
+#include <stdio.h>
+
+/* The plain strings: [id][lang]. */
+static const char *const str_table[S__LAST][LANG__LAST] = {
+    [S_APP_TITLE] = { "社保卡密码修改", "Social Security Card PIN" },
+    [S_BTN_LANG] = { "English", "中文" },
+    [S_BTN_CANCEL] = { "取消", "Cancel" },
+    [S_BTN_CONTINUE] = { "继续办理", "Continue" },
+    [S_KEY_BACK] = { "删除", "Delete" },
+    [S_KEY_OK] = { "确认", "OK" },
+    [S_CARD_LABEL] = { "卡号 %s", "Card %s" },
+    [S_HOLDER_LABEL] = { "持卡人 %s", "Holder %s" },
+    [S_PIN_HINT_OLD] = { "输入%d位密码，然后按“确认”", "Type the %d digits, then press OK" },
+    [S_PIN_HINT_NEW] = { "%d位数字。不能用初始密码、同一个数字或连续数字",
+                         "%d digits. Not the initial PIN, not one digit repeated, not a run like 345678" },
+    [S_PIN_HINT_CONFIRM] = { "为确认无误，请把新密码再输入一次", "To be sure, type the new PIN once more" },
+    [S_WRONG_PIN_COUNT] = { "密码错误，还可以再试%d次", "Wrong PIN. %d tries left" },
+    [S_WRONG_PIN_LAST] = { "密码错误。这是最后一次机会，再错卡片将被锁定",
+                           "Wrong PIN. This is your last try: one more mistake locks the card" },
+    [S_WRONG_PIN_PLAIN] = { "密码错误，请重新输入", "Wrong PIN. Please try again" },
+    [S_WRONG_LENGTH] = { "请输入%d位数字", "Please type %d digits" },
+    [S_WARNING] = { "您还在吗？%d秒后将自动退出", "Are you still there? Leaving in %d seconds" },
+    [S_COUNTER_ADVICE] = { "请携带身份证到社保服务窗口办理",
+                           "Please go to a social security service counter with your ID card" },
+};
+
+static const char *const str_headings[ST__LAST][LANG__LAST] = {
+    [ST_IDLE] = { "请插入社保卡", "Please insert your social security card" },
+    [ST_READING_CARD] = { "正在读卡，请稍候", "Reading your card, please wait" },
+    [ST_CARD_REJECTED] = { "此卡不能在本机修改密码", "This card cannot change its PIN here" },
+    [ST_ENTER_OLD_PIN] = { "请输入原密码", "Please enter your current PIN" },
+    [ST_VERIFYING] = { "正在核对密码，请稍候", "Checking your PIN, please wait" },
+    [ST_ENTER_NEW_PIN] = { "请输入新密码", "Please choose a new PIN" },
+    [ST_CONFIRM_NEW_PIN] = { "请再次输入新密码", "Please type the new PIN again" },
+    [ST_CHANGING] = { "正在修改密码，请不要拔卡", "Changing your PIN. Do not remove the card" },
+    [ST_SUCCESS] = { "密码修改成功", "Your PIN is changed" },
+    [ST_CARD_BLOCKED] = { "密码已锁定", "Your card's PIN is locked" },
+    [ST_ERROR] = { "没有办理完成", "This could not be finished" },
+    [ST_OUT_OF_SERVICE] = { "本机暂停服务", "This terminal is out of service" },
+    [ST_TAKE_CARD] = { "请取回您的社保卡", "Please take your card" },
+};
+
+/* The sentence under the heading: by state for a plain visit, then by
+ * notice (the same notice reads the same on every screen). */
+static const char *const str_state_bodies[ST__LAST][LANG__LAST] = {
+    [ST_IDLE] = { "芯片朝上，按箭头方向插入下方卡槽", "Chip side up, into the slot below as the arrow shows" },
+    [ST_READING_CARD] = { "请不要拔出卡片", "Please do not remove the card" },
+    [ST_VERIFYING] = { "请不要拔出卡片", "Please do not remove the card" },
+    [ST_CHANGING] = { "这需要几秒钟", "This takes a few seconds" },
+    [ST_SUCCESS] = { "请取回您的社保卡，请记住新密码", "Please take your card and remember your new PIN" },
+    [ST_CARD_BLOCKED] = { "密码错误次数过多，卡片已锁定。请取回卡片，携带身份证到社保服务窗口解锁",
+                          "Too many wrong PINs have locked the card. Please take your card to a social security service counter with your ID card" },
+    [ST_ERROR] = { "密码没有修改。请取回卡片", "Your PIN was not changed. Please take your card" },
+    [ST_OUT_OF_SERVICE] = { "请取回卡片，到社保服务窗口办理", "Please take your card and go to a service counter" },
+    [ST_TAKE_CARD] = { "密码没有修改", "Your PIN was not changed" },
+};
+
+static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
+    [NT_PINS_DIFFER] = { "两次输入的新密码不一样，请重新设置新密码",
+                         "The two new PINs were different. Please choose the new PIN again" },
+    [NT_PIN_TOO_SIMPLE] = { "新密码太简单：不能全是同一个数字，也不能是连续数字",
+                            "That PIN is too simple: not one digit repeated, not a run like 345678" },
+    [NT_PIN_IS_INITIAL] = { "新密码不能是初始密码，请换一个", "The new PIN cannot be the initial PIN. Please choose another" },
+    [NT_PIN_SAME_AS_OLD] = { "新密码不能和原密码相同，请换一个", "The new PIN must differ from the current one. Please choose another" },
+    [NT_CARD_REMOVED] = { "卡片已拔出，密码没有修改", "The card was removed. Nothing was changed" },
+    [NT_BUREAU_UNREACHABLE] = { "暂时连不上社保系统。请取回卡片，稍后再试或到服务窗口办理",
+                                "The social security system cannot be reached. Please take your card and try later, or go to a service counter" },
+    [NT_ON_INITIAL_PIN] = { "您的卡还在用初始密码，请设置一个只有您知道的新密码",
+                            "Your card still has the initial PIN. Please choose a new PIN that only you know" },
+    [NT_CANCELLED] = { "已取消，密码没有修改", "Cancelled. Your PIN was not changed" },
+    [NT_TIMED_OUT] = { "长时间没有操作，已自动退出，密码没有修改", "Nothing happened for a while, so we stopped. Your PIN was not changed" },
+    [NT_CARD_LOST] = { "此卡已挂失。请取回卡片，携带身份证到社保服务窗口办理",
+                       "This card is reported lost. Please take it to a social security service counter with your ID card" },
+    [NT_CARD_FROZEN] = { "此卡已冻结。请取回卡片，携带身份证到社保服务窗口办理",
+                         "This card is frozen. Please take it to a social security service counter with your ID card" },
+    [NT_CARD_CANCELLED] = { "此卡已注销。请取回卡片，携带身份证到社保服务窗口办理",
+                            "This card has been cancelled. Please take it to a social security service counter with your ID card" },
+    [NT_CARD_UNKNOWN] = { "社保系统里查不到此卡。请取回卡片，携带身份证到社保服务窗口办理",
+                          "The social security system does not know this card. Please take it to a service counter with your ID card" },
+    [NT_CARD_UNREADABLE] = { "读不出此卡。请确认插入的是社保卡，芯片朝上；仍不行请到服务窗口",
+                             "This card cannot be read. Check that it is a social security card, chip side up; if it still fails, go to a service counter" },
+    [NT_CARD_EXPIRED] = { "此卡已过有效期。请携带身份证到社保服务窗口换卡",
+                          "This card has expired. Please go to a service counter with your ID card for a new one" },
+    [NT_CARD_LOCKED] = { "此卡已永久锁定，需要换卡。请携带身份证到社保服务窗口办理",
+                         "This card is permanently locked and must be replaced. Please go to a service counter with your ID card" },
+    [NT_CARD_ERROR] = { "卡片没有正确响应，密码没有修改。请取回卡片后再试一次",
+                        "The card did not answer properly. Your PIN was not changed. Please take your card and try again" },
+    [NT_CHANGE_UNKNOWN] = { "无法确认密码是否已经修改。请用新密码试一次；如有疑问，请到服务窗口查询",
+                            "We could not confirm whether your PIN was changed. Try your new PIN; if in doubt, ask at a service counter" },
+    [NT_STORAGE_FAILED] = { "本机暂时不能办理，密码没有修改。请取回卡片，到服务窗口办理",
+                            "This terminal cannot do this now. Your PIN was not changed. Please take your card to a service counter" },
+};
+
+const char *str_get(str_id id, core_lang lang)
+{
+    return id < S__LAST && lang < LANG__LAST ? str_table[id][lang] : "";
+}
+
+const char *str_heading(core_state s, core_lang lang)
+{
+    return s < ST__LAST && lang < LANG__LAST ? str_headings[s][lang] : "";
+}
+
+const char *str_body(core_state s, core_notice n, core_lang lang)
+{
+    const char *r = NULL;
+
+    if (lang >= LANG__LAST || s >= ST__LAST)
+        return "";
+    if (n < NT__LAST)
+        r = str_notice_bodies[n][lang];
+    if (r == NULL)
+        r = str_state_bodies[s][lang];
+    return r ? r : "";
+}
+
+char *str_fmt(char *buf, size_t len, str_id id, core_lang lang, int n)
+{
+    /* The format comes from the table above, never from outside. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(buf, len, str_get(id, lang), n);
+#pragma GCC diagnostic pop
+    return buf;
+}
+
+void str_each(void (*fn)(const char *s, void *ud), void *ud)
+{
+    for (int l = 0; l < LANG__LAST; l++) {
+        for (int i = 0; i < S__LAST; i++)
+            fn(str_table[i][l] ? str_table[i][l] : "", ud);
+        for (int i = 0; i < ST__LAST; i++) {
+            fn(str_headings[i][l] ? str_headings[i][l] : "", ud);
+            if (str_state_bodies[i][l])
+                fn(str_state_bodies[i][l], ud);
+        }
+        for (int i = 0; i < NT__LAST; i++)
+            if (str_notice_bodies[i][l])
+                fn(str_notice_bodies[i][l], ud);
+    }
+}

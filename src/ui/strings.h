@@ -1,0 +1,49 @@
+/* strings.h - every word the kiosk shows, in Chinese and English.
+ *
+ * One table, indexed by string id and language, so that a screen can never
+ * exist in one language only (the unit test walks the whole table) and the
+ * font subset script can find every character the kiosk needs.
+ * Some strings hold one %d (a count); str_fmt() fills it in.
+ */
+#ifndef UI_STRINGS_H
+#define UI_STRINGS_H
+
+#include <stddef.h>
+
+#include "core/core.h"
+
+typedef enum {
+    S_APP_TITLE,
+    S_BTN_LANG,
+    S_BTN_CANCEL,
+    S_BTN_CONTINUE,
+    S_KEY_BACK,
+    S_KEY_OK,
+    S_CARD_LABEL,      /* %s: masked card number */
+    S_HOLDER_LABEL,    /* %s: masked holder name */
+    S_PIN_HINT_OLD,    /* %d digits */
+    S_PIN_HINT_NEW,    /* %d digits */
+    S_PIN_HINT_CONFIRM,
+    S_WRONG_PIN_COUNT, /* %d tries left */
+    S_WRONG_PIN_LAST,
+    S_WRONG_PIN_PLAIN,
+    S_WRONG_LENGTH,    /* %d digits */
+    S_WARNING,         /* %d seconds */
+    S_COUNTER_ADVICE,
+    S__LAST
+} str_id;
+
+const char *str_get(str_id id, core_lang lang);
+
+/* The heading of a state and the sentence under it for a notice (or for the
+ * plain visit when notice is NT_NONE); "" when there is none. */
+const char *str_heading(core_state s, core_lang lang);
+const char *str_body(core_state s, core_notice n, core_lang lang);
+
+/* snprintf of a table string with one int; returns `buf`. */
+char *str_fmt(char *buf, size_t len, str_id id, core_lang lang, int n);
+
+/* For tests and the font check: calls fn on every string in the tables. */
+void str_each(void (*fn)(const char *s, void *ud), void *ud);
+
+#endif

@@ -1,0 +1,326 @@
+#include "ui/view.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ui/strings.h"
+
+/* Sizes are designed at 1080 pixels on the short side and scaled by
+ * short/1080: on the 21.5-inch 1920x1080 panel (about 4.0 px/mm) a keypad
+ * key is at least 200 px (50 mm) tall; the smallest button, in the top bar,
+ * is 84 px (21 mm). Below 1080 the bar keeps a floor so its buttons stay
+ * finger-sized. */
+#define LINE_FACTOR 1.5 /* line height / font size; Noto CJK's line skip is 1.45 */
+
+static const char *const view_digit_labels[10] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
+
+typedef struct {
+    ui_view *v;
+    double s; /* scale */
+    int m;    /* margin */
+} view_ctx;
+
+static int sc(const view_ctx *x, double px)
+{
+    return (int)(px * x->s + 0.5);
+}
+
+static int line_h(int px, int lines)
+{
+    return (int)(px * LINE_FACTOR + 0.999) * lines;
+}
+
+static ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char *text,
+                          int px, bool bold, ui_align align, uint32_t rgb)
+{
+    ui_view *v = x->v;
+    ui_text *t;
+
+    if (text == NULL || text[0] == '\0' || v->n_texts >= UI_MAX_TEXTS)
+        return NULL;
+    t = &v->texts[v->n_texts++];
+    *t = (ui_text){ role, r, text, px, bold, align, rgb, false };
+    return t;
+}
+
+static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
+                              const char *label, bool enabled)
+{
+    ui_view *v = x->v;
+    ui_widget *w;
+
+    if (v->n_widgets >= UI_MAX_WIDGETS)
+        return NULL;
+    w = &v->widgets[v->n_widgets++];
+    memset(w, 0, sizeof *w);
+    snprintf(w->id, sizeof w->id, "%s", id);
+    w->kind = kind;
+    w->r = r;
+    w->label = label;
+    w->enabled = enabled;
+    return w;
+}
+
+/* A button is a widget with its label as a centred text of the same box. */
+static void view_button(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
+                        const char *label, int px)
+{
+    ui_text *t = NULL;
+
+    if (view_widget(x, id, kind, r, label, true))
+        t = view_text(x, TXT_KEY, r, label, px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT);
+    if (t)
+        t->top = kind == W_BTN_CONTINUE;
+}
+
+static void view_bar(view_ctx *x, const core *c, int bar_h)
+{
+    ui_view *v = x->v;
+    int pad = sc(x, 8) > 6 ? sc(x, 8) : 6;
+    int bw = sc(x, 240) > 150 ? sc(x, 240) : 150;
+    int px = sc(x, 36) > 24 ? sc(x, 36) : 24;
+    ui_rect lang = { v->w - x->m - bw, pad, bw, bar_h - 2 * pad };
+    ui_rect cancel = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
+    int title_right = core_can_cancel(c) ? cancel.x : lang.x;
+
+    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, title_right - 2 * x->m, bar_h - 2 * pad },
+              str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT);
+    view_button(x, "btn.lang", W_BTN_LANG, lang, str_get(S_BTN_LANG, c->lang), px);
+    if (core_can_cancel(c))
+        view_button(x, "btn.cancel", W_BTN_CANCEL, cancel, str_get(S_BTN_CANCEL, c->lang), px);
+}
+
+static void view_keypad(view_ctx *x, const core *c, const ui_view_input *in, ui_rect area)
+{
+    int g = sc(x, 16);
+    int kw = (area.w - 2 * g) / 3, kh = (area.h - 3 * g) / 4;
+    int px = sc(x, 72), small = sc(x, 44);
+    /* 1 2 3 / 4 5 6 / 7 8 9 / back 0 ok: the telephone layout people know. */
+    for (int i = 0; i < 12; i++) {
+        ui_rect r = { area.x + (i % 3) * (kw + g), area.y + (i / 3) * (kh + g), kw, kh };
+        char id[16];
+        if (i == 9) {
+            view_button(x, "key.back", W_KEY_BACK, r, str_get(S_KEY_BACK, c->lang), small);
+        } else if (i == 11) {
+            view_button(x, "key.ok", W_KEY_OK, r, str_get(S_KEY_OK, c->lang), small);
+        } else {
+            int d = in->keypad_order[i == 10 ? 9 : i];
+            ui_widget *w;
+            snprintf(id, sizeof id, "key.%d", d);
+            w = view_widget(x, id, W_KEY_DIGIT, r, view_digit_labels[d], true);
+            if (w) {
+                w->digit = d;
+                view_text(x, TXT_KEY, r, view_digit_labels[d], px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT);
+            }
+        }
+    }
+}
+
+/* The notice of a keypad screen, with its count filled in. */
+static const char *view_pin_notice(ui_view *v, const core *c)
+{
+    switch (c->notice) {
+    case NT_NONE:
+    case NT_TIMEOUT_WARNING:
+        return NULL;
+    case NT_WRONG_PIN:
+        if (c->tries_left == 1)
+            return str_get(S_WRONG_PIN_LAST, c->lang);
+        if (c->tries_left > 1)
+            return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_PIN_COUNT, c->lang, c->tries_left);
+        return str_get(S_WRONG_PIN_PLAIN, c->lang);
+    case NT_PIN_WRONG_LENGTH:
+        return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_LENGTH, c->lang, c->cfg.pin_length);
+    default:
+        return str_body(c->state, c->notice, c->lang);
+    }
+}
+
+static const char *view_hint(ui_view *v, const core *c)
+{
+    str_id id = c->state == ST_ENTER_OLD_PIN ? S_PIN_HINT_OLD
+              : c->state == ST_ENTER_NEW_PIN ? S_PIN_HINT_NEW : S_PIN_HINT_CONFIRM;
+    return str_fmt(v->buf_hint, sizeof v->buf_hint, id, c->lang, c->cfg.pin_length);
+}
+
+/* Stacks texts top-down in `col`; returns the y below the last. */
+static int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const char *text,
+                      int px, bool bold, int lines, ui_align align, uint32_t rgb)
+{
+    ui_rect r = { col.x, y, col.w, line_h(px, lines) };
+    if (text == NULL || text[0] == '\0')
+        return y;
+    view_text(x, role, r, text, px, bold, align, rgb);
+    return y + r.h + x->m / 2;
+}
+
+static int view_info(view_ctx *x, const core *c, const ui_view_input *in, ui_rect col, int y, ui_align align)
+{
+    ui_view *v = x->v;
+    int px = sc(x, 32);
+
+    if (in->card_masked == NULL || in->card_masked[0] == '\0')
+        return y;
+    snprintf(v->buf_card, sizeof v->buf_card, str_get(S_CARD_LABEL, c->lang), in->card_masked);
+    if (c->holder[0] != '\0') {
+        char holder[96];
+        snprintf(holder, sizeof holder, str_get(S_HOLDER_LABEL, c->lang), c->holder);
+        snprintf(v->buf_holder, sizeof v->buf_holder, "%s    %s", v->buf_card, holder);
+        return view_stack(x, col, y, TXT_INFO, v->buf_holder, px, false, 1, align, UI_RGB_MUTED);
+    }
+    return view_stack(x, col, y, TXT_INFO, v->buf_card, px, false, 1, align, UI_RGB_MUTED);
+}
+
+static void view_notice_box(view_ctx *x, ui_rect col, int y, const char *text, int px)
+{
+    ui_view *v = x->v;
+    int pad = sc(x, 16);
+    ui_rect box = { col.x, y, col.w, line_h(px, 3) + 2 * pad };
+
+    if (text == NULL || v->n_boxes >= UI_MAX_BOXES)
+        return;
+    v->boxes[v->n_boxes++] = (ui_box){ BOX_NOTICE, box };
+    /* The thick edge on the left marks it as a warning without relying on
+     * its colour; the words say what is wrong. */
+    view_text(x, TXT_NOTICE, (ui_rect){ box.x + 3 * pad, box.y + pad, box.w - 4 * pad, box.h - 2 * pad },
+              text, px, true, ALIGN_LEFT, UI_RGB_NOTICE);
+}
+
+static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg, ui_rect pad)
+{
+    ui_view *v = x->v;
+    int y = msg.y;
+    int dot_h = sc(x, 56);
+
+    y = view_info(x, c, in, msg, y, ALIGN_LEFT);
+    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, 60), true, 2,
+                   ALIGN_LEFT, UI_RGB_TEXT);
+    y = view_stack(x, msg, y, TXT_BODY, view_hint(v, c), sc(x, 38), false, 3, ALIGN_LEFT, UI_RGB_TEXT);
+    v->show_dots = true;
+    v->dots = (ui_rect){ msg.x, y, msg.w, dot_h };
+    v->dots_total = c->cfg.pin_length;
+    v->dots_filled = c->entry_len;
+    y += dot_h + x->m;
+    view_notice_box(x, msg, y, view_pin_notice(v, c), sc(x, 36));
+    view_keypad(x, c, in, pad);
+}
+
+static void view_message_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg)
+{
+    ui_view *v = x->v;
+    int y = msg.y + x->m;
+    const char *body = str_body(c->state, c->notice, c->lang);
+
+    y = view_info(x, c, in, msg, y, ALIGN_CENTER);
+    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, 72), true, 2,
+                   ALIGN_CENTER, UI_RGB_TEXT);
+    if (c->state == ST_IDLE && c->notice != NT_NONE) {
+        /* Back at the start after a card was pulled: say what happened. */
+        view_notice_box(x, msg, y, str_body(c->state, c->notice, c->lang), sc(x, 40));
+        y += line_h(sc(x, 40), 3) + sc(x, 32) + x->m / 2;
+        body = str_body(c->state, NT_NONE, c->lang);
+    }
+    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, 44), false, 3, ALIGN_CENTER, UI_RGB_TEXT);
+    if (c->state == ST_IDLE) {
+        int bottom = msg.y + msg.h;
+        int ph = bottom - y, pw = ph * 3 / 2;
+        if (pw > msg.w) {
+            pw = msg.w;
+            ph = pw * 2 / 3;
+        }
+        if (ph > 0) {
+            v->show_picture = true;
+            v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y, pw, ph };
+        }
+    }
+}
+
+static void view_warning(view_ctx *x, const core *c)
+{
+    ui_view *v = x->v;
+    int px = sc(x, 48);
+    int pad = sc(x, 32);
+    int bw = sc(x, 420), bh = sc(x, 120);
+    int dw = v->w - 4 * x->m < sc(x, 1100) ? v->w - 4 * x->m : sc(x, 1100);
+    int dh = line_h(px, 2) + bh + 3 * pad;
+    ui_rect d = { (v->w - dw) / 2, (v->h - dh) / 2, dw, dh };
+
+    if (v->n_boxes < UI_MAX_BOXES)
+        v->boxes[v->n_boxes++] = (ui_box){ BOX_DIALOG, d };
+    str_fmt(v->buf_warning, sizeof v->buf_warning, S_WARNING, c->lang, core_warning_seconds_left(c));
+    ui_text *t = view_text(x, TXT_WARNING, (ui_rect){ d.x + pad, d.y + pad, d.w - 2 * pad, line_h(px, 2) },
+                           v->buf_warning, px, true, ALIGN_CENTER, UI_RGB_TEXT);
+    if (t)
+        t->top = true;
+    view_button(x, "btn.continue", W_BTN_CONTINUE,
+                (ui_rect){ d.x + (d.w - bw) / 2, d.y + d.h - pad - bh, bw, bh },
+                str_get(S_BTN_CONTINUE, c->lang), sc(x, 44));
+}
+
+void ui_view_build(ui_view *v, const core *c, const ui_view_input *in)
+{
+    view_ctx x;
+    int short_side = in->w < in->h ? in->w : in->h;
+    int bar_h;
+    ui_rect content;
+
+    memset(v, 0, sizeof *v);
+    v->w = in->w;
+    v->h = in->h;
+    v->portrait = in->h > in->w;
+    x.v = v;
+    x.s = short_side / 1080.0;
+    x.m = sc(&x, 40);
+    bar_h = sc(&x, 100) > 84 ? sc(&x, 100) : 84;
+
+    v->bar = (ui_rect){ 0, 0, v->w, bar_h };
+    view_bar(&x, c, bar_h);
+    content = (ui_rect){ x.m, bar_h + x.m, v->w - 2 * x.m, v->h - bar_h - 2 * x.m };
+    if (core_state_has_keypad(c->state)) {
+        ui_rect msg, pad;
+        if (v->portrait) {
+            int pad_h = content.h * 46 / 100;
+            msg = (ui_rect){ content.x, content.y, content.w, content.h - pad_h - x.m };
+            pad = (ui_rect){ content.x, content.y + content.h - pad_h, content.w, pad_h };
+        } else {
+            int msg_w = content.w * 50 / 100;
+            msg = (ui_rect){ content.x, content.y, msg_w, content.h };
+            pad = (ui_rect){ content.x + msg_w + x.m, content.y, content.w - msg_w - x.m, content.h };
+        }
+        view_pin_screen(&x, c, in, msg, pad);
+    } else {
+        view_message_screen(&x, c, in, content);
+    }
+    if (c->notice == NT_TIMEOUT_WARNING)
+        view_warning(&x, c);
+}
+
+static bool view_inside(const ui_rect *r, int x, int y)
+{
+    return x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h;
+}
+
+int ui_view_hit(const ui_view *v, int x, int y)
+{
+    int hit = -1;
+    bool in_dialog = false;
+
+    for (int i = 0; i < v->n_boxes; i++)
+        if (v->boxes[i].kind == BOX_DIALOG && view_inside(&v->boxes[i].r, x, y))
+            in_dialog = true;
+    /* Last added is on top; a dialog swallows taps meant for what it covers. */
+    for (int i = v->n_widgets - 1; i >= 0 && hit < 0; i--) {
+        const ui_widget *w = &v->widgets[i];
+        if (w->enabled && view_inside(&w->r, x, y) && (!in_dialog || w->kind == W_BTN_CONTINUE))
+            hit = i;
+    }
+    return hit;
+}
+
+int ui_view_find(const ui_view *v, const char *id)
+{
+    for (int i = 0; i < v->n_widgets; i++)
+        if (strcmp(v->widgets[i].id, id) == 0)
+            return i;
+    return -1;
+}

@@ -1,0 +1,96 @@
+/* view.h - what is on screen, as data: boxes, texts and tap targets.
+ *
+ * ui_view_build() turns the core's state and the window size into a view;
+ * the renderer draws it, hit-testing and the control socket's "layout" read
+ * it, and the overflow test measures its texts against its boxes. Nothing
+ * here touches SDL, so a layout can be checked without a window.
+ */
+#ifndef UI_VIEW_H
+#define UI_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef struct { int x, y, w, h; } ui_rect;
+
+typedef enum {
+    W_KEY_DIGIT, W_KEY_BACK, W_KEY_OK, W_BTN_CANCEL, W_BTN_LANG, W_BTN_CONTINUE, W__LAST
+} ui_widget_kind;
+
+typedef struct {
+    char id[16];        /* the control protocol's id: key.5, btn.cancel ... */
+    ui_widget_kind kind;
+    int digit;          /* W_KEY_DIGIT */
+    ui_rect r;
+    const char *label;  /* points into a string table; never a secret */
+    bool enabled;
+} ui_widget;
+
+typedef enum { TXT_BAR, TXT_HEADING, TXT_BODY, TXT_NOTICE, TXT_INFO, TXT_WARNING, TXT_KEY, TXT__LAST } ui_text_role;
+typedef enum { ALIGN_LEFT, ALIGN_CENTER } ui_align;
+
+typedef struct {
+    ui_text_role role;
+    ui_rect r;          /* the box the text must fit, wrapped to r.w */
+    const char *text;   /* a string table entry or one of the view's own buffers */
+    int px;             /* font size in pixels */
+    bool bold;
+    ui_align align;
+    uint32_t rgb;
+    bool top;           /* part of the dialog drawn over everything */
+} ui_text;
+
+typedef enum { BOX_PLAIN, BOX_NOTICE, BOX_DIALOG } ui_box_kind;
+typedef struct { ui_box_kind kind; ui_rect r; } ui_box;
+
+#define UI_MAX_WIDGETS 20
+#define UI_MAX_TEXTS 32
+#define UI_MAX_BOXES 4
+
+typedef struct {
+    int w, h;
+    bool portrait;
+    ui_rect bar;        /* the title bar across the top */
+    ui_widget widgets[UI_MAX_WIDGETS];
+    int n_widgets;
+    ui_text texts[UI_MAX_TEXTS];
+    int n_texts;
+    ui_box boxes[UI_MAX_BOXES];
+    int n_boxes;
+    bool show_dots;
+    ui_rect dots;
+    int dots_total, dots_filled;
+    bool show_picture;
+    ui_rect picture;
+    /* Formatted strings live here so the view owns all it points to. */
+    char buf_notice[256], buf_hint[256], buf_card[96], buf_holder[256], buf_warning[128];
+} ui_view;
+
+/* What the view needs besides the core. */
+typedef struct {
+    int w, h;
+    const uint8_t *keypad_order; /* 10 digits in screen order (scrambled or 1..9,0) */
+    const char *card_masked;     /* "A12***678" or "" */
+} ui_view_input;
+
+/* Colours (0xRRGGBB), chosen for at least 7:1 contrast with what they sit on. */
+enum {
+    UI_RGB_BG = 0xFFFFFF, UI_RGB_TEXT = 0x111111, UI_RGB_MUTED = 0x333333,
+    UI_RGB_BAR = 0x0B2545, UI_RGB_BAR_TEXT = 0xFFFFFF,
+    UI_RGB_KEY = 0x0B2545, UI_RGB_KEY_TEXT = 0xFFFFFF,
+    UI_RGB_OK = 0x0B5A24, UI_RGB_BACK = 0x4A4A4A,
+    UI_RGB_NOTICE_BG = 0xFFF4E5, UI_RGB_NOTICE = 0x7A1E00, UI_RGB_NOTICE_EDGE = 0x7A1E00,
+    UI_RGB_DOT = 0x111111,
+};
+
+void ui_view_build(ui_view *v, const core *c, const ui_view_input *in);
+
+/* The widget under (x, y), or -1. */
+int ui_view_hit(const ui_view *v, int x, int y);
+
+/* The widget with that id, or -1. */
+int ui_view_find(const ui_view *v, const char *id);
+
+#endif

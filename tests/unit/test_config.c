@@ -1,0 +1,416 @@
+#include "t.h"
+#include "config/config.h"
+#include "kiosk_build.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char err[512];
+
+/* Loads `text` named "t.conf" and returns the result; the message is in err. */
+static bool load(kiosk_config *c, const char *text)
+{
+    err[0] = '\0';
+    return config_load_string(c, text, "t.conf", err, sizeof err);
+}
+
+/* Expects `text` to be refused with exactly `want`, leaving c untouched. */
+#define T_BAD(text, want) do { kiosk_config c_; config_defaults(&c_); c_.width = 4242; \
+    T_CHECK(!load(&c_, text)); T_EQ_STR(err, want); T_EQ_INT(c_.width, 4242); } while (0)
+
+static void check_defaults(const kiosk_config *c)
+{
+    T_EQ_STR(c->terminal_id, "TEST-0001");
+    T_CHECK(c->fullscreen);
+    T_EQ_INT(c->width, 1920);
+    T_EQ_INT(c->height, 1080);
+    T_EQ_STR(c->language, "zh");
+    T_EQ_INT(c->idle_timeout_s, 30);
+    T_EQ_INT(c->warning_s, 15);
+    T_CHECK(!c->scramble_keypad);
+    T_EQ_INT(c->pin_length, 6);
+    T_EQ_INT(c->pin_initial_count, 1);
+    T_EQ_STR(c->pin_initial[0], "123456");
+    T_EQ_INT(c->card_backend, CFG_BACKEND_PCSC);
+    T_EQ_STR(c->card_reader, "");
+    T_EQ_INT(c->card_profile, CFG_PROFILE_AUTO);
+    T_EQ_INT(c->iso_pin_ref, 0x80);
+    T_CHECK(!c->iso_pin_bcd);
+    T_EQ_STR(c->outbox_dir, "/var/lib/kiosk/outbox");
+    T_EQ_STR(c->sync_socket, "/run/kiosk/sync.sock");
+    T_EQ_INT(c->offline_policy, CFG_OFFLINE_ALLOW);
+    T_EQ_INT(c->heartbeat_s, 300);
+    T_EQ_INT(c->status_timeout_ms, 3000);
+    T_EQ_STR(c->bureau_url, "");
+    T_EQ_STR(c->ca_file, "");
+    T_EQ_STR(c->client_cert, "");
+    T_EQ_STR(c->client_key, "");
+    T_EQ_STR(c->pinned_pubkey, "");
+    T_EQ_INT(c->connect_timeout_s, 5);
+    T_EQ_INT(c->timeout_s, 10);
+    T_EQ_STR(c->control_socket, "");
+}
+
+T_TEST(defaults_are_documented_values)
+{
+    kiosk_config c;
+
+    memset(&c, 0x5a, sizeof c);
+    config_defaults(&c);
+    check_defaults(&c);
+}
+
+T_TEST(empty_text_gives_defaults)
+{
+    kiosk_config c;
+
+    memset(&c, 0x5a, sizeof c);
+    T_CHECK(load(&c, ""));
+    check_defaults(&c);
+    T_CHECK(load(&c, "; only a comment\n# and another\n\n"));
+    check_defaults(&c);
+}
+
+T_TEST(shipped_kiosk_conf_loads_with_defaults)
+{
+    const char *root = getenv("KIOSK_SOURCE_ROOT");
+    char path[4096];
+    kiosk_config c;
+
+    snprintf(path, sizeof path, "%s/kiosk.conf", root ? root : KIOSK_SOURCE_ROOT);
+    memset(&c, 0x5a, sizeof c);
+    err[0] = '\0';
+    T_CHECK(config_load_file(&c, path, err, sizeof err));
+    T_EQ_STR(err, "");
+    check_defaults(&c);
+}
+
+T_TEST(all_keys_are_read)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c,
+        "[terminal]\nid = GZ-YX-0042\n"
+        "[display]\nfullscreen = no\nwidth = 1024\nheight = 768\n"
+        "[ui]\nlanguage = EN\nidle_timeout_s = 60\nwarning_s = 10\nscramble_keypad = yes\n"
+        "[pin]\nlength = 4\ninitial = 1234\n"
+        "[card]\nbackend = sim\nreader = \"ACS ACR38U [CCID] 00 00\"\nprofile = iso7816\n"
+        "iso_pin_ref = 129\niso_pin_padding = bcd\n"
+        "[outbox]\ndir = /tmp/ob\n"
+        "[sync]\nsocket = /tmp/s.sock\noffline_policy = deny\nheartbeat_s = 60\nstatus_timeout_ms = 500\n"
+        "[bureau]\nurl = https://bureau.example/api\nca_file = /etc/ca.pem\nclient_cert = /etc/c.pem\n"
+        "client_key = /etc/k.pem\npinned_pubkey = sha256//AAA=;sha256//BBB=\n"
+        "connect_timeout_s = 3\ntimeout_s = 20\n"
+        "[control]\nsocket = /tmp/ctl.sock\n"));
+    T_EQ_STR(err, "");
+    T_EQ_STR(c.terminal_id, "GZ-YX-0042");
+    T_CHECK(!c.fullscreen);
+    T_EQ_INT(c.width, 1024);
+    T_EQ_INT(c.height, 768);
+    T_EQ_STR(c.language, "en");
+    T_EQ_INT(c.idle_timeout_s, 60);
+    T_EQ_INT(c.warning_s, 10);
+    T_CHECK(c.scramble_keypad);
+    T_EQ_INT(c.pin_length, 4);
+    T_EQ_STR(c.pin_initial[0], "1234");
+    T_EQ_INT(c.card_backend, CFG_BACKEND_SIM);
+    T_EQ_STR(c.card_reader, "ACS ACR38U [CCID] 00 00");
+    T_EQ_INT(c.card_profile, CFG_PROFILE_ISO7816);
+    T_EQ_INT(c.iso_pin_ref, 129);
+    T_CHECK(c.iso_pin_bcd);
+    T_EQ_STR(c.outbox_dir, "/tmp/ob");
+    T_EQ_STR(c.sync_socket, "/tmp/s.sock");
+    T_EQ_INT(c.offline_policy, CFG_OFFLINE_DENY);
+    T_EQ_INT(c.heartbeat_s, 60);
+    T_EQ_INT(c.status_timeout_ms, 500);
+    T_EQ_STR(c.bureau_url, "https://bureau.example/api");
+    T_EQ_STR(c.ca_file, "/etc/ca.pem");
+    T_EQ_STR(c.client_cert, "/etc/c.pem");
+    T_EQ_STR(c.client_key, "/etc/k.pem");
+    T_EQ_STR(c.pinned_pubkey, "sha256//AAA=;sha256//BBB=");
+    T_EQ_INT(c.connect_timeout_s, 3);
+    T_EQ_INT(c.timeout_s, 20);
+    T_EQ_STR(c.control_socket, "/tmp/ctl.sock");
+}
+
+T_TEST(layout_details_are_tolerated)
+{
+    kiosk_config c;
+
+    /* Indented keys are keys, not inih continuations; inline "; comment",
+     * CRLF, a BOM and "name: value" are all accepted. */
+    T_CHECK(load(&c, "\xEF\xBB\xBF[display]\r\n   width = 800 ; narrow\r\n\theight: 600\r\n"));
+    T_EQ_STR(err, "");
+    T_EQ_INT(c.width, 800);
+    T_EQ_INT(c.height, 600);
+    T_CHECK(load(&c, "[ui]\nlanguage = en\n  idle_timeout_s = 45\n"));
+    T_EQ_STR(c.language, "en");
+    T_EQ_INT(c.idle_timeout_s, 45);
+}
+
+T_TEST(syntax_errors_name_the_line)
+{
+    T_BAD("[ui]\nlanguage = en\nthis line has no equals sign\n",
+          "t.conf:3: expected 'name = value', '[section]' or a comment");
+    T_BAD("; c\n[ui\nlanguage = en\n", "t.conf:2: '[' without a closing ']'");
+    /* inih finds this one itself (the ';' starts a comment): still its line. */
+    T_BAD("[ui]\n\nwarning_s ; = 3\n[display]\nwidth = x\n",
+          "t.conf:3: expected 'name = value', '[section]' or a comment");
+}
+
+T_TEST(unknown_section_and_key)
+{
+    T_BAD("[ui]\nlanguage = en\n\n[screen]\nwidth = 3\n", "t.conf:4: unknown section [screen]");
+    T_BAD("[ui]\nlanguage = en\n[display]\nwidht = 800\n", "t.conf:4: unknown key 'widht' in [display]");
+    T_BAD("width = 800\n", "t.conf:1: 'width' is outside any section; put it under its [section]");
+    /* An unknown section is refused on its header, even when empty. */
+    T_BAD("[display]\n[bogus]\n", "t.conf:2: unknown section [bogus]");
+}
+
+T_TEST(bad_values)
+{
+    T_BAD("[display]\nwidth = 12px\n", "t.conf:2: width: '12px' is not a whole number");
+    T_BAD("[display]\nwidth =\n", "t.conf:2: width: '' is not a whole number");
+    T_BAD("[display]\nfullscreen = maybe\n",
+          "t.conf:2: fullscreen: 'maybe' is not one of true, false, yes, no, 1, 0");
+    T_BAD("[card]\nbackend = usb\n", "t.conf:2: backend: 'usb' is not one of pcsc, sim");
+    T_BAD("[card]\nprofile = emv\n", "t.conf:2: profile: 'emv' is not one of auto, ssse, iso7816");
+    T_BAD("[card]\niso_pin_padding = ebcdic\n",
+          "t.conf:2: iso_pin_padding: 'ebcdic' is not one of ascii, bcd");
+    T_BAD("[sync]\noffline_policy = maybe\n",
+          "t.conf:2: offline_policy: 'maybe' is not one of allow, deny");
+    T_BAD("[ui]\nlanguage = fr\n", "t.conf:2: language: 'fr' is not one of zh, en");
+    T_BAD("[card]\niso_pin_ref = 0xZZ\n",
+          "t.conf:2: iso_pin_ref: '0xZZ' is not a number (decimal or 0x hex)");
+    T_BAD("[card]\niso_pin_ref = 0x\n",
+          "t.conf:2: iso_pin_ref: '0x' is not a number (decimal or 0x hex)");
+    T_BAD("[display]\nwidth = 99999999999999999999999\n",
+          "t.conf:2: width: 99999999999999999999999 is out of range 0..16384");
+}
+
+T_TEST(ranges_have_inclusive_bounds)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c, "[ui]\nidle_timeout_s = 5\nwarning_s = 3\n"));
+    T_EQ_INT(c.idle_timeout_s, 5);
+    T_EQ_INT(c.warning_s, 3);
+    T_CHECK(load(&c, "[ui]\nidle_timeout_s = 600\nwarning_s = 120\n"));
+    T_EQ_INT(c.idle_timeout_s, 600);
+    T_EQ_INT(c.warning_s, 120);
+    T_BAD("[ui]\nidle_timeout_s = 4\n", "t.conf:2: idle_timeout_s: 4 is out of range 5..600");
+    T_BAD("[ui]\nidle_timeout_s = 601\n", "t.conf:2: idle_timeout_s: 601 is out of range 5..600");
+    T_BAD("[ui]\nwarning_s = 2\n", "t.conf:2: warning_s: 2 is out of range 3..120");
+    T_BAD("[ui]\nwarning_s = 121\n", "t.conf:2: warning_s: 121 is out of range 3..120");
+    T_BAD("[ui]\nwarning_s = -5\n", "t.conf:2: warning_s: -5 is out of range 3..120");
+
+    T_CHECK(load(&c, "[sync]\nstatus_timeout_ms = 100\n"));
+    T_EQ_INT(c.status_timeout_ms, 100);
+    T_CHECK(load(&c, "[sync]\nstatus_timeout_ms = 30000\n"));
+    T_EQ_INT(c.status_timeout_ms, 30000);
+    T_BAD("[sync]\nstatus_timeout_ms = 99\n",
+          "t.conf:2: status_timeout_ms: 99 is out of range 100..30000");
+    T_BAD("[sync]\nstatus_timeout_ms = 30001\n",
+          "t.conf:2: status_timeout_ms: 30001 is out of range 100..30000");
+
+    T_CHECK(load(&c, "[pin]\nlength = 4\ninitial = 0000\n"));
+    T_EQ_INT(c.pin_length, 4);
+    T_CHECK(load(&c, "[pin]\nlength = 12\ninitial = 123456789012\n"));
+    T_EQ_INT(c.pin_length, 12);
+    T_BAD("[pin]\nlength = 3\n", "t.conf:2: length: 3 is out of range 4..12");
+    T_BAD("[pin]\nlength = 13\n", "t.conf:2: length: 13 is out of range 4..12");
+
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 0\n"));
+    T_EQ_INT(c.iso_pin_ref, 0);
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 255\n"));
+    T_EQ_INT(c.iso_pin_ref, 255);
+    T_BAD("[card]\niso_pin_ref = 256\n", "t.conf:2: iso_pin_ref: 256 is out of range 0..255");
+    T_BAD("[card]\niso_pin_ref = 0x100\n", "t.conf:2: iso_pin_ref: 0x100 is out of range 0..255");
+}
+
+T_TEST(hex_iso_pin_ref)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 0x81\n"));
+    T_EQ_INT(c.iso_pin_ref, 0x81);
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 0XfF\n"));
+    T_EQ_INT(c.iso_pin_ref, 255);
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 0x00\n"));
+    T_EQ_INT(c.iso_pin_ref, 0);
+    /* A leading zero is decimal, not octal. */
+    T_CHECK(load(&c, "[card]\niso_pin_ref = 010\n"));
+    T_EQ_INT(c.iso_pin_ref, 10);
+    /* Hex is for iso_pin_ref only. */
+    T_BAD("[display]\nwidth = 0x10\n", "t.conf:2: width: '0x10' is not a whole number");
+}
+
+T_TEST(strings_fit_their_fields)
+{
+    char text[300];
+    kiosk_config c;
+
+    /* terminal_id holds 63 characters and its NUL. */
+    snprintf(text, sizeof text, "[terminal]\nid = %063d\n", 7);
+    T_CHECK(load(&c, text));
+    T_EQ_INT(strlen(c.terminal_id), 63);
+    snprintf(text, sizeof text, "[terminal]\nid = %064d\n", 7);
+    T_BAD(text, "t.conf:2: id: value is 64 characters long, at most 63 fit");
+    snprintf(text, sizeof text, "[ui]\n[sync]\nsocket = /run/%0110d\n", 7);
+    T_BAD(text, "t.conf:3: socket: value is 115 characters long, at most 107 fit");
+    snprintf(text, sizeof text, "[sync]\nsocket = /%0106d\n", 7);
+    T_CHECK(load(&c, text));
+    T_EQ_INT(strlen(c.sync_socket), 107);
+    /* Quotes are not counted. */
+    snprintf(text, sizeof text, "[terminal]\nid = \"%063d\"\n", 7);
+    T_CHECK(load(&c, text));
+    T_EQ_INT(strlen(c.terminal_id), 63);
+    T_CHECK(load(&c, "[card]\nreader = \"\"\n"));
+    T_EQ_STR(c.card_reader, "");
+    /* A lone quote is literal. */
+    T_CHECK(load(&c, "[card]\nreader = \"\n"));
+    T_EQ_STR(c.card_reader, "\"");
+
+    /* inih reads lines of up to 198 characters. */
+    snprintf(text, sizeof text, "[bureau]\nurl = https://x/%0180d\n", 1);
+    T_CHECK(load(&c, text));
+    T_EQ_INT(strlen(c.bureau_url), 190);
+    snprintf(text, sizeof text, "[bureau]\nurl = https://x/%0200d\n", 1);
+    T_BAD(text, "t.conf:2: line is longer than 198 characters");
+}
+
+T_TEST(duplicate_keys)
+{
+    T_BAD("[ui]\nlanguage = en\nwarning_s = 5\nlanguage = zh\n",
+          "t.conf:4: duplicate key 'language' in [ui] (first set on line 2)");
+    /* Also across two headers of the same section. */
+    T_BAD("[display]\nwidth = 800\n[ui]\nwarning_s = 5\n[display]\nwidth = 900\n",
+          "t.conf:6: duplicate key 'width' in [display] (first set on line 2)");
+    /* The same name in two sections is two keys. */
+    kiosk_config c;
+    T_CHECK(load(&c, "[sync]\nsocket = /a\n[control]\nsocket = /b\n"));
+    T_EQ_STR(c.sync_socket, "/a");
+    T_EQ_STR(c.control_socket, "/b");
+}
+
+T_TEST(initial_pin_list)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c, "[pin]\ninitial = 123456, 000000 ,888888,654321\n"));
+    T_EQ_STR(err, "");
+    T_EQ_INT(c.pin_initial_count, 4);
+    T_EQ_STR(c.pin_initial[0], "123456");
+    T_EQ_STR(c.pin_initial[1], "000000");
+    T_EQ_STR(c.pin_initial[2], "888888");
+    T_EQ_STR(c.pin_initial[3], "654321");
+
+    T_CHECK(load(&c, "[pin]\ninitial = 111111,222222\n"));
+    T_EQ_INT(c.pin_initial_count, 2);
+    T_EQ_STR(c.pin_initial[1], "222222");
+    T_EQ_STR(c.pin_initial[2], "");
+
+    /* length may follow initial. */
+    T_CHECK(load(&c, "[pin]\ninitial = 1234,9999\nlength = 4\n"));
+    T_EQ_INT(c.pin_initial_count, 2);
+
+    T_BAD("[pin]\ninitial = 123456,1234567\n", "t.conf:2: initial PIN #2 has 7 digits but [pin] length is 6");
+    T_BAD("[pin]\ninitial = 12345\n", "t.conf:2: initial PIN #1 has 5 digits but [pin] length is 6");
+    T_BAD("[pin]\ninitial = 1234\n\nlength = 5\n", "t.conf:4: initial PIN #1 has 4 digits but [pin] length is 5");
+    /* Only the default initial PIN is there to disagree with. */
+    T_BAD("[pin]\nlength = 8\n", "t.conf:2: initial PIN #1 has 6 digits but [pin] length is 8");
+    T_BAD("[pin]\ninitial = 123456,12a456\n", "t.conf:2: initial: initial PIN #2 has a character that is not a digit");
+    T_BAD("[pin]\ninitial = 123456,,654321\n", "t.conf:2: initial: initial PIN #2 is empty");
+    T_BAD("[pin]\ninitial =\n", "t.conf:2: initial: initial PIN #1 is empty");
+    T_BAD("[pin]\ninitial = 123456,\n", "t.conf:2: initial: initial PIN #2 is empty");
+    T_BAD("[pin]\nlength = 4\ninitial = 1111,2222,3333,4444,5555\n", "t.conf:3: initial: more than 4 initial PINs");
+    T_BAD("[pin]\ninitial = 12345678901234567890\n",
+          "t.conf:2: initial: initial PIN #1 has 20 digits, a PIN has 4..12");
+    T_BAD("[pin]\ninitial = 123\n", "t.conf:2: initial: initial PIN #1 has 3 digits, a PIN has 4..12");
+}
+
+T_TEST(display_size_zero_needs_fullscreen)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c, "[display]\nwidth = 0\nheight = 0\n"));
+    T_EQ_INT(c.width, 0);
+    T_BAD("[display]\nwidth = 0\nheight = 0\nfullscreen = false\n",
+          "t.conf:4: width and height must not be 0 when fullscreen is false");
+}
+
+T_TEST(stops_at_the_first_problem)
+{
+    T_BAD("[ui]\nwarning_s = 1\nlanguage = xx\n[nope]\n",
+          "t.conf:2: warning_s: 1 is out of range 3..120");
+    T_BAD("[ui]\nno equals here\nlanguage = xx\n",
+          "t.conf:2: expected 'name = value', '[section]' or a comment");
+}
+
+T_TEST(file_errors)
+{
+    char dir[] = "/tmp/test_config.XXXXXX", path[64];
+    kiosk_config c;
+    FILE *f;
+
+    T_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/missing.conf", dir);
+    err[0] = '\0';
+    T_CHECK(!config_load_file(&c, path, err, sizeof err));
+    T_CHECK(strncmp(err, path, strlen(path)) == 0);
+    T_CHECK(strstr(err, ": cannot open: No such file or directory") != NULL);
+
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    f = fopen(path, "w");
+    T_CHECK(f != NULL);
+    if (f != NULL) {
+        fputs("[ui]\nlanguage = en\n\n[display]\nwidth = wide\n", f);
+        fclose(f);
+    }
+    T_CHECK(!config_load_file(&c, path, err, sizeof err));
+    {
+        char want[128];
+        snprintf(want, sizeof want, "%s:5: width: 'wide' is not a whole number", path);
+        T_EQ_STR(err, want);
+    }
+
+    f = fopen(path, "w");
+    T_CHECK(f != NULL);
+    if (f != NULL) {
+        fwrite("[ui]\nlanguage = en\x00\n", 1, 19, f);
+        fclose(f);
+    }
+    T_CHECK(!config_load_file(&c, path, err, sizeof err));
+    {
+        char want[128];
+        snprintf(want, sizeof want, "%s:2: NUL byte: not a text file", path);
+        T_EQ_STR(err, want);
+    }
+    unlink(path);
+
+    /* A directory is not a config file. */
+    T_CHECK(!config_load_file(&c, dir, err, sizeof err));
+    T_CHECK(strstr(err, "Is a directory") != NULL);
+    rmdir(dir);
+
+    /* A short buffer is truncated, not overrun. */
+    {
+        char small[8];
+        memset(small, 'x', sizeof small);
+        T_CHECK(!config_load_string(&c, "[nope]\n", "t.conf", small, sizeof small));
+        T_EQ_STR(small, "t.conf:");
+        T_CHECK(!config_load_string(&c, "[nope]\n", "t.conf", NULL, 0));
+        T_CHECK(!config_load_string(&c, NULL, "t.conf", small, sizeof small));
+    }
+}
+
+T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(empty_text_gives_defaults),
+       T_CASE(shipped_kiosk_conf_loads_with_defaults), T_CASE(all_keys_are_read),
+       T_CASE(layout_details_are_tolerated), T_CASE(syntax_errors_name_the_line),
+       T_CASE(unknown_section_and_key), T_CASE(bad_values), T_CASE(ranges_have_inclusive_bounds),
+       T_CASE(hex_iso_pin_ref), T_CASE(strings_fit_their_fields), T_CASE(duplicate_keys),
+       T_CASE(initial_pin_list), T_CASE(display_size_zero_needs_fullscreen),
+       T_CASE(stops_at_the_first_problem), T_CASE(file_errors))

@@ -1,0 +1,631 @@
+/* The journey's state machine, driven event by event with no clock, card or
+ * screen: every state against every event, then the paths that matter. */
+#include "t.h"
+#include "core/core.h"
+
+static core_config test_cfg(void)
+{
+    core_config cfg = {
+        .pin_length = 6,
+        .initial = { "123456" },
+        .n_initial = 1,
+        .idle_timeout_ms = 30000,
+        .warning_ms = 15000,
+        .bureau_timeout_ms = 3000,
+        .card_timeout_ms = 20000,
+        .notice_ms = 10000,
+        .offline_allow = true,
+        .scramble = false,
+        .lang = LANG_ZH,
+    };
+    return cfg;
+}
+
+static core C;
+static core_effects FX;
+static uint64_t NOW;
+
+static void ev(core_event e)
+{
+    e.now_ms = NOW;
+    core_handle(&C, &e, &FX);
+    T_CHECK(FX.n <= CORE_FX_MAX - 1); /* never at the cap: nothing was dropped */
+}
+
+static void digit(int d) { ev((core_event){ .type = EV_DIGIT, .digit = d }); }
+static void simple(core_event_type t) { ev((core_event){ .type = t }); }
+
+static void type(const char *s)
+{
+    for (; *s; s++)
+        digit(*s - '0');
+}
+
+static void answer(core_card_op op, core_card_answer a, int tries)
+{
+    ev((core_event){ .type = EV_CARD_ANSWER, .gen = C.gen, .op = op, .answer = a,
+                     .tries = tries, .card_number = "A12345678" });
+}
+
+static void bureau(core_bureau_status st)
+{
+    ev((core_event){ .type = EV_BUREAU_ANSWER, .gen = C.gen, .bureau = st, .holder = "张*明" });
+}
+
+static void tick_at(uint64_t t)
+{
+    NOW = t;
+    simple(EV_TICK);
+}
+
+static bool has_fx(core_fx_type t)
+{
+    for (int i = 0; i < FX.n; i++)
+        if (FX.fx[i].type == t)
+            return true;
+    return false;
+}
+
+static bool all_zero(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
+}
+
+static void start(core_config cfg)
+{
+    NOW = 1000;
+    core_init(&C, &cfg, NOW);
+}
+
+/* Extra pseudo-state: READING_CARD after the read, waiting for the bureau. */
+#define ST_READING_BUREAU ST__LAST
+#define N_ROWS (ST__LAST + 1)
+
+static void reach(int s, bool deny)
+{
+    core_config cfg = test_cfg();
+    cfg.offline_allow = !deny;
+    start(cfg);
+    if (s == ST_IDLE)
+        return;
+    simple(EV_CARD_IN);
+    if (s == ST_READING_CARD)
+        return;
+    answer(CO_READ, CA_OK, -1);
+    if (s == ST_READING_BUREAU)
+        return;
+    if (s == ST_CARD_REJECTED) { bureau(BS_LOST); return; }
+    if (s == ST_OUT_OF_SERVICE) { bureau(BS_UNREACHABLE); return; }
+    bureau(BS_ACTIVE);
+    if (s == ST_ENTER_OLD_PIN)
+        return;
+    if (s == ST_TAKE_CARD) { simple(EV_CANCEL); return; }
+    type("482915");
+    simple(EV_OK);
+    if (s == ST_VERIFYING)
+        return;
+    if (s == ST_CARD_BLOCKED) { answer(CO_VERIFY, CA_BLOCKED, -1); return; }
+    if (s == ST_ERROR) { answer(CO_VERIFY, CA_GARBAGE, -1); return; }
+    answer(CO_VERIFY, CA_OK, -1);
+    if (s == ST_ENTER_NEW_PIN)
+        return;
+    type("582039");
+    simple(EV_OK);
+    if (s == ST_CONFIRM_NEW_PIN)
+        return;
+    type("582039");
+    simple(EV_OK);
+    if (s == ST_CHANGING)
+        return;
+    answer(CO_CHANGE, CA_OK, -1);
+}
+
+enum { E_DIGIT, E_DELETE, E_OK, E_CANCEL, E_CONTINUE, E_LANG, E_CARD_IN, E_CARD_OUT,
+       E_A_OK, E_A_WRONG, E_A_BLOCKED, E_A_LOCKED, E_A_REMOVED, E_A_GARBAGE, E_A_REFUSED,
+       E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK, E__N };
+
+static const char *const event_names[E__N] = {
+    "digit", "delete", "ok", "cancel", "continue", "lang", "card_in", "card_out",
+    "answer ok", "answer wrong", "answer blocked", "answer locked", "answer removed",
+    "answer garbage", "answer refused", "answer stale", "bureau active", "bureau lost",
+    "bureau unreachable", "record failed", "tick",
+};
+
+/* The card operation a state waits for; other states get a verify answer,
+ * which they must ignore. */
+static core_card_op op_for(int s)
+{
+    return s == ST_READING_CARD ? CO_READ : s == ST_CHANGING ? CO_CHANGE : CO_VERIFY;
+}
+
+static void fire(int s, int e)
+{
+    core_card_op op = op_for(s);
+    switch (e) {
+    case E_DIGIT: digit(5); break;
+    case E_DELETE: simple(EV_DELETE); break;
+    case E_OK: simple(EV_OK); break;
+    case E_CANCEL: simple(EV_CANCEL); break;
+    case E_CONTINUE: simple(EV_CONTINUE); break;
+    case E_LANG: simple(EV_LANG); break;
+    case E_CARD_IN: simple(EV_CARD_IN); break;
+    case E_CARD_OUT: simple(EV_CARD_OUT); break;
+    case E_A_OK: answer(op, CA_OK, -1); break;
+    case E_A_WRONG: answer(op, CA_WRONG_PIN, 2); break;
+    case E_A_BLOCKED: answer(op, CA_BLOCKED, 0); break;
+    case E_A_LOCKED: answer(op, CA_LOCKED, -1); break;
+    case E_A_REMOVED: answer(op, CA_REMOVED, -1); break;
+    case E_A_GARBAGE: answer(op, CA_GARBAGE, -1); break;
+    case E_A_REFUSED: answer(op, CA_REFUSED, -1); break;
+    case E_A_STALE:
+        ev((core_event){ .type = EV_CARD_ANSWER, .gen = C.gen + 7, .op = op, .answer = CA_OK });
+        break;
+    case E_B_ACTIVE: bureau(BS_ACTIVE); break;
+    case E_B_LOST: bureau(BS_LOST); break;
+    case E_B_UNREACHABLE: bureau(BS_UNREACHABLE); break;
+    case E_RECORD_FAILED: simple(EV_RECORD_FAILED); break;
+    case E_TICK: tick_at(NOW + 10 * 60 * 1000); break;
+    }
+}
+
+#define S -1 /* stays where it is */
+#define IDL ST_IDLE
+#define RDG ST_READING_CARD
+#define REJ ST_CARD_REJECTED
+#define OLD ST_ENTER_OLD_PIN
+#define NEW ST_ENTER_NEW_PIN
+#define BLK ST_CARD_BLOCKED
+#define ERR ST_ERROR
+#define OOS ST_OUT_OF_SERVICE
+#define TAK ST_TAKE_CARD
+#define SUC ST_SUCCESS
+
+/* Rows: states (plus READING_CARD waiting for the bureau); columns: events. */
+static const int expect[N_ROWS][E__N] = {
+    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick */
+    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S },
+    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR },
+    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD },
+    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR },
+    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR },
+    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S },
+    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+};
+
+T_TEST(every_state_against_every_event)
+{
+    for (int s = 0; s < N_ROWS; s++) {
+        for (int e = 0; e < E__N; e++) {
+            int want, from;
+            reach(s, s == ST_OUT_OF_SERVICE);
+            from = C.state;
+            T_EQ_INT(from, s == ST_READING_BUREAU ? ST_READING_CARD : s);
+            fire(s, e);
+            want = expect[s][e] == S ? from : expect[s][e];
+            if ((int)C.state != want) {
+                fprintf(stderr, "  from %s%s on %s: expected %s, got %s\n",
+                        core_state_name((core_state)from),
+                        s == ST_READING_BUREAU ? " (bureau)" : "", event_names[e],
+                        core_state_name((core_state)want), core_state_name(C.state));
+                t_failed_checks++;
+            }
+            /* Outside the screens that need them, no PIN survives. */
+            if (C.state != ST_VERIFYING && C.state != ST_ENTER_NEW_PIN &&
+                C.state != ST_CONFIRM_NEW_PIN && C.state != ST_CHANGING) {
+                T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+                T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
+            }
+            if (!core_state_has_keypad(C.state))
+                T_CHECK(all_zero(C.entry, sizeof C.entry));
+            core_effects_wipe(&FX);
+        }
+    }
+}
+
+T_TEST(happy_path_emits_effects_in_order)
+{
+    start(test_cfg());
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_READING_CARD);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_CARD_READ);
+    T_EQ_INT(FX.fx[0].gen, C.gen);
+    answer(CO_READ, CA_OK, -1);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_BUREAU_ASK);
+    T_EQ_STR(FX.fx[0].card_number, "A12345678");
+    bureau(BS_ACTIVE);
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+    T_EQ_STR(C.holder, "张*明");
+    type("123456");
+    T_EQ_INT(C.entry_len, 6);
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_VERIFYING);
+    T_EQ_INT(FX.fx[0].type, FX_CARD_VERIFY);
+    T_EQ_STR(FX.fx[0].pin_a, "123456");
+    T_EQ_INT(C.entry_len, 0);
+    answer(CO_VERIFY, CA_OK, -1);
+    T_EQ_INT(C.state, ST_ENTER_NEW_PIN);
+    T_EQ_INT(C.notice, NT_ON_INITIAL_PIN); /* still on the initial PIN: told so */
+    type("582039");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_CONFIRM_NEW_PIN);
+    type("582039");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_CHANGING);
+    T_EQ_INT(FX.n, 2);
+    T_EQ_INT(FX.fx[0].type, FX_RECORD_INTENT); /* durable first ... */
+    T_EQ_STR(FX.fx[0].card_number, "A12345678");
+    T_EQ_INT(FX.fx[1].type, FX_CARD_CHANGE);   /* ... then the card */
+    T_EQ_STR(FX.fx[1].pin_a, "123456");
+    T_EQ_STR(FX.fx[1].pin_b, "582039");
+    core_effects_wipe(&FX);
+    T_CHECK(all_zero((const char *)&FX, sizeof FX));
+    answer(CO_CHANGE, CA_OK, -1);
+    T_EQ_INT(C.state, ST_SUCCESS);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+    T_EQ_INT(FX.fx[0].resolution, RES_CHANGED);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_CHECK(all_zero(C.card_number, sizeof C.card_number));
+}
+
+T_TEST(wrong_then_right_counts_down)
+{
+    reach(ST_ENTER_OLD_PIN, false);
+    type("111111");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_WRONG_PIN, 2);
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+    T_EQ_INT(C.notice, NT_WRONG_PIN);
+    T_EQ_INT(C.tries_left, 2);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    type("1");
+    T_EQ_INT(C.notice, NT_WRONG_PIN); /* the count stays in view while typing */
+    simple(EV_DELETE);
+    type("482915");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_OK, -1);
+    T_EQ_INT(C.state, ST_ENTER_NEW_PIN);
+    T_EQ_INT(C.notice, NT_NONE);
+    /* 63 00: wrong, but the card gives no count */
+    reach(ST_VERIFYING, false);
+    answer(CO_VERIFY, CA_WRONG_PIN, -1);
+    T_EQ_INT(C.notice, NT_WRONG_PIN);
+    T_EQ_INT(C.tries_left, -1);
+}
+
+T_TEST(blocked_here_is_recorded_blocked_elsewhere_is_not)
+{
+    reach(ST_ENTER_OLD_PIN, false);
+    type("111111");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_WRONG_PIN, 1);
+    type("222222");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_BLOCKED, 0);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    T_CHECK(has_fx(FX_RECORD_BLOCKED));
+    T_EQ_STR(FX.fx[0].card_number, "A12345678");
+    /* a card that says 69 83 at its first verify here was blocked elsewhere */
+    reach(ST_VERIFYING, false);
+    answer(CO_VERIFY, CA_BLOCKED, -1);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    T_CHECK(!has_fx(FX_RECORD_BLOCKED));
+    /* 69 83 right after a wrong entry here: this terminal's doing */
+    reach(ST_ENTER_OLD_PIN, false);
+    type("111111");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_WRONG_PIN, -1);
+    type("222222");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_BLOCKED, -1);
+    T_CHECK(has_fx(FX_RECORD_BLOCKED));
+    /* the locked card must be replaced: its own words */
+    reach(ST_VERIFYING, false);
+    answer(CO_VERIFY, CA_LOCKED, -1);
+    T_EQ_INT(C.notice, NT_CARD_LOCKED);
+}
+
+T_TEST(each_new_pin_rule_has_its_notice)
+{
+    static const struct { const char *pin; core_notice n; } rows[] = {
+        { "123456", NT_PIN_IS_INITIAL }, { "482915", NT_PIN_SAME_AS_OLD },
+        { "777777", NT_PIN_TOO_SIMPLE }, { "654321", NT_PIN_TOO_SIMPLE },
+        { "345678", NT_PIN_TOO_SIMPLE }, { "58203", NT_PIN_WRONG_LENGTH },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(ST_ENTER_NEW_PIN, false);
+        type(rows[i].pin);
+        simple(EV_OK);
+        T_EQ_INT(C.state, ST_ENTER_NEW_PIN);
+        T_EQ_STR(core_notice_name(C.notice), core_notice_name(rows[i].n));
+        T_EQ_INT(C.entry_len, rows[i].n == NT_PIN_WRONG_LENGTH ? 5 : 0);
+    }
+    /* a refusal's notice goes once the person types again */
+    type("1");
+    T_EQ_INT(C.notice, NT_NONE);
+}
+
+T_TEST(extra_digits_are_ignored_and_delete_works)
+{
+    reach(ST_ENTER_OLD_PIN, false);
+    type("12345678");
+    T_EQ_INT(C.entry_len, 6);
+    T_EQ_STR(C.entry, "123456");
+    simple(EV_DELETE);
+    simple(EV_DELETE);
+    T_EQ_INT(C.entry_len, 4);
+    T_EQ_STR(C.entry, "1234");
+    T_EQ_INT(C.entry[4], 0);
+    for (int i = 0; i < 10; i++)
+        simple(EV_DELETE);
+    T_EQ_INT(C.entry_len, 0);
+    simple(EV_OK);
+    T_EQ_INT(C.notice, NT_PIN_WRONG_LENGTH);
+    T_EQ_INT(FX.n, 0);
+}
+
+T_TEST(mismatch_starts_the_new_pin_again)
+{
+    reach(ST_CONFIRM_NEW_PIN, false);
+    type("582093");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_ENTER_NEW_PIN);
+    T_EQ_INT(C.notice, NT_PINS_DIFFER);
+    T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
+    T_EQ_STR(C.old_pin, "482915"); /* still needed for the change */
+    T_CHECK(!has_fx(FX_CARD_CHANGE));
+}
+
+T_TEST(change_outcomes_resolve_the_intent_truthfully)
+{
+    static const struct { core_card_answer a; core_state s; core_notice n; int res; } rows[] = {
+        { CA_OK, ST_SUCCESS, NT_NONE, RES_CHANGED },
+        { CA_REMOVED, ST_IDLE, NT_CHANGE_UNKNOWN, RES_UNKNOWN },
+        { CA_GARBAGE, ST_ERROR, NT_CHANGE_UNKNOWN, RES_UNKNOWN },
+        { CA_IO, ST_ERROR, NT_CHANGE_UNKNOWN, RES_UNKNOWN },
+        { CA_REFUSED, ST_ERROR, NT_CARD_ERROR, RES_DISCARD },
+        { CA_WRONG_PIN, ST_ENTER_OLD_PIN, NT_WRONG_PIN, RES_DISCARD },
+        { CA_BLOCKED, ST_CARD_BLOCKED, NT_NONE, RES_DISCARD },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(ST_CHANGING, false);
+        T_CHECK(C.intent_open);
+        answer(CO_CHANGE, rows[i].a, rows[i].a == CA_BLOCKED ? 0 : 1);
+        T_EQ_STR(core_state_name(C.state), core_state_name(rows[i].s));
+        T_EQ_INT(C.notice, rows[i].n);
+        T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+        T_EQ_INT(FX.fx[0].resolution, rows[i].res);
+        T_CHECK(!C.intent_open);
+    }
+    /* the card pulled during the change: unknown, once */
+    reach(ST_CHANGING, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN);
+    answer(CO_CHANGE, CA_OK, -1); /* the late answer of a card that is gone */
+    T_EQ_INT(FX.n, 0);
+    T_EQ_INT(C.state, ST_IDLE);
+    /* the card never answers: unknown after the card's patience, once */
+    reach(ST_CHANGING, false);
+    tick_at(NOW + 20000);
+    T_EQ_INT(C.state, ST_ERROR);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN);
+    answer(CO_CHANGE, CA_OK, -1);
+    T_EQ_INT(FX.n, 0);
+}
+
+T_TEST(timeout_warns_then_carries_on_then_expires)
+{
+    reach(ST_ENTER_NEW_PIN, false);
+    type("58");
+    tick_at(NOW + 29999);
+    T_EQ_INT(C.notice, NT_ON_INITIAL_PIN == C.notice ? NT_ON_INITIAL_PIN : NT_NONE);
+    T_CHECK(C.notice != NT_TIMEOUT_WARNING);
+    tick_at(NOW + 1);
+    T_EQ_INT(C.notice, NT_TIMEOUT_WARNING);
+    T_EQ_INT(core_warning_seconds_left(&C), 15);
+    T_EQ_INT(core_next_deadline(&C), NOW + 15000);
+    tick_at(NOW + 4500);
+    T_EQ_INT(core_warning_seconds_left(&C), 11);
+    simple(EV_CONTINUE);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(C.entry_len, 2); /* carrying on keeps what was typed */
+    T_EQ_INT(core_next_deadline(&C), NOW + 30000);
+    tick_at(NOW + 30000);
+    T_EQ_INT(C.notice, NT_TIMEOUT_WARNING);
+    tick_at(NOW + 15000);
+    T_EQ_INT(C.state, ST_TAKE_CARD);
+    T_EQ_INT(C.notice, NT_TIMED_OUT);
+    T_CHECK(all_zero(C.entry, sizeof C.entry));
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+}
+
+T_TEST(a_touch_during_the_warning_counts_as_carrying_on)
+{
+    reach(ST_ENTER_OLD_PIN, false);
+    tick_at(NOW + 30000);
+    T_EQ_INT(C.notice, NT_TIMEOUT_WARNING);
+    digit(4);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(C.entry_len, 1);
+    tick_at(NOW + 15000); /* the old warning deadline no longer counts */
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+}
+
+T_TEST(bureau_verdicts_and_offline_policy)
+{
+    static const struct { core_bureau_status b; core_notice n; } rows[] = {
+        { BS_LOST, NT_CARD_LOST }, { BS_FROZEN, NT_CARD_FROZEN },
+        { BS_CANCELLED, NT_CARD_CANCELLED }, { BS_UNKNOWN, NT_CARD_UNKNOWN },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(ST_READING_BUREAU, false);
+        bureau(rows[i].b);
+        T_EQ_INT(C.state, ST_CARD_REJECTED);
+        T_EQ_INT(C.notice, rows[i].n);
+    }
+    reach(ST_READING_BUREAU, false);
+    tick_at(NOW + 3000); /* no answer in time, policy allow: go on */
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+    T_CHECK(C.bureau_offline);
+    bureau(BS_LOST); /* too late to count */
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+    reach(ST_READING_BUREAU, true);
+    tick_at(NOW + 3000);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_BUREAU_UNREACHABLE);
+    reach(ST_READING_BUREAU, true);
+    bureau(BS_UNREACHABLE);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+}
+
+T_TEST(card_read_failures)
+{
+    static const struct { core_card_answer a; core_state s; core_notice n; } rows[] = {
+        { CA_EXPIRED, ST_CARD_REJECTED, NT_CARD_EXPIRED },
+        { CA_UNREADABLE, ST_CARD_REJECTED, NT_CARD_UNREADABLE },
+        { CA_GARBAGE, ST_CARD_REJECTED, NT_CARD_UNREADABLE },
+        { CA_LOCKED, ST_CARD_BLOCKED, NT_CARD_LOCKED },
+        { CA_REMOVED, ST_IDLE, NT_CARD_REMOVED },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(ST_READING_CARD, false);
+        answer(CO_READ, rows[i].a, -1);
+        T_EQ_INT(C.state, rows[i].s);
+        T_EQ_INT(C.notice, rows[i].n);
+        T_CHECK(!has_fx(FX_BUREAU_ASK));
+    }
+}
+
+T_TEST(card_pulled_in_every_state_goes_idle_and_wipes)
+{
+    for (int s = 0; s < N_ROWS; s++) {
+        reach(s, s == ST_OUT_OF_SERVICE);
+        if (core_state_has_keypad(C.state))
+            type("12");
+        simple(EV_CARD_OUT);
+        T_EQ_INT(C.state, ST_IDLE);
+        T_CHECK(all_zero(C.entry, sizeof C.entry));
+        T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+        T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
+        T_CHECK(!C.card_present);
+    }
+    /* "card removed" shows on IDLE for a while, then goes */
+    reach(ST_ENTER_OLD_PIN, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_CARD_REMOVED);
+    tick_at(NOW + 10000);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(core_next_deadline(&C), 0);
+}
+
+T_TEST(stale_answers_from_an_earlier_card_are_ignored)
+{
+    unsigned old_gen;
+    reach(ST_VERIFYING, false);
+    old_gen = C.gen;
+    simple(EV_CARD_OUT);
+    simple(EV_CARD_IN);
+    ev((core_event){ .type = EV_CARD_ANSWER, .gen = old_gen, .op = CO_READ, .answer = CA_OK,
+                     .card_number = "B99999999" });
+    T_EQ_INT(C.state, ST_READING_CARD);
+    T_EQ_INT(FX.n, 0);
+    ev((core_event){ .type = EV_BUREAU_ANSWER, .gen = old_gen, .bureau = BS_ACTIVE });
+    T_EQ_INT(C.state, ST_READING_CARD);
+}
+
+T_TEST(scramble_asks_for_a_new_keypad_at_each_entry)
+{
+    core_config cfg = test_cfg();
+    unsigned g;
+    cfg.scramble = true;
+    start(cfg);
+    simple(EV_CARD_IN);
+    answer(CO_READ, CA_OK, -1);
+    g = C.entry_gen;
+    bureau(BS_ACTIVE);
+    T_CHECK(has_fx(FX_SHUFFLE_KEYPAD));
+    T_EQ_INT(C.entry_gen, g + 1);
+    type("482915");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_WRONG_PIN, 2);
+    T_CHECK(has_fx(FX_SHUFFLE_KEYPAD)); /* back for another try: new keypad */
+    type("4");
+    T_CHECK(!has_fx(FX_SHUFFLE_KEYPAD)); /* not on every digit */
+    simple(EV_DELETE);
+    type("482915");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_OK, -1);
+    T_CHECK(has_fx(FX_SHUFFLE_KEYPAD));
+    type("582039");
+    simple(EV_OK);
+    T_CHECK(has_fx(FX_SHUFFLE_KEYPAD));
+}
+
+T_TEST(record_failure_stops_the_change)
+{
+    reach(ST_CHANGING, false);
+    simple(EV_RECORD_FAILED);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_CHECK(!C.intent_open);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    answer(CO_CHANGE, CA_OK, -1);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+}
+
+T_TEST(language_toggles_anywhere)
+{
+    reach(ST_SUCCESS, false);
+    T_EQ_INT(C.lang, LANG_ZH);
+    simple(EV_LANG);
+    T_EQ_INT(C.lang, LANG_EN);
+    simple(EV_LANG);
+    T_EQ_INT(C.lang, LANG_ZH);
+}
+
+T_TEST(names_round_trip)
+{
+    for (int s = 0; s < ST__LAST; s++)
+        T_EQ_INT(core_state_from_name(core_state_name((core_state)s)), s);
+    T_EQ_INT(core_state_from_name("NOPE"), ST__LAST);
+    T_CHECK(core_notice_name(NT_NONE) == NULL);
+    for (int n = 1; n < NT__LAST; n++)
+        T_CHECK(core_notice_name((core_notice)n) != NULL);
+    T_EQ_STR(core_notice_name(NT_TIMEOUT_WARNING), "timeout_warning");
+}
+
+T_MAIN(T_CASE(every_state_against_every_event), T_CASE(happy_path_emits_effects_in_order),
+       T_CASE(wrong_then_right_counts_down), T_CASE(blocked_here_is_recorded_blocked_elsewhere_is_not),
+       T_CASE(each_new_pin_rule_has_its_notice), T_CASE(extra_digits_are_ignored_and_delete_works),
+       T_CASE(mismatch_starts_the_new_pin_again), T_CASE(change_outcomes_resolve_the_intent_truthfully),
+       T_CASE(timeout_warns_then_carries_on_then_expires),
+       T_CASE(a_touch_during_the_warning_counts_as_carrying_on),
+       T_CASE(bureau_verdicts_and_offline_policy), T_CASE(card_read_failures),
+       T_CASE(card_pulled_in_every_state_goes_idle_and_wipes),
+       T_CASE(stale_answers_from_an_earlier_card_are_ignored),
+       T_CASE(scramble_asks_for_a_new_keypad_at_each_entry),
+       T_CASE(record_failure_stops_the_change), T_CASE(language_toggles_anywhere),
+       T_CASE(names_round_trip))

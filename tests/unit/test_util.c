@@ -1,0 +1,53 @@
+#include "t.h"
+#include "util/mask.h"
+#include "util/secure.h"
+
+T_TEST(mask_keeps_three_each_side)
+{
+    char m[MASK_CARD_MAX];
+    mask_card("A12345678", m);
+    T_EQ_STR(m, "A12***678");
+    mask_card("123456", m);
+    T_EQ_STR(m, "***");
+    mask_card(NULL, m);
+    T_EQ_STR(m, "***");
+    mask_card("ABCDEFGHIJKLMNOPQRSTUVWXYZ", m);
+    T_EQ_STR(m, "ABC***XYZ");
+}
+
+T_TEST(uuid4_has_version_and_variant)
+{
+    char a[SECURE_UUID_LEN], b[SECURE_UUID_LEN];
+    T_CHECK(secure_uuid4(a));
+    T_CHECK(secure_uuid4(b));
+    T_EQ_INT(strlen(a), 36);
+    T_EQ_INT(a[14], '4');
+    T_CHECK(strchr("89ab", a[19]) != NULL);
+    T_CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+    T_CHECK(strcmp(a, b) != 0);
+}
+
+T_TEST(random_below_stays_in_range_and_covers_it)
+{
+    int seen[10] = {0};
+    for (int i = 0; i < 2000; i++) {
+        uint32_t v = 99;
+        T_CHECK(secure_random_below(10, &v));
+        T_CHECK(v < 10);
+        if (v < 10)
+            seen[v]++;
+    }
+    for (int i = 0; i < 10; i++)
+        T_CHECK(seen[i] > 100); /* 200 expected; 100 is ~7 sigma away */
+}
+
+T_TEST(wipe_zeroes)
+{
+    char buf[8] = "123456";
+    secure_wipe(buf, sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++)
+        T_EQ_INT(buf[i], 0);
+}
+
+T_MAIN(T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
+       T_CASE(random_below_stays_in_range_and_covers_it), T_CASE(wipe_zeroes))

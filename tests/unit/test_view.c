@@ -1,0 +1,333 @@
+/* Every screen, in both languages, at the three shapes terminals come in:
+ * each is rendered to PNG (kept in the build's screens/ folder for a person
+ * to look at) and every text is measured with the real fonts against the
+ * box the layout gave it. Also: targets are finger-sized, nothing overlaps,
+ * and the fonts have every character the kiosk shows. */
+#include <sys/stat.h>
+
+#include <SDL.h>
+#include <SDL_image.h>
+#include <SDL_ttf.h>
+
+#include "t.h"
+#include "core/core.h"
+#include "ui/render.h"
+#include "ui/strings.h"
+#include "ui/text.h"
+#include "ui/view.h"
+
+static ui_fonts *fonts;
+static char root[1024];
+
+typedef struct { core_state s; core_notice n; int tries; } screen;
+
+static const screen screens[] = {
+    { ST_IDLE, NT_NONE, -1 }, { ST_IDLE, NT_CARD_REMOVED, -1 }, { ST_IDLE, NT_CHANGE_UNKNOWN, -1 },
+    { ST_READING_CARD, NT_NONE, -1 },
+    { ST_CARD_REJECTED, NT_CARD_LOST, -1 }, { ST_CARD_REJECTED, NT_CARD_FROZEN, -1 },
+    { ST_CARD_REJECTED, NT_CARD_CANCELLED, -1 }, { ST_CARD_REJECTED, NT_CARD_UNKNOWN, -1 },
+    { ST_CARD_REJECTED, NT_CARD_UNREADABLE, -1 }, { ST_CARD_REJECTED, NT_CARD_EXPIRED, -1 },
+    { ST_ENTER_OLD_PIN, NT_NONE, -1 }, { ST_ENTER_OLD_PIN, NT_WRONG_PIN, 2 },
+    { ST_ENTER_OLD_PIN, NT_WRONG_PIN, 1 }, { ST_ENTER_OLD_PIN, NT_WRONG_PIN, -1 },
+    { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, -1 }, { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 },
+    { ST_VERIFYING, NT_NONE, -1 },
+    { ST_ENTER_NEW_PIN, NT_NONE, -1 }, { ST_ENTER_NEW_PIN, NT_ON_INITIAL_PIN, -1 },
+    { ST_ENTER_NEW_PIN, NT_PINS_DIFFER, -1 }, { ST_ENTER_NEW_PIN, NT_PIN_TOO_SIMPLE, -1 },
+    { ST_ENTER_NEW_PIN, NT_PIN_IS_INITIAL, -1 }, { ST_ENTER_NEW_PIN, NT_PIN_SAME_AS_OLD, -1 },
+    { ST_ENTER_NEW_PIN, NT_PIN_WRONG_LENGTH, -1 }, { ST_ENTER_NEW_PIN, NT_TIMEOUT_WARNING, -1 },
+    { ST_CONFIRM_NEW_PIN, NT_NONE, -1 }, { ST_CONFIRM_NEW_PIN, NT_TIMEOUT_WARNING, -1 },
+    { ST_CHANGING, NT_NONE, -1 }, { ST_SUCCESS, NT_NONE, -1 },
+    { ST_CARD_BLOCKED, NT_NONE, -1 }, { ST_CARD_BLOCKED, NT_CARD_LOCKED, -1 },
+    { ST_ERROR, NT_CARD_ERROR, -1 }, { ST_ERROR, NT_CHANGE_UNKNOWN, -1 },
+    { ST_OUT_OF_SERVICE, NT_BUREAU_UNREACHABLE, -1 }, { ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, -1 },
+    { ST_TAKE_CARD, NT_CANCELLED, -1 }, { ST_TAKE_CARD, NT_TIMED_OUT, -1 },
+};
+
+static const struct { int w, h; } sizes[] = { { 1920, 1080 }, { 1024, 768 }, { 1080, 1920 } };
+static const uint8_t keypad[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 0 };
+
+static void make_core(core *c, const screen *sc, core_lang lang)
+{
+    core_config cfg = { .pin_length = 6, .initial = { "123456" }, .n_initial = 1,
+                        .idle_timeout_ms = 30000, .warning_ms = 15000, .lang = lang };
+    core_init(c, &cfg, 1000);
+    c->state = sc->s;
+    c->notice = sc->n;
+    c->tries_left = sc->tries;
+    c->lang = lang;
+    if (sc->s != ST_IDLE) {
+        c->card_present = true;
+        snprintf(c->card_number, sizeof c->card_number, "A12345678");
+        snprintf(c->holder, sizeof c->holder, "张*明");
+    }
+    if (core_state_has_keypad(sc->s))
+        c->entry_len = 3;
+    if (sc->n == NT_TIMEOUT_WARNING)
+        c->warning_end_ms = c->now_ms + 15000;
+}
+
+static bool overlaps(ui_rect a, ui_rect b)
+{
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static bool inside(ui_rect in, ui_rect out)
+{
+    return in.x >= out.x && in.y >= out.y && in.x + in.w <= out.x + out.w && in.y + in.h <= out.y + out.h;
+}
+
+static int checked_texts;
+
+static void check_view(const ui_view *v, const char *what)
+{
+    ui_rect screen_r = { 0, 0, v->w, v->h };
+    bool dialog = false;
+
+    for (int i = 0; i < v->n_boxes; i++)
+        dialog |= v->boxes[i].kind == BOX_DIALOG;
+    for (int i = 0; i < v->n_texts; i++) {
+        const ui_text *t = &v->texts[i];
+        ui_lines lines;
+        ui_text_wrap(fonts, t->text, t->px, t->bold, t->r.w, &lines);
+        checked_texts++;
+        if (lines.overflow || lines.n * lines.line_skip > t->r.h || !inside(t->r, screen_r)) {
+            int widest = 0;
+            for (int l = 0; l < lines.n; l++)
+                widest = lines.width[l] > widest ? lines.width[l] : widest;
+            fprintf(stderr, "  %s: \"%s\" (%d px) needs %dx%d (%d lines), box is %dx%d at %d,%d\n",
+                    what, t->text, t->px, widest, lines.n * lines.line_skip, lines.n,
+                    t->r.w, t->r.h, t->r.x, t->r.y);
+            t_failed_checks++;
+        }
+        /* A text box may only share space with the button it labels. */
+        for (int j = i + 1; j < v->n_texts; j++) {
+            const ui_text *u = &v->texts[j];
+            bool same_button = t->role == TXT_KEY && u->role == TXT_KEY;
+            if (!same_button && overlaps(t->r, u->r) && !(dialog && (t->role == TXT_WARNING || u->role == TXT_WARNING ||
+                                                                     t->role == TXT_KEY || u->role == TXT_KEY))) {
+                fprintf(stderr, "  %s: \"%s\" overlaps \"%s\"\n", what, t->text, u->text);
+                t_failed_checks++;
+            }
+        }
+    }
+    for (int i = 0; i < v->n_widgets; i++) {
+        const ui_widget *a = &v->widgets[i];
+        T_CHECK(inside(a->r, screen_r));
+        for (int j = i + 1; j < v->n_widgets; j++) {
+            const ui_widget *b = &v->widgets[j];
+            if (overlaps(a->r, b->r) && b->kind != W_BTN_CONTINUE) {
+                fprintf(stderr, "  %s: %s overlaps %s\n", what, a->id, b->id);
+                t_failed_checks++;
+            }
+        }
+    }
+}
+
+static void render_png(const ui_view *v, const char *name)
+{
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, v->w, v->h, 32, SDL_PIXELFORMAT_ARGB8888);
+    SDL_Renderer *r = s ? SDL_CreateSoftwareRenderer(s) : NULL;
+    char pic[1200], path[1300];
+    ui_renderer *u;
+
+    T_CHECK(r != NULL);
+    if (r == NULL) {
+        SDL_FreeSurface(s);
+        return;
+    }
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
+    u = ui_renderer_new(r, fonts, pic);
+    ui_renderer_draw(u, v, -1, NULL);
+    SDL_RenderPresent(r);
+    snprintf(path, sizeof path, "screens/%s.png", name);
+    T_EQ_INT(IMG_SavePNG(s, path), 0);
+    ui_renderer_free(u);
+    SDL_DestroyRenderer(r);
+    SDL_FreeSurface(s);
+}
+
+T_TEST(every_screen_fits_in_both_languages_at_every_size)
+{
+    mkdir("screens", 0755);
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (int lang = 0; lang < LANG__LAST; lang++) {
+            for (size_t i = 0; i < sizeof screens / sizeof screens[0]; i++) {
+                core c;
+                ui_view v;
+                char what[160];
+                ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678" };
+                make_core(&c, &screens[i], (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
+                         lang == LANG_ZH ? "zh" : "en", core_state_name(screens[i].s),
+                         screens[i].n ? core_notice_name(screens[i].n) : "plain",
+                         screens[i].tries >= 0 ? (screens[i].tries == 1 ? "-1" : "-2") : "");
+                check_view(&v, what);
+                render_png(&v, what);
+            }
+        }
+    }
+    T_CHECK(checked_texts > 500);
+}
+
+T_TEST(targets_are_finger_sized_on_the_reference_panel)
+{
+    /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
+    core c;
+    ui_view v;
+    ui_view_input in = { 1920, 1080, keypad, "A12***678" };
+    screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
+
+    make_core(&c, &sc, LANG_ZH);
+    c.state = ST_ENTER_NEW_PIN; /* cancel is on screen here */
+    ui_view_build(&v, &c, &in);
+    T_EQ_INT(v.n_widgets, 15); /* 12 keys, lang, cancel, continue */
+    for (int i = 0; i < v.n_widgets; i++) {
+        if (v.widgets[i].r.w < 81 || v.widgets[i].r.h < 81) {
+            fprintf(stderr, "  %s is %dx%d px\n", v.widgets[i].id, v.widgets[i].r.w, v.widgets[i].r.h);
+            t_failed_checks++;
+        }
+    }
+    T_CHECK(ui_view_find(&v, "key.0") >= 0);
+    T_CHECK(ui_view_find(&v, "key.ok") >= 0);
+    T_CHECK(ui_view_find(&v, "key.back") >= 0);
+    T_CHECK(ui_view_find(&v, "btn.cancel") >= 0);
+    T_CHECK(ui_view_find(&v, "btn.lang") >= 0);
+}
+
+T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
+{
+    core c;
+    ui_view v;
+    static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
+    ui_view_input in = { 1024, 768, shuffled, "A12***678" };
+    screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
+    int k;
+
+    make_core(&c, &sc, LANG_EN);
+    ui_view_build(&v, &c, &in);
+    k = ui_view_find(&v, "key.7");
+    T_CHECK(k >= 0);
+    /* the first key position holds the first digit of the order */
+    T_EQ_INT(ui_view_hit(&v, v.widgets[k].r.x + 2, v.widgets[k].r.y + 2), k);
+    T_EQ_INT(v.widgets[k].digit, 7);
+    T_EQ_INT(ui_view_hit(&v, 0, v.h - 1), -1);
+    c.notice = NT_TIMEOUT_WARNING;
+    c.warning_end_ms = c.now_ms + 9000;
+    ui_view_build(&v, &c, &in);
+    k = ui_view_find(&v, "btn.continue");
+    T_CHECK(k >= 0);
+    T_EQ_INT(ui_view_hit(&v, v.widgets[k].r.x + 5, v.widgets[k].r.y + 5), k);
+    for (int i = 0; i < v.n_boxes; i++)
+        if (v.boxes[i].kind == BOX_DIALOG) /* a tap on the dialog's face reaches no key below */
+            T_EQ_INT(ui_view_hit(&v, v.boxes[i].r.x + 3, v.boxes[i].r.y + 3), -1);
+    T_CHECK(strstr(v.buf_warning, "9") != NULL);
+}
+
+struct cov { TTF_Font *reg, *bold; int missing; };
+
+static void check_coverage(const char *s, void *ud)
+{
+    struct cov *c = ud;
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        uint32_t cp;
+        int n = *u < 0x80 ? 1 : (*u & 0xE0) == 0xC0 ? 2 : (*u & 0xF0) == 0xE0 ? 3 : 4;
+        cp = n == 1 ? *u : n == 2 ? (*u & 0x1Fu) : n == 3 ? (*u & 0x0Fu) : (*u & 0x07u);
+        for (int i = 1; i < n; i++)
+            cp = (cp << 6) | (u[i] & 0x3Fu);
+        if (cp >= 0x20 && cp != '%' && (!TTF_GlyphIsProvided32(c->reg, cp) || !TTF_GlyphIsProvided32(c->bold, cp))) {
+            fprintf(stderr, "  U+%04X in \"%s\" is not in the kiosk font\n", (unsigned)cp, s);
+            c->missing++;
+        }
+        u += n;
+    }
+}
+
+T_TEST(the_fonts_cover_every_ui_string)
+{
+    struct cov c = { ui_font(fonts, 30, false), ui_font(fonts, 30, true), 0 };
+    T_CHECK(c.reg && c.bold);
+    if (c.reg && c.bold)
+        str_each(check_coverage, &c);
+    T_EQ_INT(c.missing, 0);
+}
+
+T_TEST(every_screen_has_words_in_both_languages)
+{
+    for (int s = 0; s < ST__LAST; s++)
+        for (int l = 0; l < LANG__LAST; l++)
+            T_CHECK(str_heading((core_state)s, (core_lang)l)[0] != '\0');
+    for (int n = 1; n < NT__LAST; n++) {
+        if (n == NT_WRONG_PIN || n == NT_PIN_WRONG_LENGTH || n == NT_TIMEOUT_WARNING)
+            continue; /* formatted from S_ strings with their count */
+        T_CHECK(str_body(ST_ERROR, (core_notice)n, LANG_ZH) != str_body(ST_ERROR, NT_NONE, LANG_ZH));
+        T_CHECK(str_body(ST_ERROR, (core_notice)n, LANG_EN) != str_body(ST_ERROR, NT_NONE, LANG_EN));
+    }
+}
+
+T_TEST(wrapping_breaks_between_words_and_cjk_characters)
+{
+    ui_lines l;
+    ui_text_wrap(fonts, "one two three four five six seven", 40, false, 250, &l);
+    T_CHECK(l.n >= 2 && !l.overflow);
+    for (int i = 0; i < l.n; i++)
+        T_CHECK(l.width[i] <= 250);
+    ui_text_wrap(fonts, "请携带身份证到社保服务窗口办理", 40, false, 200, &l);
+    T_CHECK(l.n >= 3 && !l.overflow);
+    ui_text_wrap(fonts, "Supercalifragilisticexpialidocious", 40, false, 100, &l);
+    T_CHECK(l.overflow); /* the check can fail */
+    /* closing punctuation never starts a line */
+    ui_text_wrap(fonts, "密码错误，请重新输入密码错误，请重新输入", 40, false, 200, &l);
+    for (int i = 0; i < l.n; i++)
+        T_CHECK(strncmp("密码错误，请重新输入密码错误，请重新输入" + l.start[i], "，", 3) != 0);
+}
+
+T_TEST(a_rare_name_character_uses_the_fallback)
+{
+    /* 堃 is not in the subset; the system CJK font has it. */
+    TTF_Font *main = ui_font(fonts, 40, false);
+    T_CHECK(!TTF_GlyphIsProvided32(main, 0x5803));
+    if (ui_fonts_have_fallback(fonts)) {
+        SDL_Surface *s = ui_text_render(fonts, "王堃", 40, false, 400, false, 0);
+        SDL_Surface *one = ui_text_render(fonts, "王", 40, false, 400, false, 0);
+        T_CHECK(s && one && s->w > one->w * 3 / 2);
+        SDL_FreeSurface(s);
+        SDL_FreeSurface(one);
+    } else {
+        fprintf(stderr, "  (no system CJK font: fallback not exercised)\n");
+    }
+}
+
+int main(void)
+{
+    static const t_case cases[] = {
+        T_CASE(every_screen_fits_in_both_languages_at_every_size),
+        T_CASE(targets_are_finger_sized_on_the_reference_panel),
+        T_CASE(hit_testing_follows_the_layout_and_the_dialog_covers),
+        T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
+        T_CASE(wrapping_breaks_between_words_and_cjk_characters),
+        T_CASE(a_rare_name_character_uses_the_fallback),
+    };
+    char reg[1100], bold[1100], err[256];
+    const char *env = getenv("KIOSK_SOURCE_ROOT");
+    int rc;
+
+    snprintf(root, sizeof root, "%s", env ? env : ".");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0 || TTF_Init() != 0) {
+        fprintf(stderr, "cannot start SDL: %s\n", SDL_GetError());
+        return 1;
+    }
+    snprintf(reg, sizeof reg, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", root);
+    snprintf(bold, sizeof bold, "%s/fonts/NotoSansSC-Kiosk-Bold.otf", root);
+    fonts = ui_fonts_open(reg, bold, "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", err, sizeof err);
+    if (fonts == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    rc = t_run(cases, sizeof cases / sizeof cases[0]);
+    ui_fonts_close(fonts);
+    TTF_Quit();
+    SDL_Quit();
+    return rc;
+}
