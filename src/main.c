@@ -1,6 +1,7 @@
 /* kiosk - the social security card PIN terminal. main() is wiring only:
  * options, config, then the app. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "app/app.h"
 #include "config/config.h"
+#include "control/ctl_proto.h"
 #include "kiosk_build.h"
 #include "util/log.h"
 
@@ -77,9 +79,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "kiosk: %s\n", err);
         return 2;
     }
+    /* cJSON frees strings it parsed (PINs among them) on its error paths
+     * without wiping; this makes every cJSON free wipe first. Before any
+     * thread starts, as it swaps a process-wide hook. */
+    ctl_json_wipe_on_free();
+    /* Text surfaces and textures are large and short-lived; mapped on their
+     * own, they go back to the kernel when freed instead of leaving the heap
+     * at its high-water mark (glibc's adaptive threshold would otherwise
+     * grow past them after the first free). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* A control client that goes away must not kill the kiosk. */
     signal(SIGPIPE, SIG_IGN);
     opt.datadir = main_datadir();
+    if (getenv("KIOSK_DEBUG"))
+        log_set_level(LOG_LVL_DEBUG);
     log_info("main", "kiosk %s starting, terminal %s", KIOSK_VERSION, cfg.terminal_id);
     return app_run(&cfg, &opt);
 }

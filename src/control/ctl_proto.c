@@ -1,5 +1,7 @@
 #include "control/ctl_proto.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -315,16 +317,12 @@ static bool parse_card_insert(const cJSON *root, ctl_request *req, ctl_err *e)
         return false;
     if (rc == FIELD_OK)
         copy_word(req->fault_on, sizeof req->fault_on, ctl_card_ops[i]);
-    else if (strcmp(req->fault, "none") != 0)
-        return ctl_fail(e, "missing_field", "missing field \"fault_on\" (needed with a fault)");
 
     rc = field_word(root, "delay_on", ctl_card_ops, &i, e);
     if (rc == FIELD_BAD)
         return false;
     if (rc == FIELD_OK)
         copy_word(req->delay_on, sizeof req->delay_on, ctl_card_ops[i]);
-    else if (req->delay_ms > 0)
-        return ctl_fail(e, "missing_field", "missing field \"delay_on\" (needed with delay_ms)");
 
     rc = field_string(root, "expiry", 8, 8, cs_digit, req->expiry, sizeof req->expiry, e);
     if (rc == FIELD_BAD)
@@ -380,6 +378,26 @@ void ctl_json_wipe(cJSON *item)
             secure_wipe(item->valuestring, strlen(item->valuestring));
         ctl_json_wipe(item->child);
     }
+}
+
+static void wiping_free(void *p)
+{
+    if (p) {
+        secure_wipe(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void install_wiping_hooks(void)
+{
+    cJSON_Hooks hooks = { .malloc_fn = malloc, .free_fn = wiping_free };
+    cJSON_InitHooks(&hooks);
+}
+
+void ctl_json_wipe_on_free(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_wiping_hooks);
 }
 
 /* cJSON decodes "\u0000" into a NUL inside a valuestring, which would silently
@@ -533,7 +551,7 @@ static char *reply_build(const char *id_json, bool ok, const char *code, const c
         if (message && cJSON_AddStringToObject(root, "message", message) == NULL)
             goto out;
     }
-    if (cJSON_IsObject(fields)) {
+    if (fields != NULL && cJSON_IsObject(fields)) {
         while ((it = fields->child) != NULL) {
             cJSON_DetachItemViaPointer(fields, it);
             if (it->string == NULL || reserved_member(it->string)) {

@@ -63,10 +63,10 @@ typedef struct ctl_request {
     char profile[8];   /* "ssse", "iso7816", or "" when absent */
     /* Simulation extensions of insert (for tests of the unhappy paths):
        fault: "none" (also when absent), "pull", "garbage" or "truncated";
-       fault_on: "read", "verify" or "change" - required when fault is not
-       "none", else "" when absent. delay_ms 0..60000 (default 0) before the
-       card answers the operation named by delay_on ("read", "verify",
-       "change"; required when delay_ms > 0, else "" when absent).
+       fault_on: "read", "verify", "change", or "" when absent (the sim then
+       applies it to the read). delay_ms 0..60000 (default 0) before the card
+       answers the operation named by delay_on (same words, "" when absent:
+       the read).
        expiry: "YYYYMMDD" (a real calendar date) or "" when absent.
        locked: default false. */
     char fault[16];
@@ -111,5 +111,13 @@ char *ctl_reply_error_fields(const char *id_json, const char *code, const char *
 /* Walks a cJSON tree and wipes every string value and key in place, so that
    a later cJSON_Delete frees no secret. NULL is fine. */
 void ctl_json_wipe(cJSON *item);
+
+/* Makes cJSON wipe every block it frees, process-wide (cJSON_InitHooks with
+   a free that zeroes malloc_usable_size bytes first). Needed because when a
+   parse fails half-way, cJSON frees the strings it had already decoded - a
+   PIN among them - where ctl_json_wipe cannot reach them. Idempotent. Call it
+   from main() before any thread starts; ctl_server_start calls it too, as a
+   fallback. */
+void ctl_json_wipe_on_free(void);
 
 #endif

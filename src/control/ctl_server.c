@@ -533,6 +533,7 @@ ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request,
     bool bound = false, mu_ok = false;
     int rc;
 
+    ctl_json_wipe_on_free();
     set_err(err, errlen, "unknown error");
     if (path == NULL || path[0] == '\0' || on_request == NULL) {
         set_err(err, errlen, "no socket path or no callback");
@@ -628,6 +629,12 @@ void ctl_server_stop(ctl_server *s)
     if (s->thread_started)
         pthread_join(s->thread, NULL);
     pthread_mutex_lock(&s->mu);
+    /* Replies already queued (the "ok" to a quit, above all) go out before
+     * the connections close: non-blocking, so a client that stopped reading
+     * cannot hold the exit up. */
+    for (size_t i = 0; i < CTL_SERVER_MAX_CLIENTS; i++)
+        if (s->clients[i].fd >= 0)
+            client_flush_locked(&s->clients[i]);
     for (size_t i = 0; i < CTL_SERVER_MAX_CLIENTS; i++)
         if (s->clients[i].fd >= 0)
             client_drop_locked(&s->clients[i]);

@@ -35,7 +35,7 @@ typedef struct ctl_server ctl_server;
    *req (malloc'd) passes to the callee, which must ctl_request_clear and free
    it. It may call ctl_server_send / _mark_subscribed from inside; it should
    return quickly (post the work to the UI thread), since no other client is
-   served meanwhile. */
+   served meanwhile, and must not call ctl_server_stop. */
 typedef void (*ctl_server_on_request)(void *ud, uint64_t client, ctl_request *req);
 
 /* Creates the socket at `path` (copied) with mode 0600 and starts the thread.

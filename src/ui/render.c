@@ -7,7 +7,11 @@
 
 #include "util/log.h"
 
-#define CACHE_SLOTS 96
+#define CACHE_SLOTS 64
+/* Text textures are ARGB: a heading is a few hundred KB. The budget keeps a
+ * screen or two of them, so going back and forth costs nothing, without
+ * letting a long day of screens grow the process. */
+#define CACHE_BUDGET_BYTES (3u << 20)
 
 typedef struct {
     char *text;
@@ -25,8 +29,12 @@ struct ui_renderer {
     char *picture_path;
     SDL_Texture *picture;
     int picture_w, picture_h;
+    SDL_Thread *raster;          /* rasterising the picture ahead of need */
+    SDL_Surface *raster_out;
+    int raster_w, raster_h;
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
+    size_t cache_bytes;
 };
 
 ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path)
@@ -41,10 +49,54 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
     return u;
 }
 
+static SDL_Surface *picture_load(const char *path, int w, int h)
+{
+    SDL_RWops *rw = SDL_RWFromFile(path, "rb");
+    SDL_Surface *s = rw ? IMG_LoadSizedSVG_RW(rw, w, h) : NULL;
+
+    if (rw)
+        SDL_RWclose(rw);
+    return s;
+}
+
+static int picture_thread(void *ud)
+{
+    ui_renderer *u = ud;
+    u->raster_out = picture_load(u->picture_path, u->raster_w, u->raster_h);
+    return 0;
+}
+
+void ui_renderer_prepare_picture(ui_renderer *u, int w, int h)
+{
+    if (u->picture_path == NULL || u->raster != NULL || w <= 0 || h <= 0)
+        return;
+    u->raster_w = w;
+    u->raster_h = h;
+    u->raster = SDL_CreateThread(picture_thread, "picture", u);
+}
+
+/* Takes the rasterised picture if a thread made one at that size. */
+static SDL_Surface *picture_take(ui_renderer *u, int w, int h)
+{
+    SDL_Surface *s = NULL;
+
+    if (u->raster == NULL)
+        return NULL;
+    SDL_WaitThread(u->raster, NULL);
+    u->raster = NULL;
+    if (u->raster_w == w && u->raster_h == h)
+        s = u->raster_out;
+    else
+        SDL_FreeSurface(u->raster_out);
+    u->raster_out = NULL;
+    return s;
+}
+
 void ui_renderer_free(ui_renderer *u)
 {
     if (u == NULL)
         return;
+    SDL_FreeSurface(picture_take(u, u->raster_w, u->raster_h));
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
         if (u->cache[i].tex)
@@ -78,10 +130,23 @@ static void frame(SDL_Renderer *r, ui_rect x, int t, uint32_t rgb)
 
 /* Looks a text up in the cache, rendering it on a miss (evicting the least
  * recently used entry). */
-static cache_slot *text_tex(ui_renderer *u, const ui_text *t)
+static void cache_evict(ui_renderer *u, cache_slot *c)
 {
-    cache_slot *victim = &u->cache[0];
+    free(c->text);
+    if (c->tex)
+        SDL_DestroyTexture(c->tex);
+    u->cache_bytes -= (size_t)c->w * (size_t)c->h * 4u;
+    memset(c, 0, sizeof *c);
+}
+
+/* Looks a text up in the cache, rendering it on a miss. Room is made by
+ * evicting the least recently used entries, but never one drawn in this
+ * frame (`frame_start`): a screen always gets all its texts. */
+static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_start)
+{
+    cache_slot *victim = NULL;
     SDL_Surface *s;
+    size_t need;
 
     u->clock++;
     for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -91,28 +156,42 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t)
             c->used = u->clock;
             return c;
         }
-        if (c->used < victim->used)
-            victim = c;
     }
-    free(victim->text);
-    if (victim->tex)
-        SDL_DestroyTexture(victim->tex);
-    memset(victim, 0, sizeof *victim);
     s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb);
     if (s == NULL)
         return NULL;
+    need = (size_t)s->w * (size_t)s->h * 4u;
+    for (;;) {
+        cache_slot *lru = NULL;
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            cache_slot *c = &u->cache[i];
+            if (c->text == NULL) {
+                victim = victim ? victim : c;
+                continue;
+            }
+            if (c->used < frame_start && (lru == NULL || c->used < lru->used))
+                lru = c;
+        }
+        if (lru == NULL || (victim != NULL && u->cache_bytes + need <= CACHE_BUDGET_BYTES))
+            break;
+        cache_evict(u, lru);
+    }
+    if (victim == NULL) {
+        SDL_FreeSurface(s);
+        return NULL; /* every slot holds a text of this very frame */
+    }
     victim->tex = SDL_CreateTextureFromSurface(u->r, s);
     victim->w = s->w;
     victim->h = s->h;
     SDL_FreeSurface(s);
-    if (victim->tex == NULL)
-        return NULL;
-    victim->text = strdup(t->text);
+    victim->text = victim->tex ? strdup(t->text) : NULL;
     if (victim->text == NULL) {
-        SDL_DestroyTexture(victim->tex);
-        victim->tex = NULL;
+        if (victim->tex)
+            SDL_DestroyTexture(victim->tex);
+        memset(victim, 0, sizeof *victim);
         return NULL;
     }
+    u->cache_bytes += (size_t)victim->w * (size_t)victim->h * 4u;
     victim->px = t->px;
     victim->width = t->r.w;
     victim->bold = t->bold;
@@ -122,9 +201,9 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t)
     return victim;
 }
 
-static void draw_text(ui_renderer *u, const ui_text *t)
+static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
 {
-    cache_slot *c = text_tex(u, t);
+    cache_slot *c = text_tex(u, t, frame_start);
     SDL_Rect dst;
     bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
 
@@ -178,10 +257,9 @@ static void draw_picture(ui_renderer *u, ui_rect r)
         return;
     if (u->picture == NULL || u->picture_w != r.w || u->picture_h != r.h) {
         /* Rasterised at the size shown, so it stays sharp at any resolution. */
-        SDL_RWops *rw = SDL_RWFromFile(u->picture_path, "rb");
-        SDL_Surface *s = rw ? IMG_LoadSizedSVG_RW(rw, r.w, r.h) : NULL;
-        if (rw)
-            SDL_RWclose(rw);
+        SDL_Surface *s = picture_take(u, r.w, r.h);
+        if (s == NULL)
+            s = picture_load(u->picture_path, r.w, r.h);
         if (u->picture)
             SDL_DestroyTexture(u->picture);
         u->picture = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
@@ -221,11 +299,11 @@ static uint32_t widget_rgb(const ui_widget *w)
     }
 }
 
-static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
+static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay, uint64_t frame_start)
 {
     int px = v->h >= 900 ? 20 : 16;
     ui_text t = { TXT_BODY, { 8, 0, v->w / 2, 0 }, overlay, px, false, ALIGN_LEFT, 0xFFFF66, false };
-    cache_slot *c = text_tex(u, &t);
+    cache_slot *c = text_tex(u, &t, frame_start);
     SDL_Rect bg, dst;
 
     if (c == NULL)
@@ -243,6 +321,7 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
 {
     SDL_Renderer *r = u->r;
     int edge = v->h / 90 > 6 ? v->h / 90 : 6;
+    uint64_t frame_start = u->clock + 1;
 
     set_rgb(r, UI_RGB_BG, 255);
     SDL_RenderClear(r);
@@ -269,7 +348,7 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
     }
     for (int i = 0; i < v->n_texts; i++)
         if (!v->texts[i].top)
-            draw_text(u, &v->texts[i]);
+            draw_text(u, &v->texts[i], frame_start);
     for (int i = 0; i < v->n_boxes; i++) {
         SDL_Rect all = { 0, 0, v->w, v->h };
         int k = ui_view_find(v, "btn.continue");
@@ -286,8 +365,8 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
             fill(r, v->widgets[k].r, k == pressed ? 0x000000 : UI_RGB_OK);
         for (int t = 0; t < v->n_texts; t++)
             if (v->texts[t].top)
-                draw_text(u, &v->texts[t]);
+                draw_text(u, &v->texts[t], frame_start);
     }
     if (overlay)
-        draw_overlay(u, v, overlay);
+        draw_overlay(u, v, overlay, frame_start);
 }

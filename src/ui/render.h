@@ -18,6 +18,10 @@ typedef struct ui_renderer ui_renderer;
 ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path);
 void ui_renderer_free(ui_renderer *u);
 
+/* Starts rasterising the idle screen's picture at w x h on a thread, so
+ * the first frame does not wait for it on the UI thread. */
+void ui_renderer_prepare_picture(ui_renderer *u, int w, int h);
+
 /* Draws the view; `pressed` is the widget under a finger (-1 none);
  * `overlay` is the technician's debug text (NULL: none). Does not present. */
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay);

@@ -6,13 +6,14 @@
 
 #include "util/log.h"
 
-#define UI_FONT_SLOTS 24
-
+/* One open font per face, resized on demand (TTF_SetFontSize): opening a
+ * CJK font costs about 5 ms and a few hundred KB, resizing almost nothing,
+ * and every text is rendered once into a texture anyway. */
 struct ui_fonts {
     char *path[3];                 /* regular, bold, fallback */
     bool have_fallback;
-    struct { int px; int which; TTF_Font *font; } slot[UI_FONT_SLOTS];
-    int n_slots;
+    TTF_Font *font[3];
+    int px[3];
 };
 
 static bool text_readable(const char *path)
@@ -62,10 +63,11 @@ void ui_fonts_close(ui_fonts *f)
 {
     if (f == NULL)
         return;
-    for (int i = 0; i < f->n_slots; i++)
-        TTF_CloseFont(f->slot[i].font);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        if (f->font[i])
+            TTF_CloseFont(f->font[i]);
         free(f->path[i]);
+    }
     free(f);
 }
 
@@ -76,31 +78,26 @@ bool ui_fonts_have_fallback(const ui_fonts *f)
 
 static TTF_Font *text_font_which(ui_fonts *f, int px, int which)
 {
-    TTF_Font *font = NULL;
-
-    for (int i = 0; i < f->n_slots; i++)
-        if (f->slot[i].px == px && f->slot[i].which == which)
-            return f->slot[i].font;
     if (f->path[which] == NULL || px <= 0)
         return NULL;
-    /* The system CJK collection holds several faces: 2 is Simplified Chinese. */
-    font = which == 2 ? TTF_OpenFontIndex(f->path[which], px, 2) : TTF_OpenFont(f->path[which], px);
-    if (font == NULL) {
-        log_err("ui", "cannot open font %s at %d px: %s", f->path[which], px, TTF_GetError());
-        return NULL;
+    if (f->font[which] == NULL) {
+        /* The system CJK collection holds several faces: 2 is Simplified Chinese. */
+        f->font[which] = which == 2 ? TTF_OpenFontIndex(f->path[which], px, 2)
+                                    : TTF_OpenFont(f->path[which], px);
+        if (f->font[which] == NULL) {
+            log_err("ui", "cannot open font %s: %s", f->path[which], TTF_GetError());
+            return NULL;
+        }
+        f->px[which] = px;
     }
-    if (f->n_slots == UI_FONT_SLOTS) {
-        /* Sizes come from a short fixed list per screen size; recycling the
-         * oldest slot keeps memory bounded if a window is resized a lot. */
-        TTF_CloseFont(f->slot[0].font);
-        memmove(&f->slot[0], &f->slot[1], sizeof f->slot[0] * (UI_FONT_SLOTS - 1));
-        f->n_slots--;
+    if (f->px[which] != px) {
+        if (TTF_SetFontSize(f->font[which], px) != 0) {
+            log_err("ui", "cannot size font %s to %d px: %s", f->path[which], px, TTF_GetError());
+            return NULL;
+        }
+        f->px[which] = px;
     }
-    f->slot[f->n_slots].px = px;
-    f->slot[f->n_slots].which = which;
-    f->slot[f->n_slots].font = font;
-    f->n_slots++;
-    return font;
+    return f->font[which];
 }
 
 TTF_Font *ui_font(ui_fonts *f, int px, bool bold)
@@ -189,56 +186,91 @@ int ui_text_line_width(ui_fonts *f, const char *text, int len, int px, bool bold
     return total;
 }
 
+/* The advance of one character, from whichever font will draw it. */
+static int text_advance(ui_fonts *f, TTF_Font *main, int px, uint32_t cp)
+{
+    TTF_Font *font = main;
+    int adv = 0;
+
+    if (f->have_fallback && !TTF_GlyphIsProvided32(main, cp)) {
+        TTF_Font *fb = text_font_which(f, px, 2);
+        font = fb ? fb : main;
+    }
+    if (TTF_GlyphMetrics32(font, cp, NULL, NULL, NULL, NULL, &adv) != 0)
+        adv = 0;
+    return adv;
+}
+
+#define WRAP_MAX_CHARS 1024
+
+/* Greedy wrapping on summed advances (one glyph lookup per character), then
+ * one exact shaped measurement per line: kerning can make a line a pixel or
+ * two wider than its advances, and then the line gives back its last word. */
 void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, ui_lines *out)
 {
     TTF_Font *main = ui_font(f, px, bold);
     int len = (int)strlen(text);
-    int start = 0;
+    static int off[WRAP_MAX_CHARS + 1], adv[WRAP_MAX_CHARS];
+    static uint32_t cps[WRAP_MAX_CHARS];
+    static bool brk[WRAP_MAX_CHARS + 1]; /* a line may end before char i */
+    int n = 0, i = 0;
 
     memset(out, 0, sizeof *out);
-    out->line_skip = main ? TTF_FontLineSkip(main) : px;
-    while (start < len) {
-        int pos = start, last_break = -1, line_end;
-        /* Skip spaces at the start of a wrapped line. */
-        while (pos < len && text[pos] == ' ')
-            pos++;
-        start = pos;
-        if (start >= len)
+    if (main == NULL)
+        return;
+    out->line_skip = TTF_FontLineSkip(main);
+    for (int pos = 0; pos < len && n < WRAP_MAX_CHARS; n++) {
+        off[n] = pos;
+        pos += text_utf8(text + pos, &cps[n]);
+        adv[n] = text_advance(f, main, px, cps[n]);
+    }
+    off[n] = n < WRAP_MAX_CHARS ? len : off[n];
+    if (n == WRAP_MAX_CHARS && off[n] < len)
+        out->overflow = true;
+    for (int k = 0; k <= n; k++) {
+        uint32_t prev = k > 0 ? cps[k - 1] : 0, cur = k < n ? cps[k] : 0;
+        brk[k] = k == n || (k > 0 && (cur == ' ' || prev == ' ' ||
+                 ((text_is_cjk(prev) || text_is_cjk(cur)) && !text_no_break_before(cur))));
+    }
+    while (i < n) {
+        int sum = 0, end = i, last = -1;
+        while (i < n && cps[i] == ' ')
+            i++;
+        if (i >= n)
             break;
-        while (pos < len) {
-            uint32_t cp, next = 0;
-            int n = text_utf8(text + pos, &cp);
-            if (pos + n < len)
-                text_utf8(text + pos + n, &next);
-            if (cp == ' ' && pos > start) {
-                if (ui_text_line_width(f, text + start, pos - start, px, bold) > width)
-                    break;
-                last_break = pos;
-            } else if ((text_is_cjk(cp) || text_is_cjk(next)) && next != 0 && next != ' ' &&
-                       !text_no_break_before(next)) {
-                if (ui_text_line_width(f, text + start, pos + n - start, px, bold) > width)
-                    break;
-                last_break = pos + n;
-            }
-            pos += n;
+        for (end = i; end < n; end++) {
+            if (end > i && brk[end])
+                last = end;
+            if (sum + adv[end] > width && last > i)
+                break;
+            sum += adv[end];
         }
-        if (pos >= len && ui_text_line_width(f, text + start, len - start, px, bold) <= width)
-            line_end = len;
-        else if (last_break > start)
-            line_end = last_break;
-        else
-            line_end = pos >= len ? len : pos; /* one word wider than the box */
-        if (out->n == UI_MAX_LINES) {
-            out->overflow = true;
-            break;
+        if (end < n && last > i)
+            end = last;
+        for (;;) {
+            int e = end;
+            while (e > i && cps[e - 1] == ' ')
+                e--; /* trailing spaces take no room */
+            out->width[out->n] = ui_text_line_width(f, text + off[i], off[e] - off[i], px, bold);
+            out->start[out->n] = off[i];
+            out->len[out->n] = off[e] - off[i];
+            if (out->width[out->n] <= width)
+                break;
+            /* Kerning pushed it over: end at the previous break, if any. */
+            e = end - 1;
+            while (e > i && !brk[e])
+                e--;
+            if (e <= i)
+                break;
+            end = e;
         }
-        out->start[out->n] = start;
-        out->len[out->n] = line_end - start;
-        out->width[out->n] = ui_text_line_width(f, text + start, line_end - start, px, bold);
         if (out->width[out->n] > width)
+            out->overflow = true; /* one word wider than the box */
+        if (++out->n == UI_MAX_LINES && end < n) {
             out->overflow = true;
-        out->n++;
-        start = line_end;
+            break;
+        }
+        i = end;
     }
 }
 

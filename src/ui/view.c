@@ -12,6 +12,17 @@
  * finger-sized. */
 #define LINE_FACTOR 1.5 /* line height / font size; Noto CJK's line skip is 1.45 */
 
+/* The type scale, in pixels at 1080. Few sizes on purpose: each size is a
+ * font opened and a glyph cache kept, which costs start-up time and memory. */
+enum {
+    TYPE_INFO = 32,    /* regular: card number and holder */
+    TYPE_SMALL = 36,   /* bold: the bar, notices */
+    TYPE_BODY = 40,    /* regular: what to do */
+    TYPE_BUTTON = 44,  /* bold: button words, the warning */
+    TYPE_HEADING = 60, /* bold: the heading beside a keypad */
+    TYPE_LARGE = 72,   /* bold: digits on keys, headings on full-width screens */
+};
+
 static const char *const view_digit_labels[10] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
 
 typedef struct {
@@ -78,7 +89,7 @@ static void view_bar(view_ctx *x, const core *c, int bar_h)
     ui_view *v = x->v;
     int pad = sc(x, 8) > 6 ? sc(x, 8) : 6;
     int bw = sc(x, 240) > 150 ? sc(x, 240) : 150;
-    int px = sc(x, 36) > 24 ? sc(x, 36) : 24;
+    int px = sc(x, TYPE_SMALL) > 24 ? sc(x, TYPE_SMALL) : 24;
     ui_rect lang = { v->w - x->m - bw, pad, bw, bar_h - 2 * pad };
     ui_rect cancel = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
     int title_right = core_can_cancel(c) ? cancel.x : lang.x;
@@ -94,7 +105,7 @@ static void view_keypad(view_ctx *x, const core *c, const ui_view_input *in, ui_
 {
     int g = sc(x, 16);
     int kw = (area.w - 2 * g) / 3, kh = (area.h - 3 * g) / 4;
-    int px = sc(x, 72), small = sc(x, 44);
+    int px = sc(x, TYPE_LARGE), small = sc(x, TYPE_BUTTON);
     /* 1 2 3 / 4 5 6 / 7 8 9 / back 0 ok: the telephone layout people know. */
     for (int i = 0; i < 12; i++) {
         ui_rect r = { area.x + (i % 3) * (kw + g), area.y + (i / 3) * (kh + g), kw, kh };
@@ -157,7 +168,7 @@ static int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const 
 static int view_info(view_ctx *x, const core *c, const ui_view_input *in, ui_rect col, int y, ui_align align)
 {
     ui_view *v = x->v;
-    int px = sc(x, 32);
+    int px = sc(x, TYPE_INFO);
 
     if (in->card_masked == NULL || in->card_masked[0] == '\0')
         return y;
@@ -193,15 +204,15 @@ static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in,
     int dot_h = sc(x, 56);
 
     y = view_info(x, c, in, msg, y, ALIGN_LEFT);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, 60), true, 2,
+    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_HEADING), true, 2,
                    ALIGN_LEFT, UI_RGB_TEXT);
-    y = view_stack(x, msg, y, TXT_BODY, view_hint(v, c), sc(x, 38), false, 3, ALIGN_LEFT, UI_RGB_TEXT);
+    y = view_stack(x, msg, y, TXT_BODY, view_hint(v, c), sc(x, TYPE_BODY), false, 3, ALIGN_LEFT, UI_RGB_TEXT);
     v->show_dots = true;
     v->dots = (ui_rect){ msg.x, y, msg.w, dot_h };
     v->dots_total = c->cfg.pin_length;
     v->dots_filled = c->entry_len;
     y += dot_h + x->m;
-    view_notice_box(x, msg, y, view_pin_notice(v, c), sc(x, 36));
+    view_notice_box(x, msg, y, view_pin_notice(v, c), sc(x, TYPE_SMALL));
     view_keypad(x, c, in, pad);
 }
 
@@ -212,25 +223,26 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
     const char *body = str_body(c->state, c->notice, c->lang);
 
     y = view_info(x, c, in, msg, y, ALIGN_CENTER);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, 72), true, 2,
+    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_LARGE), true, 2,
                    ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE && c->notice != NT_NONE) {
         /* Back at the start after a card was pulled: say what happened. */
-        view_notice_box(x, msg, y, str_body(c->state, c->notice, c->lang), sc(x, 40));
-        y += line_h(sc(x, 40), 3) + sc(x, 32) + x->m / 2;
+        view_notice_box(x, msg, y, str_body(c->state, c->notice, c->lang), sc(x, TYPE_SMALL));
+        y += line_h(sc(x, TYPE_SMALL), 3) + sc(x, 32) + x->m / 2;
         body = str_body(c->state, NT_NONE, c->lang);
     }
-    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, 44), false, 3, ALIGN_CENTER, UI_RGB_TEXT);
+    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 3, ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE) {
         int bottom = msg.y + msg.h;
-        int ph = bottom - y, pw = ph * 3 / 2;
+        /* Big enough to read at arm's length, small enough to rasterise fast. */
+        int ph = bottom - y < sc(x, 420) ? bottom - y : sc(x, 420), pw = ph * 3 / 2;
         if (pw > msg.w) {
             pw = msg.w;
             ph = pw * 2 / 3;
         }
         if (ph > 0) {
             v->show_picture = true;
-            v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y, pw, ph };
+            v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y + (bottom - y - ph) / 2, pw, ph };
         }
     }
 }
@@ -238,7 +250,7 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
 static void view_warning(view_ctx *x, const core *c)
 {
     ui_view *v = x->v;
-    int px = sc(x, 48);
+    int px = sc(x, TYPE_BUTTON);
     int pad = sc(x, 32);
     int bw = sc(x, 420), bh = sc(x, 120);
     int dw = v->w - 4 * x->m < sc(x, 1100) ? v->w - 4 * x->m : sc(x, 1100);
@@ -254,7 +266,7 @@ static void view_warning(view_ctx *x, const core *c)
         t->top = true;
     view_button(x, "btn.continue", W_BTN_CONTINUE,
                 (ui_rect){ d.x + (d.w - bw) / 2, d.y + d.h - pad - bh, bw, bh },
-                str_get(S_BTN_CONTINUE, c->lang), sc(x, 44));
+                str_get(S_BTN_CONTINUE, c->lang), sc(x, TYPE_BUTTON));
 }
 
 void ui_view_build(ui_view *v, const core *c, const ui_view_input *in)

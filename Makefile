@@ -1,0 +1,37 @@
+# A thin front door: meson does the building, scripts/ do the rest.
+#   make run    the kiosk in a window on the simulated card
+#   make test   unit + integration tests, again under ASan/UBSan, one journey under valgrind
+#   make bench  the speed and memory figures (tests/bench/)
+BUILD ?= build
+ASAN  ?= build-asan
+
+.PHONY: all deps build asan run test bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+run: build
+	@scripts/run-dev.sh $(BUILD)
+
+test: build asan
+	@scripts/test-all.sh $(BUILD) $(ASAN)
+
+bench: build
+	@/usr/bin/python3 tests/bench/bench.py --kiosk $(BUILD)/kiosk
+
+clean:
+	rm -rf $(BUILD) $(ASAN) tests/out

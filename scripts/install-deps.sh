@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian 12 packages the kiosk needs to build, run and test,
+# and only those that are missing (so a second `make` costs nothing).
+set -eu
+
+PKGS="gcc make meson ninja-build pkg-config python3
+libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libinih-dev libcjson-dev
+fonts-noto-cjk xvfb xauth valgrind procps"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

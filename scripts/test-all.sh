@@ -1,0 +1,74 @@
+#!/bin/bash
+# `make test`: every suite, on the plain build and again under ASan+UBSan,
+# and one full journey under valgrind. Each stage prints its own results;
+# the last line sums them up in the form CI reads: "N passed, N failed".
+set -u
+BUILD=${1:-build}
+ASAN=${2:-build-asan}
+PY=/usr/bin/python3
+OUT=tests/out
+mkdir -p "$OUT"
+
+passed=0
+failed=0
+
+# Adds a stage's "N passed, N failed" (its last such line) to the totals; a
+# stage that died before printing one counts as one failure.
+count() {
+    local log=$1 rc=$2 line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        failed=$((failed + 1))
+        echo "== $log: no result line (exit $rc)"
+        return
+    fi
+    p=${line%% passed*}
+    f=${line#*, }
+    f=${f%% failed*}
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        failed=$((failed + 1))
+        echo "== $log: exit $rc with no failed test"
+    fi
+}
+
+# meson test prints Ok:/Fail: counts; turn them into the common line.
+unit() {
+    local dir=$1 log=$2 rc ok fail
+    meson test -C "$dir" --print-errorlogs --num-processes 2 >"$log" 2>&1
+    rc=$?
+    ok=$(awk '/^Ok:/ {print $2}' "$log")
+    fail=$(awk '/^Fail:/ {print $2}' "$log")
+    tail -n 25 "$log"
+    echo "${ok:-0} passed, ${fail:-1} failed" >>"$log"
+    count "$log" "$rc"
+}
+
+integration() {
+    local log=$1 rc
+    shift
+    "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    count "$log" "$rc"
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+echo "== unit tests ($BUILD)"
+unit "$BUILD" "$OUT/unit.log"
+echo "== integration tests ($BUILD)"
+integration "$OUT/integration.log" env KIOSK_BIN="$BUILD/kiosk" $PY tests/integration/run.py
+echo "== unit tests under ASan+UBSan ($ASAN)"
+unit "$ASAN" "$OUT/unit-asan.log"
+echo "== integration tests under ASan+UBSan ($ASAN)"
+integration "$OUT/integration-asan.log" env KIOSK_BIN="$ASAN/kiosk" $PY tests/integration/run.py
+echo "== one full journey under valgrind ($BUILD)"
+integration "$OUT/valgrind.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_SLOW=10 \
+    KIOSK_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
+    $PY tests/integration/run.py -k happy_path
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
