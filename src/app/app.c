@@ -80,6 +80,7 @@ typedef struct {
     uint64_t tap_t0_ns;      /* a tap waiting for the frame that shows it */
     bool tap_shown_pending;
     uint16_t last_sw;
+    int ob_depth;            /* for the overlay: counted when records change, not per frame */
     char card_masked[MASK_CARD_MAX];
     bool overlay;
 } app;
@@ -233,6 +234,9 @@ static void app_effects(app *a, core_effects *fx)
             break;
         }
     }
+    for (int i = 0; i < fx->n; i++)
+        if (fx->fx[i].type == FX_RESOLVE_INTENT || fx->fx[i].type == FX_RECORD_BLOCKED)
+            a->ob_depth = outbox_depth(a->ob);
     core_effects_wipe(fx);
     if (failed) {
         core_event ev = { .type = EV_RECORD_FAILED };
@@ -279,9 +283,10 @@ static void app_build_view(app *a)
 static void app_overlay_text(app *a, char *buf, size_t len)
 {
     const char *n = core_notice_name(a->core.notice);
-    snprintf(buf, len, "%s%s%s  frame %.2f ms  card sim  SW %04X  outbox %d  %s",
+    snprintf(buf, len, "%s%s%s  frame %.2f ms  card %s  SW %04X  outbox %d  %s",
              core_state_name(a->core.state), n ? " / " : "", n ? n : "",
-             app_stats_last_frame_ms(&a->stats), a->last_sw, outbox_depth(a->ob),
+             app_stats_last_frame_ms(&a->stats), a->cfg.card_backend == CFG_BACKEND_SIM ? "sim" : "pcsc",
+             a->last_sw, a->ob_depth,
              a->core.bureau_offline ? "bureau offline" : "");
 }
 
@@ -953,6 +958,7 @@ static bool app_open_services(app *a, char *err, size_t errlen)
     a->ob = outbox_open(a->cfg.outbox_dir, a->cfg.terminal_id, err, errlen);
     if (a->ob == NULL)
         return false;
+    a->ob_depth = outbox_depth(a->ob);
     card_cfg_default(&cc);
     cc.profile = a->cfg.card_profile == CFG_PROFILE_SSSE ? CARD_PROFILE_SSSE
                : a->cfg.card_profile == CFG_PROFILE_ISO7816 ? CARD_PROFILE_ISO7816 : CARD_PROFILE_AUTO;

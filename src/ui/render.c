@@ -293,7 +293,7 @@ static uint32_t widget_rgb(const ui_widget *w)
         return UI_RGB_BACK;
     case W_BTN_LANG:
     case W_BTN_CANCEL:
-        return 0x1D4E89;
+        return UI_RGB_BAR_BUTTON;
     default:
         return UI_RGB_KEY;
     }

@@ -3,6 +3,7 @@
  * to look at) and every text is measured with the real fonts against the
  * box the layout gave it. Also: targets are finger-sized, nothing overlaps,
  * and the fonts have every character the kiosk shows. */
+#include <math.h>
 #include <sys/stat.h>
 
 #include <SDL.h>
@@ -299,6 +300,42 @@ T_TEST(a_rare_name_character_uses_the_fallback)
     }
 }
 
+/* WCAG 2 relative luminance and contrast ratio. */
+static double lum(uint32_t rgb)
+{
+    double c[3];
+    for (int i = 0; i < 3; i++) {
+        double v = ((rgb >> (16 - 8 * i)) & 0xFF) / 255.0;
+        c[i] = v <= 0.03928 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+    }
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+}
+
+static double contrast(uint32_t a, uint32_t b)
+{
+    double x = lum(a) + 0.05, y = lum(b) + 0.05;
+    return x > y ? x / y : y / x;
+}
+
+T_TEST(every_text_has_at_least_7_to_1_contrast)
+{
+    static const struct { const char *what; uint32_t fg, bg; } pairs[] = {
+        { "text on page", UI_RGB_TEXT, UI_RGB_BG }, { "muted on page", UI_RGB_MUTED, UI_RGB_BG },
+        { "bar title", UI_RGB_BAR_TEXT, UI_RGB_BAR }, { "digit key", UI_RGB_KEY_TEXT, UI_RGB_KEY },
+        { "ok key", UI_RGB_KEY_TEXT, UI_RGB_OK }, { "delete key", UI_RGB_KEY_TEXT, UI_RGB_BACK },
+        { "bar button", UI_RGB_KEY_TEXT, UI_RGB_BAR_BUTTON }, { "notice", UI_RGB_NOTICE, UI_RGB_NOTICE_BG },
+        { "pin dots", UI_RGB_DOT, UI_RGB_BG },
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        double r = contrast(pairs[i].fg, pairs[i].bg);
+        if (r < 7.0) {
+            fprintf(stderr, "  %s: contrast %.2f:1, want at least 7:1\n", pairs[i].what, r);
+            t_failed_checks++;
+        }
+    }
+    T_CHECK(contrast(0x777777, 0xFFFFFF) < 7.0); /* the check can fail */
+}
+
 int main(void)
 {
     static const t_case cases[] = {
@@ -308,6 +345,7 @@ int main(void)
         T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
         T_CASE(wrapping_breaks_between_words_and_cjk_characters),
         T_CASE(a_rare_name_character_uses_the_fallback),
+        T_CASE(every_text_has_at_least_7_to_1_contrast),
     };
     char reg[1100], bold[1100], err[256];
     const char *env = getenv("KIOSK_SOURCE_ROOT");
