@@ -67,7 +67,8 @@ typedef struct {
     bool dirty;
     bool quit;
     int pressed;             /* widget under a finger, -1 none */
-    int press_widget;        /* widget a touch began on */
+    char press_id[16];       /* widget a touch began on ("" none): by id, as the
+                                screen may change between finger down and up */
     sim_reader *sim;
     card_worker *worker;
     sync_client *sync;
@@ -278,6 +279,7 @@ static void app_build_view(app *a)
     mask_card(a->core.card_number, a->card_masked);
     in = (ui_view_input){ w, h, a->keypad, a->core.card_number[0] ? a->card_masked : "" };
     ui_view_build(&a->view, &a->core, &in);
+    a->pressed = a->press_id[0] ? ui_view_find(&a->view, a->press_id) : -1;
 }
 
 static void app_overlay_text(app *a, char *buf, size_t len)
@@ -350,20 +352,20 @@ static void app_widget_action(app *a, int idx)
 static void app_pointer(app *a, bool down, int x, int y)
 {
     int hit = ui_view_hit(&a->view, x, y);
+    const char *id = hit >= 0 ? a->view.widgets[hit].id : "";
 
     if (down) {
-        a->press_widget = hit;
+        snprintf(a->press_id, sizeof a->press_id, "%s", id);
         a->pressed = hit;
-        a->dirty = true;
     } else {
-        if (hit >= 0 && hit == a->press_widget)
+        if (hit >= 0 && strcmp(id, a->press_id) == 0)
             app_widget_action(a, hit);
-        a->press_widget = -1;
+        a->press_id[0] = '\0';
         a->pressed = -1;
-        a->dirty = true;
         if (a->tap_t0_ns)
             a->tap_shown_pending = true;
     }
+    a->dirty = true;
 }
 
 static void app_sim_insert_default(app *a)
@@ -1078,7 +1080,7 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     a.cfg = *cfg;
     a.opt = *opt;
     a.overlay = opt->windowed;
-    a.pressed = a.press_widget = -1;
+    a.pressed = -1;
     app_stats_init(&a.stats, now_ms());
     app_core_init(&a);
     if (!app_open_display(&a, err, sizeof err)) {
