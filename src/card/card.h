@@ -67,7 +67,8 @@ typedef struct {
     card_op op;
     card_res res;
     uint16_t sw;          /* the last status word seen; 0 when none arrived */
-    int tries;            /* WRONG_PIN: tries left (-1: not given); BLOCKED: 0; else -1 */
+    int tries;            /* WRONG_PIN: tries left (-1: not given); BLOCKED: 0 when 63C0
+                             (ran out now), -1 for 6983/6984 (blocked before); else -1 */
     unsigned gen;         /* set by the worker: the session the job belonged to */
     char card_number[CARD_NUMBER_MAX]; /* READ: "" unless read */
     char expiry[CARD_EXPIRY_MAX];      /* READ: YYYYMMDD, "" when the card has none */

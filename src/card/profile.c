@@ -59,10 +59,11 @@ static void map_sw(card_result *out, uint16_t sw)
     out->res = out->op == CARD_OP_READ ? kind_res[si.kind].read : kind_res[si.kind].pin;
     if (out->res == CARD_RES_WRONG_PIN)
         out->tries = si.tries;
+    /* 63 C0: the counter ran out with this very command (tries 0); 69 83:
+     * the card was blocked already (tries -1). Only the first is this
+     * terminal's doing, which decides whether the bureau hears of it. */
     if (out->res == CARD_RES_WRONG_PIN && si.tries == 0)
         out->res = CARD_RES_BLOCKED;
-    if (out->res == CARD_RES_BLOCKED)
-        out->tries = 0;
     if (si.kind != SW_K_OK)
         log_info("card", "%s: card answered %04X (%s)", card_op_name(out->op), sw, si.text);
 }

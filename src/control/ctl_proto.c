@@ -324,6 +324,13 @@ static bool parse_card_insert(const cJSON *root, ctl_request *req, ctl_err *e)
     if (rc == FIELD_OK)
         copy_word(req->delay_on, sizeof req->delay_on, ctl_card_ops[i]);
 
+    /* A fault or a delay without the operation it applies to is a script's
+     * mistake: refuse it rather than guess "read". */
+    if (strcmp(req->fault, "none") != 0 && req->fault_on[0] == '\0')
+        return ctl_fail(e, "missing_field", "field \"fault_on\" is required with \"fault\"");
+    if (req->delay_ms > 0 && req->delay_on[0] == '\0')
+        return ctl_fail(e, "missing_field", "field \"delay_on\" is required with \"delay_ms\"");
+
     rc = field_string(root, "expiry", 8, 8, cs_digit, req->expiry, sizeof req->expiry, e);
     if (rc == FIELD_BAD)
         return false;

@@ -516,13 +516,20 @@ static void core_card_out(core *c, core_effects *out)
 {
     core_notice n = NT_CARD_REMOVED;
 
+    /* The card's own "removed" answer can arrive before the reader's
+     * presence event; the journey is already back at IDLE saying why, and
+     * that notice must stay. */
+    if (c->state == ST_IDLE) {
+        c->card_present = false;
+        return;
+    }
+
     if (c->state == ST_CHANGING) {
         core_resolve(c, out, RES_UNKNOWN);
         n = NT_CHANGE_UNKNOWN;
     } else if (c->state == ST_SUCCESS || c->state == ST_CARD_REJECTED ||
                c->state == ST_CARD_BLOCKED || c->state == ST_ERROR ||
-               c->state == ST_TAKE_CARD || c->state == ST_OUT_OF_SERVICE ||
-               c->state == ST_IDLE) {
+               c->state == ST_TAKE_CARD || c->state == ST_OUT_OF_SERVICE) {
         n = NT_NONE; /* the card was asked for: taking it is the plan */
     }
     core_enter(c, ST_IDLE, n, out);

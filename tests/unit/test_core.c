@@ -413,6 +413,14 @@ T_TEST(change_outcomes_resolve_the_intent_truthfully)
         T_EQ_INT(FX.fx[0].resolution, rows[i].res);
         T_CHECK(!C.intent_open);
     }
+    /* the card's "removed" answer first, the reader's event second: the
+     * notice the answer set must survive the event */
+    reach(ST_CHANGING, false);
+    answer(CO_CHANGE, CA_REMOVED, -1);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(FX.n, 0);
     /* the card pulled during the change: unknown, once */
     reach(ST_CHANGING, false);
     simple(EV_CARD_OUT);

@@ -196,14 +196,6 @@ T_TEST(card_insert_defaults_and_all_fields)
     T_EQ_STR(r.expiry, "20240229");
     ctl_request_clear(&r);
 
-    /* fault and delay without their "on": left "" for the sim's default */
-    T_CHECK(parse("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\",\"delay_ms\":10}", &r));
-    T_EQ_STR(r.fault, "pull");
-    T_EQ_STR(r.fault_on, "");
-    T_EQ_INT(r.delay_ms, 10);
-    T_EQ_STR(r.delay_on, "");
-    ctl_request_clear(&r);
-
     /* remove needs nothing else, and ignores insert's fields */
     T_CHECK(parse("{\"cmd\":\"card\",\"action\":\"remove\",\"tries\":\"x\"}", &r));
     T_EQ_INT(r.action, CTL_CARD_REMOVE);
@@ -258,6 +250,9 @@ T_TEST(bad_types_and_ranges)
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"fire\",\"fault_on\":\"read\"}", "bad_field", "\"fault\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\",\"fault_on\":\"write\"}", "bad_field", "\"fault_on\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"delay_ms\":60001,\"delay_on\":\"read\"}", "bad_field", "\"delay_ms\"");
+    /* a fault or a delay must say which operation it hits */
+    T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\"}", "missing_field", "\"fault_on\"");
+    T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"delay_ms\":100}", "missing_field", "\"delay_on\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"expiry\":\"20230229\"}", "bad_field", "\"expiry\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"expiry\":\"20241301\"}", "bad_field", "\"expiry\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"expiry\":\"2024011\"}", "bad_field", "\"expiry\"");

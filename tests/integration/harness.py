@@ -1,0 +1,819 @@
+"""harness.py - runs the real kiosk headless and drives it through its control socket.
+
+Everything here speaks only the contract in control-protocol.md (plus the
+simulation extensions of `card insert` from src/control/ctl_proto.h). A test
+makes one Kiosk, which lives in a fresh temp dir:
+
+    k = Kiosk(self, scramble_keypad=True)       # starts fake_sync and the kiosk
+    k.insert("A12345678", "123456", 3)
+    k.wait("ENTER_OLD_PIN")
+    k.type("123456"); k.tap("key.ok")
+    ...
+    k.close()                                    # usually via addCleanup
+
+close() stops the kiosk with `quit` (it must exit 0 in time), stops fake_sync
+and then audits what was written under the temp dir: no PIN the test used may
+appear in any file, no unmasked card number in any log, no sanitizer or
+valgrind error in the kiosk's log. A failed audit fails the test.
+
+Environment:
+    KIOSK_BIN        the kiosk binary (default: <repo>/build/kiosk)
+    KIOSK_WRAPPER    a command put in front of it, split like a shell would,
+                     e.g. "valgrind --error-exitcode=99 --leak-check=full"
+    KIOSK_TEST_SLOW  multiplies every timeout (float, default 1; 10 for valgrind)
+    KIOSK_TEST_KEEP  1: keep every temp dir (failed tests always keep theirs)
+    SDL_VIDEODRIVER  default "dummy" (headless)
+
+Python 3 standard library only.
+"""
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+FAKE_SYNC = os.path.join(HERE, "fake_sync.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+SLOW = float(os.environ.get("KIOSK_TEST_SLOW", "1") or "1")
+TERMINAL_ID = "IT-TERM-0001"
+INITIAL_PIN = "123456"
+
+RECORD_KEYS = ["event_id", "terminal_id", "seq", "card_number", "kind", "occurred_at"]
+RECORD_KINDS = ("pin_changed", "pin_blocked", "pin_change_unknown")
+UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+EVT_NAME_RE = re.compile(r"^(evt|intent)-(\d{12})\.json$")
+
+# Flat override names -> their kiosk.conf section. Anything else goes
+# through Kiosk(config={"section": {"key": value}}).
+KEY_SECTION = {
+    "terminal_id": ("terminal", "id"),
+    "fullscreen": ("display", "fullscreen"),
+    "width": ("display", "width"),
+    "height": ("display", "height"),
+    "language": ("ui", "language"),
+    "idle_timeout_s": ("ui", "idle_timeout_s"),
+    "warning_s": ("ui", "warning_s"),
+    "scramble_keypad": ("ui", "scramble_keypad"),
+    "pin_length": ("pin", "length"),
+    "initial": ("pin", "initial"),
+    "profile": ("card", "profile"),
+    "offline_policy": ("sync", "offline_policy"),
+    "status_timeout_ms": ("sync", "status_timeout_ms"),
+    "heartbeat_s": ("sync", "heartbeat_s"),
+}
+
+# Patterns in the kiosk's log that mean memory or UB errors.
+BAD_LOG_RES = [
+    (re.compile(r"AddressSanitizer"), "AddressSanitizer report"),
+    (re.compile(r"LeakSanitizer"), "LeakSanitizer report"),
+    (re.compile(r"runtime error:"), "UBSan runtime error"),
+    (re.compile(r"ERROR SUMMARY: [1-9]"), "valgrind errors"),
+]
+
+
+def slow(seconds):
+    """A timeout in seconds, scaled for slow runs (valgrind)."""
+    return seconds * SLOW
+
+
+def kiosk_bin():
+    # A relative KIOSK_BIN is taken from the top of the tree, where make runs.
+    return os.path.join(REPO, os.environ.get("KIOSK_BIN") or os.path.join("build", "kiosk"))
+
+
+def kiosk_command(args):
+    """The command line that runs the kiosk with `args`, wrapper included."""
+    wrapper = shlex.split(os.environ.get("KIOSK_WRAPPER", ""))
+    return wrapper + [kiosk_bin()] + list(args)
+
+
+def kiosk_env():
+    env = dict(os.environ)
+    env.setdefault("SDL_VIDEODRIVER", "dummy")
+    env.setdefault("SDL_AUDIODRIVER", "dummy")
+    return env
+
+
+def conf_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+def png_size(path):
+    """(width, height) from a PNG's IHDR, after checking the signature."""
+    with open(path, "rb") as f:
+        head = f.read(33)
+    if len(head) < 33 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise AssertionError("%s is not a PNG (signature %r)" % (path, head[:8]))
+    length, kind = struct.unpack(">I4s", head[8:16])
+    if kind != b"IHDR" or length != 13:
+        raise AssertionError("%s: first chunk is %r (len %d), not IHDR" % (path, kind, length))
+    return struct.unpack(">II", head[16:24])
+
+
+class KioskError(AssertionError):
+    """A failure of the kiosk under test (reported as a test failure)."""
+
+
+class Conn:
+    """One control-socket connection: JSON lines each way."""
+
+    def __init__(self, path, timeout=None):
+        self.path = path
+        timeout = timeout if timeout is not None else slow(5)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except BlockingIOError:
+                # A full listen backlog: a non-blocking UNIX connect says
+                # EAGAIN where a blocking one would wait. Wait, boundedly.
+                if time.monotonic() > deadline:
+                    self.sock.close()
+                    raise
+                time.sleep(0.005)
+            except BaseException:
+                self.sock.close()
+                raise
+        self.buf = b""
+        self.events = []     # {"event": ...} lines seen while waiting for a reply
+        self.closed = False
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, obj):
+        self.send_raw((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def read_line(self, timeout):
+        """One line (bytes, without newline); None when the peer closed."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KioskError("no line from the kiosk within %.1f s" % timeout)
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise KioskError("no line from the kiosk within %.1f s" % timeout)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                if self.buf:
+                    line, self.buf = self.buf, b""
+                    return line
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def read_json(self, timeout):
+        line = self.read_line(timeout)
+        if line is None:
+            raise KioskError("the kiosk closed the control connection")
+        try:
+            obj = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise KioskError("reply is not JSON (%s): %r" % (e, line[:200]))
+        if not isinstance(obj, dict):
+            raise KioskError("reply is not an object: %r" % line[:200])
+        return obj
+
+    def reply(self, timeout):
+        """The next reply, setting aside broadcast events."""
+        while True:
+            obj = self.read_json(timeout)
+            if "event" in obj and "ok" not in obj:
+                self.events.append(obj)
+                continue
+            return obj
+
+    def cmd(self, obj, timeout=None):
+        self.send(obj)
+        return self.reply(timeout if timeout is not None else slow(10))
+
+    def next_event(self, timeout):
+        """The next broadcast event (waiting for it)."""
+        if self.events:
+            return self.events.pop(0)
+        while True:
+            obj = self.read_json(timeout)
+            if "event" in obj:
+                return obj
+
+
+class Kiosk:
+    """A kiosk process in its own temp dir, plus fake_sync (unless sync=False)."""
+
+    def __init__(self, test=None, config=None, sync=True, statuses=None,
+                 sync_default="active", sync_delay_ms=0, sync_unreachable=False,
+                 start=True, **overrides):
+        self.test = test
+        self.dir = tempfile.mkdtemp(prefix="kiosk-it-", dir="/tmp")
+        self.outbox = os.path.join(self.dir, "outbox")
+        self.ctl_path = os.path.join(self.dir, "ctl.sock")
+        self.sync_path = os.path.join(self.dir, "sync.sock")
+        self.conf_path = os.path.join(self.dir, "kiosk.conf")
+        self.statuses_path = os.path.join(self.dir, "statuses.json")
+        self.log_path = os.path.join(self.dir, "kiosk.log")
+        self.sync_out_path = os.path.join(self.dir, "fake_sync.out")
+        self.sync_err_path = os.path.join(self.dir, "fake_sync.err")
+        # Files the harness wrote: not audited as kiosk output.
+        self.own_files = {self.conf_path, self.statuses_path, self.statuses_path + ".tmp"}
+        self.pins = set()
+        self.cards = set()
+        self.proc = None
+        self.sync_proc = None
+        self.conn = None
+        self.conns = []
+        self.exit_statuses = []
+        self.closed = False
+        self.audit_skip_pins = set()
+
+        self.sections = {
+            "terminal": {"id": TERMINAL_ID},
+            "display": {"fullscreen": False, "width": 1024, "height": 768},
+            "ui": {},
+            "pin": {},
+            "card": {"backend": "sim"},
+            "outbox": {"dir": self.outbox},
+            "sync": {"socket": self.sync_path},
+            "control": {"socket": self.ctl_path},
+        }
+        for k, v in overrides.items():
+            if k not in KEY_SECTION:
+                raise TypeError("unknown Kiosk override %r (use config={section: {key: value}})" % k)
+            sec, key = KEY_SECTION[k]
+            self.sections[sec][key] = v
+        for sec, kv in (config or {}).items():
+            self.sections.setdefault(sec, {}).update(kv)
+        initial = self.sections["pin"].get("initial", INITIAL_PIN)
+        for p in str(conf_value(initial)).split(","):
+            self.note_pin(p.strip())
+        self.write_config()
+
+        self.want_sync = sync
+        self.sync_default = sync_default
+        self.sync_delay_ms = sync_delay_ms
+        self.sync_unreachable = sync_unreachable
+        self.set_statuses(statuses or {})
+        try:
+            if sync:
+                self.start_sync()
+            if start:
+                self.start()
+        except BaseException:
+            self.close(audit=False)
+            raise
+
+    # ---- bookkeeping ------------------------------------------------------------
+
+    def note_pin(self, pin):
+        if pin and len(pin) >= 4:
+            self.pins.add(str(pin))
+
+    def note_card(self, card):
+        if card:
+            self.cards.add(str(card))
+
+    def fail(self, msg):
+        raise KioskError(msg + "\n--- kiosk log (tail) ---\n" + self.log_tail())
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    # ---- files ------------------------------------------------------------------
+
+    def write_config(self, path=None):
+        lines = ["; written by tests/integration/harness.py"]
+        for sec, kv in self.sections.items():
+            if not kv:
+                continue
+            lines.append("[%s]" % sec)
+            for k, v in kv.items():
+                lines.append("%s = %s" % (k, conf_value(v)))
+        with open(path or self.conf_path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def set_statuses(self, statuses):
+        """Rewrites the statuses file; fake_sync reads it for each request."""
+        for card in statuses:
+            self.note_card(card)
+        tmp = self.statuses_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(statuses, f, ensure_ascii=False)
+        os.rename(tmp, self.statuses_path)
+
+    # ---- processes --------------------------------------------------------------
+
+    def start_sync(self):
+        args = [PYTHON, FAKE_SYNC, "--socket", self.sync_path, "--statuses", self.statuses_path,
+                "--default", self.sync_default, "--delay-ms", str(self.sync_delay_ms)]
+        if self.sync_unreachable:
+            args.append("--unreachable")
+        out = open(self.sync_out_path, "ab")
+        err = open(self.sync_err_path, "ab")
+        try:
+            self.sync_proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        finally:
+            out.close()
+            err.close()
+        deadline = time.monotonic() + slow(10)
+        while time.monotonic() < deadline:
+            with open(self.sync_out_path, "rb") as f:
+                if b"listening on" in f.read():
+                    return
+            if self.sync_proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        raise KioskError("fake_sync did not start: %s" % open(self.sync_err_path).read())
+
+    def start(self, extra_args=()):
+        """Starts the kiosk; returns when it answers `state` with frames >= 1."""
+        assert self.proc is None or self.proc.poll() is not None, "kiosk already running"
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(kiosk_command(["--config", self.conf_path] + list(extra_args)),
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         env=kiosk_env(), cwd=self.dir)
+        finally:
+            log.close()
+        deadline = time.monotonic() + slow(15)
+        conn = None
+        while conn is None:
+            if self.proc.poll() is not None:
+                status = self.proc.returncode
+                self.exit_statuses.append(status)
+                self.proc = None
+                self.fail("the kiosk exited during start-up with status %s" % status)
+            if time.monotonic() > deadline:
+                self.fail("no control socket at %s after %.0f s" % (self.ctl_path, slow(15)))
+            try:
+                conn = Conn(self.ctl_path)
+            except OSError:
+                time.sleep(0.01)
+        self.conn = conn
+        while True:
+            st = self.cmd({"cmd": "state"})
+            if st.get("ok") and st.get("frames", 0) >= 1:
+                break
+            if time.monotonic() > deadline:
+                self.fail("no first frame: %r" % st)
+            time.sleep(0.01)
+        return st
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _drop_conns(self):
+        for c in [self.conn] + self.conns:
+            if c is not None:
+                c.close()
+        self.conn = None
+        self.conns = []
+
+    def stop(self, timeout=10):
+        """Sends quit; the kiosk must exit with status 0 within `timeout` (scaled)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                r = self.cmd({"cmd": "quit"}, timeout=slow(5))
+                if not r.get("ok"):
+                    raise KioskError("quit answered %r" % r)
+            except (OSError, KioskError) as e:
+                self._kill()
+                self._drop_conns()
+                self.fail("quit failed: %s" % e)
+            try:
+                self.proc.wait(slow(timeout))
+            except subprocess.TimeoutExpired:
+                self._kill()
+                self._drop_conns()
+                self.fail("the kiosk did not exit within %.0f s of quit" % slow(timeout))
+        self._drop_conns()
+        status = self.proc.returncode
+        self.exit_statuses.append(status)
+        self.proc = None
+        if status != 0:
+            self.fail("the kiosk exited with status %s after quit" % status)
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(slow(10))
+            except subprocess.TimeoutExpired:
+                pass
+
+    def kill9(self):
+        """SIGKILL, no questions asked (a power cut as far as the kiosk knows)."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(slow(10))
+        self.exit_statuses.append(self.proc.returncode)
+        self.proc = None
+        self._drop_conns()
+
+    def restart(self):
+        """quit (if running) and start again on the same dir and outbox."""
+        if self.running():
+            self.stop()
+        self.proc = None
+        self._drop_conns()
+        return self.start()
+
+    def stop_sync(self):
+        if self.sync_proc is not None:
+            if self.sync_proc.poll() is None:
+                self.sync_proc.terminate()
+                try:
+                    self.sync_proc.wait(slow(5))
+                except subprocess.TimeoutExpired:
+                    self.sync_proc.kill()
+                    self.sync_proc.wait()
+            self.sync_proc = None
+
+    def close(self, audit=True, keep=False):
+        """Stops everything, then audits the files. Raises on any failure.
+        `keep`: leave the temp dir (the test failed and someone will look)."""
+        if self.closed:
+            return
+        self.closed = True
+        problems = []
+        try:
+            if self.running():
+                self.stop()
+            elif self.proc is not None:
+                # It died on its own: that is a failure unless the test killed it.
+                self.exit_statuses.append(self.proc.returncode)
+                problems.append("the kiosk died on its own with status %s" % self.proc.returncode)
+                self.proc = None
+        except AssertionError as e:
+            problems.append(str(e))
+        finally:
+            self._kill()
+            self._drop_conns()
+            self.stop_sync()
+        if audit:
+            problems.extend(self.audit())
+        keep = keep or bool(problems) or os.environ.get("KIOSK_TEST_KEEP") == "1"
+        if not keep:
+            self._remove_dir()
+        elif not problems:
+            sys.stderr.write("(kiosk files kept in %s)\n" % self.dir)
+        if problems:
+            raise KioskError("\n".join(problems) + "\n(files kept in %s)" % self.dir)
+
+    def _remove_dir(self):
+        for root, dirs, files in os.walk(self.dir, topdown=False):
+            for name in files:
+                try:
+                    os.unlink(os.path.join(root, name))
+                except OSError:
+                    pass
+            for name in dirs:
+                try:
+                    os.rmdir(os.path.join(root, name))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+    # ---- the audit ----------------------------------------------------------------
+
+    def audit(self):
+        """Problems found in what the kiosk (and fake_sync) wrote; [] if none."""
+        problems = []
+        log = self.log_text()
+        for rx, what in BAD_LOG_RES:
+            m = rx.search(log)
+            if m:
+                start = max(0, log.rfind("\n", 0, m.start()) - 2000)
+                problems.append("%s in the kiosk log:\n%s" % (what, log[start:m.end() + 2000]))
+        pins = sorted(self.pins - self.audit_skip_pins, key=len, reverse=True)
+        cards = sorted(self.cards, key=len, reverse=True)
+        for root, dirs, files in os.walk(self.dir):
+            for name in files:
+                path = os.path.join(root, name)
+                if path in self.own_files or name.endswith(".png"):
+                    # PNGs are compressed pixels: a byte search means nothing there.
+                    continue
+                if not os.path.isfile(path) or os.path.islink(path):
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        text = f.read().decode("utf-8", "replace")
+                except OSError as e:
+                    problems.append("cannot read %s: %s" % (path, e))
+                    continue
+                rel = os.path.relpath(path, self.dir)
+                in_outbox = path.startswith(self.outbox + os.sep)
+                is_record = in_outbox and (name.startswith("evt-") or name.startswith("intent-"))
+                if not is_record:
+                    for card in cards:
+                        if card in text:
+                            problems.append("unmasked card number %s in %s" % (card, rel))
+                # Blank what legitimately holds digits before looking for PINs:
+                # the card numbers (bureau contract), and in records the
+                # event_id and the time (checked by records()); in logs the
+                # valgrind/ASan pid prefixes and hex addresses.
+                scrub = text
+                for card in cards:
+                    scrub = scrub.replace(card, "<card>")
+                if in_outbox:
+                    scrub = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", scrub)
+                    scrub = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "<time>", scrub)
+                else:
+                    scrub = re.sub(r"==\d+==", "==pid==", scrub)
+                    scrub = re.sub(r"0x[0-9A-Fa-f]+", "0x?", scrub)
+                for pin in pins:
+                    if pin in scrub:
+                        i = scrub.find(pin)
+                        problems.append("a PIN the test used (%d digits) is in %s: ...%r..."
+                                        % (len(pin), rel, scrub[max(0, i - 60):i + len(pin) + 20]
+                                           .replace(pin, "<PIN>")))
+        return problems
+
+    # ---- commands -------------------------------------------------------------------
+
+    def connect(self):
+        """A new control connection (closed at teardown)."""
+        c = Conn(self.ctl_path)
+        self.conns.append(c)
+        return c
+
+    def cmd(self, obj, timeout=None, conn=None):
+        """Sends one request and returns the reply (a dict)."""
+        if obj.get("cmd") == "type" and isinstance(obj.get("digits"), str):
+            self.note_pin(obj["digits"])
+        if obj.get("cmd") == "card" and isinstance(obj.get("pin"), str):
+            self.note_pin(obj["pin"])
+        if obj.get("cmd") == "card" and isinstance(obj.get("card_number"), str):
+            self.note_card(obj["card_number"])
+        c = conn or self.conn
+        if c is None:
+            raise KioskError("no control connection (kiosk not running?)")
+        try:
+            return c.cmd(obj, timeout)
+        except KioskError as e:
+            self.fail("%s (request %s)" % (e, obj.get("cmd")))
+
+    def ok(self, obj, **kw):
+        """cmd() that must answer ok:true."""
+        r = self.cmd(obj, **kw)
+        if r.get("ok") is not True:
+            self.fail("%s answered %r (state now %r)" % (obj.get("cmd"), r, self.state_or_none()))
+        return r
+
+    def state_or_none(self):
+        try:
+            return self.conn.cmd({"cmd": "state"}, slow(2)) if self.conn else None
+        except (OSError, KioskError):
+            return None
+
+    def state(self):
+        """The full `state` reply."""
+        return self.ok({"cmd": "state"})
+
+    def wait_raw(self, state, timeout_ms=5000, conn=None):
+        t = int(timeout_ms * SLOW)
+        return self.cmd({"cmd": "wait", "state": state, "timeout_ms": t},
+                        timeout=t / 1000.0 + slow(5), conn=conn)
+
+    def wait(self, state, timeout_ms=5000):
+        """Waits until the kiosk is in `state`; returns the state reply."""
+        r = self.wait_raw(state, timeout_ms)
+        if r.get("ok") is not True:
+            self.fail("waiting for %s: %r (state now %r)" % (state, r, self.state_or_none()))
+        if r.get("state") != state:
+            self.fail("wait for %s answered %r" % (state, r))
+        return r
+
+    def tap(self, widget):
+        return self.ok({"cmd": "tap", "id": widget})
+
+    def tap_xy(self, x, y):
+        return self.ok({"cmd": "tap", "x": x, "y": y})
+
+    def type(self, digits):
+        return self.ok({"cmd": "type", "digits": digits})
+
+    def key(self, name):
+        return self.ok({"cmd": "key", "name": name})
+
+    def insert(self, card_number, pin=INITIAL_PIN, tries=3, **extra):
+        req = {"cmd": "card", "action": "insert", "card_number": card_number, "pin": pin, "tries": tries}
+        req.update(extra)
+        return self.ok(req)
+
+    def remove(self):
+        return self.ok({"cmd": "card", "action": "remove"})
+
+    def screenshot(self, path=None):
+        path = path or os.path.join(self.dir, "shot-%d.png" % time.monotonic_ns())
+        r = self.ok({"cmd": "screenshot", "path": path})
+        r["path"] = path
+        return r
+
+    def layout(self):
+        return self.ok({"cmd": "layout"})
+
+    def widgets(self):
+        """{id: widget} of what can be tapped now."""
+        return {w["id"]: w for w in self.layout()["widgets"]}
+
+    def subscribe(self):
+        """A second connection that receives state events; returns it."""
+        c = self.connect()
+        r = c.cmd({"cmd": "subscribe"}, slow(5))
+        if r.get("ok") is not True:
+            self.fail("subscribe answered %r" % r)
+        return c
+
+    def wait_event(self, sub, pred, timeout=5):
+        """Reads events from `sub` until pred(event); returns it. Fails on timeout."""
+        deadline = time.monotonic() + slow(timeout)
+        seen = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.fail("no matching event within %.1f s; saw %r" % (slow(timeout), seen))
+            try:
+                ev = sub.next_event(left)
+            except KioskError:
+                self.fail("no matching event within %.1f s; saw %r" % (slow(timeout), seen))
+            seen.append(ev)
+            if pred(ev):
+                return ev
+
+    # ---- journeys ---------------------------------------------------------------------
+
+    def enter_pin(self, pin):
+        """Types a PIN and presses OK."""
+        self.note_pin(pin)
+        self.type(pin)
+        self.tap("key.ok")
+
+    def to_old_pin(self, card, pin=INITIAL_PIN, tries=3, **extra):
+        """Inserts a card and waits for ENTER_OLD_PIN."""
+        self.insert(card, pin, tries, **extra)
+        return self.wait("ENTER_OLD_PIN")
+
+    def to_new_pin(self, card, pin=INITIAL_PIN, tries=3, **extra):
+        """Inserts a card, gives the right PIN, waits for ENTER_NEW_PIN."""
+        self.to_old_pin(card, pin, tries, **extra)
+        self.enter_pin(pin)
+        return self.wait("ENTER_NEW_PIN")
+
+    def to_confirm(self, card, new_pin, pin=INITIAL_PIN, tries=3, **extra):
+        self.to_new_pin(card, pin, tries, **extra)
+        self.enter_pin(new_pin)
+        return self.wait("CONFIRM_NEW_PIN")
+
+    def change_pin(self, card, old_pin, new_pin, tries=3, **extra):
+        """A whole journey up to SUCCESS and back to IDLE."""
+        self.to_confirm(card, new_pin, old_pin, tries, **extra)
+        self.enter_pin(new_pin)
+        self.wait("SUCCESS")
+        self.remove()
+        self.wait("IDLE")
+
+    def pin_accepted(self, card, pin, tries=3):
+        """True if `pin` passes VERIFY on `card` (the card is left out again, IDLE)."""
+        self.to_old_pin(card, pin, tries)
+        self.enter_pin(pin)
+        r = self.wait_any(("ENTER_NEW_PIN", "ENTER_OLD_PIN", "CARD_BLOCKED", "ERROR"), after="VERIFYING")
+        self.remove()
+        self.wait("IDLE")
+        return r["state"] == "ENTER_NEW_PIN"
+
+    def wait_any(self, states, after=None, timeout=5):
+        """Polls `state` until it is one of `states` (and not `after`)."""
+        deadline = time.monotonic() + slow(timeout)
+        while True:
+            st = self.state()
+            if st["state"] in states:
+                return st
+            if time.monotonic() > deadline:
+                self.fail("state stuck at %r, wanted one of %r" % (st, states))
+            time.sleep(0.005)
+
+    # ---- the outbox ------------------------------------------------------------------------
+
+    def outbox_names(self):
+        try:
+            return sorted(os.listdir(self.outbox))
+        except FileNotFoundError:
+            return []
+
+    def intents(self):
+        return [n for n in self.outbox_names() if n.startswith("intent-")]
+
+    def records(self):
+        """Every evt-*.json, parsed and checked against the bureau contract, by seq."""
+        out = []
+        last_seq = 0
+        for name in self.outbox_names():
+            m = EVT_NAME_RE.match(name)
+            if not name.startswith("evt-"):
+                continue
+            if not m:
+                self.fail("odd file name in the outbox: %s" % name)
+            with open(os.path.join(self.outbox, name), "rb") as f:
+                raw = f.read()
+            try:
+                pairs = json.loads(raw.decode("utf-8"), object_pairs_hook=lambda p: p)
+            except ValueError as e:
+                self.fail("%s is not JSON: %s: %r" % (name, e, raw[:200]))
+            keys = [k for k, _ in pairs]
+            rec = dict(pairs)
+            problems = []
+            if keys != RECORD_KEYS:
+                problems.append("keys %r, want exactly %r" % (keys, RECORD_KEYS))
+            if not isinstance(rec.get("event_id"), str) or not UUID4_RE.match(rec["event_id"]):
+                problems.append("event_id %r is not a UUID v4" % rec.get("event_id"))
+            if rec.get("terminal_id") != self.sections["terminal"]["id"]:
+                problems.append("terminal_id %r" % rec.get("terminal_id"))
+            seq = rec.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool):
+                problems.append("seq %r is not an integer" % seq)
+            else:
+                if seq != int(m.group(2)):
+                    problems.append("seq %d does not match the file name" % seq)
+                if seq <= last_seq:
+                    problems.append("seq %d does not increase (after %d)" % (seq, last_seq))
+                last_seq = seq
+            if not isinstance(rec.get("card_number"), str) or not rec["card_number"]:
+                problems.append("card_number %r" % rec.get("card_number"))
+            if rec.get("kind") not in RECORD_KINDS:
+                problems.append("kind %r" % rec.get("kind"))
+            if not isinstance(rec.get("occurred_at"), str) or not TIME_RE.match(rec["occurred_at"]):
+                problems.append("occurred_at %r" % rec.get("occurred_at"))
+            if raw.endswith(b"\n") or b"\n" in raw:
+                problems.append("not one line without a newline")
+            if problems:
+                self.fail("%s: %s\n%r" % (name, "; ".join(problems), raw))
+            out.append(rec)
+        ids = [r["event_id"] for r in out]
+        if len(set(ids)) != len(ids):
+            self.fail("an event_id is used twice: %r" % ids)
+        return out
+
+    def kinds(self):
+        """[(kind, card_number)] of the records, by seq."""
+        return [(r["kind"], r["card_number"]) for r in self.records()]
+
+
+def run_cli(args, config_text=None, timeout=10, cwd=None):
+    """Runs the kiosk binary with `args` (and a config file made of
+    `config_text`, whose path replaces "{config}" in args); returns
+    (status, stdout, stderr, config_path)."""
+    d = tempfile.mkdtemp(prefix="kiosk-cli-", dir="/tmp")
+    path = os.path.join(d, "bad.conf")
+    if config_text is not None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(config_text)
+    args = [a.replace("{config}", path) for a in args]
+    try:
+        p = subprocess.run(kiosk_command(args), stdin=subprocess.DEVNULL, capture_output=True,
+                           env=kiosk_env(), timeout=slow(timeout), cwd=cwd or d)
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), path
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
