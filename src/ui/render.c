@@ -299,22 +299,26 @@ static uint32_t widget_rgb(const ui_widget *w)
     }
 }
 
-static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay, uint64_t frame_start)
+/* The overlay changes every frame (it shows the frame time): rendered
+ * straight to a texture and dropped, it would only churn the text cache. */
+static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
 {
     int px = v->h >= 900 ? 20 : 16;
-    ui_text t = { TXT_BODY, { 8, 0, v->w / 2, 0 }, overlay, px, false, ALIGN_LEFT, 0xFFFF66, false };
-    cache_slot *c = text_tex(u, &t, frame_start);
+    SDL_Surface *s = ui_text_render(u->fonts, overlay, px, false, v->w / 2, false, 0xFFFF66);
+    SDL_Texture *tex = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
     SDL_Rect bg, dst;
 
-    if (c == NULL)
-        return;
-    bg = (SDL_Rect){ 0, v->h - c->h - 16, c->w + 16, c->h + 16 };
-    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
-    SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
-    SDL_RenderFillRect(u->r, &bg);
-    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
-    dst = (SDL_Rect){ 8, v->h - c->h - 8, c->w, c->h };
-    SDL_RenderCopy(u->r, c->tex, NULL, &dst);
+    if (tex != NULL) {
+        bg = (SDL_Rect){ 0, v->h - s->h - 16, s->w + 16, s->h + 16 };
+        SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
+        SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
+        SDL_RenderFillRect(u->r, &bg);
+        SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
+        dst = (SDL_Rect){ 8, v->h - s->h - 8, s->w, s->h };
+        SDL_RenderCopy(u->r, tex, NULL, &dst);
+        SDL_DestroyTexture(tex);
+    }
+    SDL_FreeSurface(s);
 }
 
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
@@ -368,5 +372,5 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
                 draw_text(u, &v->texts[t], frame_start);
     }
     if (overlay)
-        draw_overlay(u, v, overlay, frame_start);
+        draw_overlay(u, v, overlay);
 }

@@ -169,6 +169,7 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=30.0)
     ap.add_argument("--size", default="1920x1080")
     ap.add_argument("--json")
+    ap.add_argument("--log", help="keep the kiosk's log (run with KIOSK_DEBUG=1 for slow-frame lines)")
     a = ap.parse_args()
 
     if not shutil.which("Xvfb"):
@@ -225,6 +226,8 @@ def main():
     finally:
         xvfb.send_signal(signal.SIGTERM)
         xvfb.wait()
+        if a.log:
+            shutil.copy(os.path.join(d, "kiosk.log"), a.log)
         shutil.rmtree(d, ignore_errors=True)
 
     rows = [
