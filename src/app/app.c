@@ -84,6 +84,9 @@ typedef struct {
     int ob_depth;            /* for the overlay: counted when records change, not per frame */
     char card_masked[MASK_CARD_MAX];
     bool overlay;
+    int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
+    int prefetch_tries;
+    ui_view scratch;         /* a screen being prepared */
 } app;
 
 static uint64_t now_ns(void)
@@ -321,6 +324,61 @@ static void app_present(app *a)
         a->tap_shown_pending = false;
     }
     a->dirty = false;
+}
+
+/* ---- screens prepared ahead ------------------------------------------------ */
+
+/* What usually follows each screen. Prepared in idle moments (a person
+ * takes hundreds of milliseconds to tap), so that the frame that shows it
+ * only copies textures. */
+static const core_state app_next_state[ST__LAST] = {
+    [ST_IDLE] = ST_READING_CARD, [ST_READING_CARD] = ST_ENTER_OLD_PIN,
+    [ST_CARD_REJECTED] = ST_IDLE, [ST_ENTER_OLD_PIN] = ST_VERIFYING,
+    [ST_VERIFYING] = ST_ENTER_NEW_PIN, [ST_ENTER_NEW_PIN] = ST_CONFIRM_NEW_PIN,
+    [ST_CONFIRM_NEW_PIN] = ST_CHANGING, [ST_CHANGING] = ST_SUCCESS, [ST_SUCCESS] = ST_IDLE,
+    [ST_CARD_BLOCKED] = ST_IDLE, [ST_ERROR] = ST_IDLE, [ST_OUT_OF_SERVICE] = ST_IDLE,
+    [ST_TAKE_CARD] = ST_IDLE,
+};
+
+/* The screens to prepare, in order: this one in the other language (one tap
+ * away), then the next two steps in this language and the other. Two steps,
+ * because some steps pass by themselves in milliseconds (READING_CARD). */
+enum { PREFETCH_DONE = 5 };
+
+static void app_prefetch(app *a)
+{
+    core c;
+    int w, h;
+    int step = a->prefetch_step;
+    core_state s = a->core.state;
+    ui_view_input in;
+
+    for (int i = 0; i < (step + 1) / 2; i++)
+        s = app_next_state[s];
+    /* A display-only copy: card number, holder and counts, never a PIN. */
+    memset(&c, 0, sizeof c);
+    c.cfg = a->core.cfg;
+    c.state = s;
+    /* Most visitors still have the initial PIN (that is why they come), so
+     * the new-PIN screen is prepared with the notice they will see. */
+    c.notice = step == 0 ? a->core.notice : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
+    c.lang = step % 2 == 1 ? a->core.lang : (core_lang)((a->core.lang + 1) % LANG__LAST);
+    c.card_present = a->core.card_present || a->core.state == ST_IDLE;
+    c.tries_left = a->core.tries_left;
+    memcpy(c.card_number, a->core.card_number, sizeof c.card_number);
+    memcpy(c.holder, a->core.holder, sizeof c.holder);
+    c.now_ms = a->core.now_ms;
+    c.warning_end_ms = a->core.warning_end_ms;
+    SDL_GetRendererOutputSize(a->ren, &w, &h);
+    in = (ui_view_input){ w, h, a->keypad, c.card_number[0] ? a->card_masked : "" };
+    ui_view_build(&a->scratch, &c, &in);
+    /* One text per idle turn; a step that cannot finish (the cache is full
+     * of what is on screen) is given up after as many turns as it has texts,
+     * so idle time never turns into a busy loop. */
+    if (ui_renderer_prerender(a->ur, &a->scratch, 1) == 0 || ++a->prefetch_tries > a->scratch.n_texts) {
+        a->prefetch_step++;
+        a->prefetch_tries = 0;
+    }
 }
 
 /* ---- taps and keys ---------------------------------------------------------------- */
@@ -761,6 +819,8 @@ static void app_after_events(app *a)
         a->shown_state = a->core.state;
         a->shown_notice = a->core.notice;
         a->dirty = true;
+        a->prefetch_step = 0;
+        a->prefetch_tries = 0;
     }
     if (secs != a->shown_seconds) {
         a->shown_seconds = secs;
@@ -1108,10 +1168,13 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     log_info("app", "first frame after %.1f ms", app_stats_startup_ms(&a.stats));
     while (!a.quit) {
         SDL_Event e;
-        if (SDL_WaitEventTimeout(&e, app_wait_ms(&a))) {
+        bool prefetching = a.prefetch_step < PREFETCH_DONE;
+        if (SDL_WaitEventTimeout(&e, prefetching ? 0 : app_wait_ms(&a))) {
             app_event(&a, &e);
             while (!a.quit && SDL_PollEvent(&e))
                 app_event(&a, &e);
+        } else if (prefetching) {
+            app_prefetch(&a); /* one text, then look for events again */
         }
         app_simple(&a, EV_TICK);
         app_after_events(&a);

@@ -7,7 +7,7 @@
 
 #include "util/log.h"
 
-#define CACHE_SLOTS 64
+#define CACHE_SLOTS 96
 /* Text textures are ARGB: a heading is a few hundred KB. The budget keeps a
  * screen or two of them, so going back and forth costs nothing, without
  * letting a long day of screens grow the process. */
@@ -17,10 +17,11 @@ typedef struct {
     char *text;
     int px, width;
     bool bold, center;
-    uint32_t rgb;
+    uint32_t rgb, bg;
     SDL_Texture *tex;
     int w, h;
     uint64_t used;
+    bool pinned;         /* a button's word: small, shown on most screens, kept */
 } cache_slot;
 
 struct ui_renderer {
@@ -34,6 +35,7 @@ struct ui_renderer {
     int raster_w, raster_h;
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
+    uint64_t last_frame_start; /* texts used since then are on screen */
     size_t cache_bytes;
 };
 
@@ -135,29 +137,40 @@ static void cache_evict(ui_renderer *u, cache_slot *c)
     free(c->text);
     if (c->tex)
         SDL_DestroyTexture(c->tex);
-    u->cache_bytes -= (size_t)c->w * (size_t)c->h * 4u;
+    if (!c->pinned)
+        u->cache_bytes -= (size_t)c->w * (size_t)c->h * 4u;
     memset(c, 0, sizeof *c);
 }
 
+static cache_slot *cache_find(ui_renderer *u, const ui_text *t)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        cache_slot *c = &u->cache[i];
+        if (c->text && c->px == t->px && c->width == t->r.w && c->bold == t->bold &&
+            c->center == (t->align == ALIGN_CENTER) && c->rgb == t->rgb && c->bg == t->bg &&
+            strcmp(c->text, t->text) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 /* Looks a text up in the cache, rendering it on a miss. Room is made by
- * evicting the least recently used entries, but never one drawn in this
- * frame (`frame_start`): a screen always gets all its texts. */
-static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_start)
+ * evicting the least recently used entries, but never one used since
+ * `frame_start`. A frame being drawn (`over_budget`) always gets all its
+ * texts; a screen prepared ahead only gets what fits. */
+static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_start, bool over_budget)
 {
     cache_slot *victim = NULL;
     SDL_Surface *s;
     size_t need;
 
     u->clock++;
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        cache_slot *c = &u->cache[i];
-        if (c->text && c->px == t->px && c->width == t->r.w && c->bold == t->bold &&
-            c->center == (t->align == ALIGN_CENTER) && c->rgb == t->rgb && strcmp(c->text, t->text) == 0) {
-            c->used = u->clock;
-            return c;
-        }
+    victim = cache_find(u, t);
+    if (victim) {
+        victim->used = u->clock;
+        return victim;
     }
-    s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb);
+    s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
     if (s == NULL)
         return NULL;
     need = (size_t)s->w * (size_t)s->h * 4u;
@@ -169,18 +182,23 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
                 victim = victim ? victim : c;
                 continue;
             }
-            if (c->used < frame_start && (lru == NULL || c->used < lru->used))
+            if (!c->pinned && c->used < frame_start && (lru == NULL || c->used < lru->used))
                 lru = c;
         }
-        if (lru == NULL || (victim != NULL && u->cache_bytes + need <= CACHE_BUDGET_BYTES))
+        if (lru == NULL || (victim != NULL && (u->cache_bytes + need <= CACHE_BUDGET_BYTES ||
+                                               (t->role == TXT_KEY && need <= 4u * 32 * 1024))))
             break;
         cache_evict(u, lru);
     }
+    if (!over_budget && u->cache_bytes + need > CACHE_BUDGET_BYTES && t->role != TXT_KEY)
+        victim = NULL;
     if (victim == NULL) {
         SDL_FreeSurface(s);
-        return NULL; /* every slot holds a text of this very frame */
+        return NULL; /* every slot holds a text of this frame, or no room ahead of time */
     }
     victim->tex = SDL_CreateTextureFromSurface(u->r, s);
+    if (victim->tex)
+        SDL_SetTextureBlendMode(victim->tex, SDL_BLENDMODE_NONE); /* opaque: a plain copy */
     victim->w = s->w;
     victim->h = s->h;
     SDL_FreeSurface(s);
@@ -191,19 +209,24 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
         memset(victim, 0, sizeof *victim);
         return NULL;
     }
-    u->cache_bytes += (size_t)victim->w * (size_t)victim->h * 4u;
+    /* Button words (digits, OK, delete, language, cancel) are few and small
+     * and come back on every keypad screen: they stay, outside the budget. */
+    victim->pinned = t->role == TXT_KEY && victim->w * victim->h <= 32 * 1024;
+    if (!victim->pinned)
+        u->cache_bytes += (size_t)victim->w * (size_t)victim->h * 4u;
     victim->px = t->px;
     victim->width = t->r.w;
     victim->bold = t->bold;
     victim->center = t->align == ALIGN_CENTER;
     victim->rgb = t->rgb;
+    victim->bg = t->bg;
     victim->used = u->clock;
     return victim;
 }
 
 static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
 {
-    cache_slot *c = text_tex(u, t, frame_start);
+    cache_slot *c = text_tex(u, t, frame_start, true);
     SDL_Rect dst;
     bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
 
@@ -283,28 +306,12 @@ static void draw_picture(ui_renderer *u, ui_rect r)
     }
 }
 
-static uint32_t widget_rgb(const ui_widget *w)
-{
-    switch (w->kind) {
-    case W_KEY_OK:
-    case W_BTN_CONTINUE:
-        return UI_RGB_OK;
-    case W_KEY_BACK:
-        return UI_RGB_BACK;
-    case W_BTN_LANG:
-    case W_BTN_CANCEL:
-        return UI_RGB_BAR_BUTTON;
-    default:
-        return UI_RGB_KEY;
-    }
-}
-
 /* The overlay changes every frame (it shows the frame time): rendered
  * straight to a texture and dropped, it would only churn the text cache. */
 static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
 {
     int px = v->h >= 900 ? 20 : 16;
-    SDL_Surface *s = ui_text_render(u->fonts, overlay, px, false, v->w / 2, false, 0xFFFF66);
+    SDL_Surface *s = ui_text_render(u->fonts, overlay, px, false, v->w / 2, false, 0xFFFF66, 0x000000);
     SDL_Texture *tex = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
     SDL_Rect bg, dst;
 
@@ -321,11 +328,30 @@ static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
     SDL_FreeSurface(s);
 }
 
+int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget)
+{
+    int missing = 0;
+
+    for (int i = 0; i < v->n_texts; i++) {
+        if (cache_find(u, &v->texts[i]) != NULL)
+            continue;
+        if (budget > 0) {
+            budget--;
+            if (text_tex(u, &v->texts[i], u->last_frame_start, false) != NULL)
+                continue;
+        }
+        missing++;
+    }
+    return missing;
+}
+
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
 {
     SDL_Renderer *r = u->r;
     int edge = v->h / 90 > 6 ? v->h / 90 : 6;
     uint64_t frame_start = u->clock + 1;
+
+    u->last_frame_start = frame_start;
 
     set_rgb(r, UI_RGB_BG, 255);
     SDL_RenderClear(r);
@@ -346,8 +372,8 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
         const ui_widget *w = &v->widgets[i];
         if (w->kind == W_BTN_CONTINUE)
             continue; /* drawn with its dialog */
-        fill(r, w->r, i == pressed ? 0x000000 : widget_rgb(w));
-        if (i == pressed)
+        fill(r, w->r, w->rgb);
+        if (i == pressed) /* the face keeps its colour under the label; a ring shows the press */
             frame(r, w->r, edge, 0xFFFFFF);
     }
     for (int i = 0; i < v->n_texts; i++)
@@ -365,8 +391,11 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
         SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
         fill(r, v->boxes[i].r, UI_RGB_BG);
         frame(r, v->boxes[i].r, edge, UI_RGB_TEXT);
-        if (k >= 0)
-            fill(r, v->widgets[k].r, k == pressed ? 0x000000 : UI_RGB_OK);
+        if (k >= 0) {
+            fill(r, v->widgets[k].r, v->widgets[k].rgb);
+            if (k == pressed)
+                frame(r, v->widgets[k].r, edge, 0xFFFFFF);
+        }
         for (int t = 0; t < v->n_texts; t++)
             if (v->texts[t].top)
                 draw_text(u, &v->texts[t], frame_start);

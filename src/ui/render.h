@@ -22,6 +22,13 @@ void ui_renderer_free(ui_renderer *u);
  * the first frame does not wait for it on the UI thread. */
 void ui_renderer_prepare_picture(ui_renderer *u, int w, int h);
 
+/* Renders into the text cache up to `budget` texts of `v` that are not
+ * there yet, never evicting what the last frame showed or what was prepared
+ * since, and never past the cache's budget; returns how many are still
+ * missing. For idle moments: a screen prepared ahead of time
+ * appears in one cheap frame. */
+int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget);
+
 /* Draws the view; `pressed` is the widget under a finger (-1 none);
  * `overlay` is the technician's debug text (NULL: none). Does not present. */
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay);

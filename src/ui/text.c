@@ -313,7 +313,7 @@ static SDL_Surface *text_render_line(ui_fonts *f, const char *text, int len, int
 }
 
 SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, int width,
-                            bool center, uint32_t rgb)
+                            bool center, uint32_t rgb, uint32_t bg)
 {
     SDL_Color col = { (Uint8)(rgb >> 16), (Uint8)(rgb >> 8), (Uint8)rgb, 255 };
     ui_lines lines;
@@ -331,13 +331,13 @@ SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, in
     block = SDL_CreateRGBSurfaceWithFormat(0, bw, lines.line_skip * lines.n, 32, SDL_PIXELFORMAT_ARGB8888);
     if (block == NULL)
         return NULL;
-    SDL_FillRect(block, NULL, 0);
+    SDL_FillRect(block, NULL, 0xFF000000u | bg);
     for (int i = 0; i < lines.n; i++) {
         SDL_Surface *line = text_render_line(f, text + lines.start[i], lines.len[i], px, bold, col,
                                              lines.line_skip);
         if (line) {
             SDL_Rect dst = { center ? (bw - line->w) / 2 : 0, i * lines.line_skip, line->w, line->h };
-            SDL_SetSurfaceBlendMode(line, SDL_BLENDMODE_NONE);
+            SDL_SetSurfaceBlendMode(line, SDL_BLENDMODE_BLEND);
             SDL_BlitSurface(line, NULL, block, &dst);
             SDL_FreeSurface(line);
         }

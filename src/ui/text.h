@@ -43,9 +43,9 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
 /* Width and height in pixels of one line (bytes [0, len) of text). */
 int ui_text_line_width(ui_fonts *f, const char *text, int len, int px, bool bold);
 
-/* Renders wrapped text into a new ARGB surface sized to the text (the caller
- * frees it); NULL for empty text or on failure. */
+/* Renders wrapped text in colour `rgb` onto an opaque `bg` surface sized to
+ * the text (the caller frees it); NULL for empty text or on failure. */
 SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, int width,
-                            bool center, uint32_t rgb);
+                            bool center, uint32_t rgb, uint32_t bg);
 
 #endif

@@ -42,7 +42,7 @@ static int line_h(int px, int lines)
 }
 
 static ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char *text,
-                          int px, bool bold, ui_align align, uint32_t rgb)
+                          int px, bool bold, ui_align align, uint32_t rgb, uint32_t bg)
 {
     ui_view *v = x->v;
     ui_text *t;
@@ -50,9 +50,15 @@ static ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char 
     if (text == NULL || text[0] == '\0' || v->n_texts >= UI_MAX_TEXTS)
         return NULL;
     t = &v->texts[v->n_texts++];
-    *t = (ui_text){ role, r, text, px, bold, align, rgb, false };
+    *t = (ui_text){ role, r, text, px, bold, align, rgb, bg, false };
     return t;
 }
+
+/* The face of each kind of widget; white text on each is at least 7:1. */
+static const uint32_t view_widget_rgb[W__LAST] = {
+    [W_KEY_DIGIT] = UI_RGB_KEY, [W_KEY_BACK] = UI_RGB_BACK, [W_KEY_OK] = UI_RGB_OK,
+    [W_BTN_CANCEL] = UI_RGB_BAR_BUTTON, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
+};
 
 static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
                               const char *label, bool enabled)
@@ -69,6 +75,7 @@ static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, 
     w->r = r;
     w->label = label;
     w->enabled = enabled;
+    w->rgb = view_widget_rgb[kind];
     return w;
 }
 
@@ -79,7 +86,7 @@ static void view_button(view_ctx *x, const char *id, ui_widget_kind kind, ui_rec
     ui_text *t = NULL;
 
     if (view_widget(x, id, kind, r, label, true))
-        t = view_text(x, TXT_KEY, r, label, px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT);
+        t = view_text(x, TXT_KEY, r, label, px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT, view_widget_rgb[kind]);
     if (t)
         t->top = kind == W_BTN_CONTINUE;
 }
@@ -95,7 +102,7 @@ static void view_bar(view_ctx *x, const core *c, int bar_h)
     int title_right = core_can_cancel(c) ? cancel.x : lang.x;
 
     view_text(x, TXT_BAR, (ui_rect){ x->m, pad, title_right - 2 * x->m, bar_h - 2 * pad },
-              str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT);
+              str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT, UI_RGB_BAR);
     view_button(x, "btn.lang", W_BTN_LANG, lang, str_get(S_BTN_LANG, c->lang), px);
     if (core_can_cancel(c))
         view_button(x, "btn.cancel", W_BTN_CANCEL, cancel, str_get(S_BTN_CANCEL, c->lang), px);
@@ -121,7 +128,7 @@ static void view_keypad(view_ctx *x, const core *c, const ui_view_input *in, ui_
             w = view_widget(x, id, W_KEY_DIGIT, r, view_digit_labels[d], true);
             if (w) {
                 w->digit = d;
-                view_text(x, TXT_KEY, r, view_digit_labels[d], px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT);
+                view_text(x, TXT_KEY, r, view_digit_labels[d], px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT, UI_RGB_KEY);
             }
         }
     }
@@ -161,7 +168,7 @@ static int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const 
     ui_rect r = { col.x, y, col.w, line_h(px, lines) };
     if (text == NULL || text[0] == '\0')
         return y;
-    view_text(x, role, r, text, px, bold, align, rgb);
+    view_text(x, role, r, text, px, bold, align, rgb, UI_RGB_BG);
     return y + r.h + x->m / 2;
 }
 
@@ -194,7 +201,7 @@ static void view_notice_box(view_ctx *x, ui_rect col, int y, const char *text, i
     /* The thick edge on the left marks it as a warning without relying on
      * its colour; the words say what is wrong. */
     view_text(x, TXT_NOTICE, (ui_rect){ box.x + 3 * pad, box.y + pad, box.w - 4 * pad, box.h - 2 * pad },
-              text, px, true, ALIGN_LEFT, UI_RGB_NOTICE);
+              text, px, true, ALIGN_LEFT, UI_RGB_NOTICE, UI_RGB_NOTICE_BG);
 }
 
 static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg, ui_rect pad)
@@ -261,7 +268,7 @@ static void view_warning(view_ctx *x, const core *c)
         v->boxes[v->n_boxes++] = (ui_box){ BOX_DIALOG, d };
     str_fmt(v->buf_warning, sizeof v->buf_warning, S_WARNING, c->lang, core_warning_seconds_left(c));
     ui_text *t = view_text(x, TXT_WARNING, (ui_rect){ d.x + pad, d.y + pad, d.w - 2 * pad, line_h(px, 2) },
-                           v->buf_warning, px, true, ALIGN_CENTER, UI_RGB_TEXT);
+                           v->buf_warning, px, true, ALIGN_CENTER, UI_RGB_TEXT, UI_RGB_BG);
     if (t)
         t->top = true;
     view_button(x, "btn.continue", W_BTN_CONTINUE,

@@ -26,6 +26,7 @@ typedef struct {
     ui_rect r;
     const char *label;  /* points into a string table; never a secret */
     bool enabled;
+    uint32_t rgb;       /* its face */
 } ui_widget;
 
 typedef enum { TXT_BAR, TXT_HEADING, TXT_BODY, TXT_NOTICE, TXT_INFO, TXT_WARNING, TXT_KEY, TXT__LAST } ui_text_role;
@@ -39,6 +40,8 @@ typedef struct {
     bool bold;
     ui_align align;
     uint32_t rgb;
+    uint32_t bg;        /* the solid colour it sits on: text is composited
+                           onto it once, so frames copy opaque pixels */
     bool top;           /* part of the dialog drawn over everything */
 } ui_text;
 

@@ -290,8 +290,8 @@ T_TEST(a_rare_name_character_uses_the_fallback)
     TTF_Font *main = ui_font(fonts, 40, false);
     T_CHECK(!TTF_GlyphIsProvided32(main, 0x5803));
     if (ui_fonts_have_fallback(fonts)) {
-        SDL_Surface *s = ui_text_render(fonts, "王堃", 40, false, 400, false, 0);
-        SDL_Surface *one = ui_text_render(fonts, "王", 40, false, 400, false, 0);
+        SDL_Surface *s = ui_text_render(fonts, "王堃", 40, false, 400, false, 0, 0xFFFFFF);
+        SDL_Surface *one = ui_text_render(fonts, "王", 40, false, 400, false, 0, 0xFFFFFF);
         T_CHECK(s && one && s->w > one->w * 3 / 2);
         SDL_FreeSurface(s);
         SDL_FreeSurface(one);
