@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "util/text.h"
 
 #include "util/log.h"
 
@@ -148,18 +149,6 @@ typedef struct {
     size_t errlen;
 } cfg_parse;
 
-static void cfg_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cfg_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Records the first problem as "<name>:<line>: <what>"; returns 0 so that a
  * handler can `return cfg_fail(...)`. */
 static int cfg_fail(cfg_parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -173,7 +162,7 @@ static int cfg_fail(cfg_parse *p, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    cfg_msg(p->err, p->errlen, "%s:%d: %s", p->name, line, what);
+    text_errf(p->err, p->errlen, "%s:%d: %s", p->name, line, what);
     p->failed = true;
     p->fail_line = line;
     return 0;
@@ -481,12 +470,12 @@ bool config_load_string(kiosk_config *c, const char *text, const char *name, cha
     if (name == NULL)
         name = "(config)";
     if (c == NULL || text == NULL) {
-        cfg_msg(err, errlen, "%s: no config given", name);
+        text_errf(err, errlen, "%s: no config given", name);
         goto out;
     }
     p = calloc(1, sizeof *p);
     if (p == NULL) {
-        cfg_msg(err, errlen, "%s: out of memory", name);
+        text_errf(err, errlen, "%s: out of memory", name);
         goto out;
     }
     config_defaults(&p->work);
@@ -498,7 +487,7 @@ bool config_load_string(kiosk_config *c, const char *text, const char *name, cha
 
     ret = ini_parse_stream(cfg_reader, p, cfg_handler, p);
     if (ret < 0) {
-        cfg_msg(err, errlen, "%s: out of memory", name);
+        text_errf(err, errlen, "%s: out of memory", name);
         goto out;
     }
     /* inih reports lines it cannot parse only through its return value: the
@@ -533,26 +522,26 @@ bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errle
     bool ok = false;
 
     if (path == NULL) {
-        cfg_msg(err, errlen, "(config): no file name given");
+        text_errf(err, errlen, "(config): no file name given");
         goto out;
     }
     f = fopen(path, "re");
     if (f == NULL) {
-        cfg_msg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        text_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     text = malloc(CFG_FILE_MAX + 1);
     if (text == NULL) {
-        cfg_msg(err, errlen, "%s: out of memory", path);
+        text_errf(err, errlen, "%s: out of memory", path);
         goto out;
     }
     n = fread(text, 1, CFG_FILE_MAX + 1, f);
     if (ferror(f)) {
-        cfg_msg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        text_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         goto out;
     }
     if (n > CFG_FILE_MAX) {
-        cfg_msg(err, errlen, "%s: larger than %d bytes, not a config file", path, CFG_FILE_MAX);
+        text_errf(err, errlen, "%s: larger than %d bytes, not a config file", path, CFG_FILE_MAX);
         goto out;
     }
     text[n] = '\0';
@@ -562,7 +551,7 @@ bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errle
 
         for (const char *q = text; q < nul; q++)
             line += *q == '\n';
-        cfg_msg(err, errlen, "%s:%d: NUL byte: not a text file", path, line);
+        text_errf(err, errlen, "%s:%d: NUL byte: not a text file", path, line);
         goto out;
     }
     ok = config_load_string(c, text, path, err, errlen);

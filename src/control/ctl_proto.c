@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/secure.h"
+#include "util/text.h"
 
 /* Where a parse failure is recorded; every checker returns false through
    ctl_fail so that the code and message are always set together. */
@@ -407,36 +408,6 @@ void ctl_json_wipe_on_free(void)
     pthread_once(&once, install_wiping_hooks);
 }
 
-/* cJSON decodes "\u0000" into a NUL inside a valuestring, which would silently
-   cut a field short ("12\u00003" read as "12"). Finds such an escape in the
-   strings of a line; the lexing only has to be right for valid JSON, since
-   anything else fails to parse anyway. */
-static bool has_nul_escape(const char *s, size_t n)
-{
-    bool in_string = false;
-
-    for (size_t i = 0; i < n; i++) {
-        if (!in_string) {
-            in_string = (s[i] == '"');
-        } else if (s[i] == '"') {
-            in_string = false;
-        } else if (s[i] == '\\' && i + 1 < n) {
-            i++;
-            if (s[i] == 'u' && i + 4 < n && memcmp(s + i + 1, "0000", 4) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-static bool only_whitespace(const char *p, const char *end)
-{
-    for (; p < end; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            return false;
-    return true;
-}
-
 bool ctl_parse(const char *line, size_t len, ctl_request *req, const char **code, char *msg,
                size_t msglen)
 {
@@ -454,11 +425,11 @@ bool ctl_parse(const char *line, size_t len, ctl_request *req, const char **code
     if (msg && msglen)
         msg[0] = '\0';
 
-    if (len == 0 || only_whitespace(line, line + len)) {
+    if (len == 0 || text_only_whitespace(line, line + len)) {
         ctl_fail(&e, "malformed", "empty line");
         goto out;
     }
-    if (memchr(line, '\0', len) != NULL || has_nul_escape(line, len)) {
+    if (memchr(line, '\0', len) != NULL || text_json_has_nul_escape(line, len)) {
         ctl_fail(&e, "malformed", "NUL byte in line");
         goto out;
     }
@@ -467,7 +438,7 @@ bool ctl_parse(const char *line, size_t len, ctl_request *req, const char **code
         ctl_fail(&e, "malformed", "not valid JSON");
         goto out;
     }
-    if (end == NULL || end < line || end > line + len || !only_whitespace(end, line + len)) {
+    if (end == NULL || end < line || end > line + len || !text_only_whitespace(end, line + len)) {
         ctl_fail(&e, "malformed", "more than one JSON value on the line");
         goto out;
     }

@@ -1,4 +1,5 @@
 #include "control/ctl_server.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,20 +55,6 @@ struct ctl_server {
     uint64_t next_id;   /* server thread only */
     ctl_client clients[CTL_SERVER_MAX_CLIENTS];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static long long now_ms(void)
 {
@@ -490,29 +477,29 @@ static bool clear_stale(const char *path, char *err, size_t errlen)
     if (lstat(path, &st) < 0) {
         if (errno == ENOENT)
             return true;
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        text_errf(err, errlen, "%s: %s", path, strerror(errno));
         return false;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        set_err(err, errlen, "%s exists and is not a socket", path);
+        text_errf(err, errlen, "%s exists and is not a socket", path);
         return false;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        set_err(err, errlen, "socket: %s", strerror(errno));
+        text_errf(err, errlen, "socket: %s", strerror(errno));
         goto out;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-        set_err(err, errlen, "%s is in use by a running process", path);
+        text_errf(err, errlen, "%s is in use by a running process", path);
         goto out;
     }
     if (errno != ECONNREFUSED) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        text_errf(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (unlink(path) < 0 && errno != ENOENT) {
-        set_err(err, errlen, "unlink %s: %s", path, strerror(errno));
+        text_errf(err, errlen, "unlink %s: %s", path, strerror(errno));
         goto out;
     }
     log_info("control", "replaced a stale socket at %s", path);
@@ -534,18 +521,18 @@ ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request,
     int rc;
 
     ctl_json_wipe_on_free();
-    set_err(err, errlen, "unknown error");
+    text_errf(err, errlen, "unknown error");
     if (path == NULL || path[0] == '\0' || on_request == NULL) {
-        set_err(err, errlen, "no socket path or no callback");
+        text_errf(err, errlen, "no socket path or no callback");
         return NULL;
     }
     if (strlen(path) >= sizeof sa.sun_path) {
-        set_err(err, errlen, "socket path longer than %zu bytes", sizeof sa.sun_path - 1);
+        text_errf(err, errlen, "socket path longer than %zu bytes", sizeof sa.sun_path - 1);
         return NULL;
     }
     s = calloc(1, sizeof *s);
     if (s == NULL) {
-        set_err(err, errlen, "out of memory");
+        text_errf(err, errlen, "out of memory");
         return NULL;
     }
     s->listen_fd = s->wake_fd = -1;
@@ -558,7 +545,7 @@ ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request,
     atomic_init(&s->stopping, false);
 
     if (pthread_mutex_init(&s->mu, NULL) != 0) {
-        set_err(err, errlen, "mutex init failed");
+        text_errf(err, errlen, "mutex init failed");
         goto fail;
     }
     mu_ok = true;
@@ -566,29 +553,29 @@ ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request,
         goto fail;
     s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s->listen_fd < 0) {
-        set_err(err, errlen, "socket: %s", strerror(errno));
+        text_errf(err, errlen, "socket: %s", strerror(errno));
         goto fail;
     }
     if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        set_err(err, errlen, "bind %s: %s", path, strerror(errno));
+        text_errf(err, errlen, "bind %s: %s", path, strerror(errno));
         goto fail;
     }
     bound = true;
     /* Nobody can connect before listen(), so tightening the mode here leaves
        no window; umask would be process-wide and race other threads. */
     if (chmod(path, 0600) < 0 || stat(path, &st) < 0) {
-        set_err(err, errlen, "chmod %s: %s", path, strerror(errno));
+        text_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
         goto fail;
     }
     s->dev = st.st_dev;
     s->ino = st.st_ino;
     if (listen(s->listen_fd, CTL_BACKLOG) < 0) {
-        set_err(err, errlen, "listen %s: %s", path, strerror(errno));
+        text_errf(err, errlen, "listen %s: %s", path, strerror(errno));
         goto fail;
     }
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->wake_fd < 0) {
-        set_err(err, errlen, "eventfd: %s", strerror(errno));
+        text_errf(err, errlen, "eventfd: %s", strerror(errno));
         goto fail;
     }
     /* Signals belong to the main thread; the server thread must not take them. */
@@ -597,11 +584,11 @@ ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request,
     rc = pthread_create(&s->thread, NULL, server_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        set_err(err, errlen, "pthread_create: %s", strerror(rc));
+        text_errf(err, errlen, "pthread_create: %s", strerror(rc));
         goto fail;
     }
     s->thread_started = true;
-    set_err(err, errlen, "%s", "");
+    text_errf(err, errlen, "%s", "");
     log_info("control", "listening on %s", path);
     return s;
 

@@ -6,7 +6,7 @@
 /* One row per state: its protocol name, what it shows, and what cancel does.
  * `timer` says which of the core's clocks run there. */
 /* READING_CARD starts on the card's clock and moves to the bureau's once
- * the card has been read (core_read_answer). */
+ * the card has been read (ACT_READ_OK in core_apply_answer). */
 enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE };
 
 static const struct {
@@ -331,31 +331,6 @@ static void core_keypad_event(core *c, const core_event *ev, core_effects *out)
 
 /* ---- answers from the card and the bureau ------------------------------ */
 
-static void core_read_answer(core *c, const core_event *ev, core_effects *out)
-{
-    switch (ev->answer) {
-    case CA_OK:
-        memcpy(c->card_number, ev->card_number, sizeof c->card_number);
-        c->card_number[sizeof c->card_number - 1] = '\0';
-        c->awaiting_bureau = true;
-        c->deadline_ms = c->now_ms + c->cfg.bureau_timeout_ms;
-        core_fx_card_number(c, out, FX_BUREAU_ASK);
-        break;
-    case CA_EXPIRED:
-        core_enter(c, ST_CARD_REJECTED, NT_CARD_EXPIRED, out);
-        break;
-    case CA_LOCKED:
-        core_enter(c, ST_CARD_BLOCKED, NT_CARD_LOCKED, out);
-        break;
-    case CA_REMOVED:
-        core_enter(c, ST_IDLE, NT_CARD_REMOVED, out);
-        break;
-    default:
-        core_enter(c, ST_CARD_REJECTED, NT_CARD_UNREADABLE, out);
-        break;
-    }
-}
-
 static void core_bureau_verdict(core *c, core_bureau_status st, core_effects *out)
 {
     c->awaiting_bureau = false;
@@ -383,68 +358,93 @@ static void core_blocked(core *c, const core_event *ev, core_effects *out)
     core_enter(c, ST_CARD_BLOCKED, NT_NONE, out);
 }
 
-static void core_verify_answer(core *c, const core_event *ev, core_effects *out)
+/* Where each card answer leads, by operation. Most answers just enter a
+ * state with a notice (and, for a change, resolve its intent); the few that
+ * carry data or decide a record have an action of their own. */
+enum answer_act { ACT_ENTER, ACT_READ_OK, ACT_VERIFY_OK, ACT_WRONG_PIN, ACT_BLOCKED };
+enum { RES_NONE = -1 };
+
+typedef struct {
+    enum answer_act act;
+    core_state state;
+    core_notice notice;
+    int resolve; /* core_resolution, or RES_NONE */
+} answer_row;
+
+#define GO(st, nt) { ACT_ENTER, st, nt, RES_NONE }
+#define GO_RES(st, nt, r) { ACT_ENTER, st, nt, r }
+
+static const answer_row core_answers[CO__LAST][CA__LAST] = {
+    [CO_READ] = {
+        [CA_OK] = { ACT_READ_OK, ST_READING_CARD, NT_NONE, RES_NONE },
+        [CA_WRONG_PIN] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+        [CA_BLOCKED] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+        [CA_LOCKED] = GO(ST_CARD_BLOCKED, NT_CARD_LOCKED),
+        [CA_REMOVED] = GO(ST_IDLE, NT_CARD_REMOVED),
+        [CA_UNREADABLE] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+        [CA_EXPIRED] = GO(ST_CARD_REJECTED, NT_CARD_EXPIRED),
+        [CA_REFUSED] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+        [CA_GARBAGE] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+        [CA_IO] = GO(ST_CARD_REJECTED, NT_CARD_UNREADABLE),
+    },
+    [CO_VERIFY] = {
+        [CA_OK] = { ACT_VERIFY_OK, ST_ENTER_NEW_PIN, NT_NONE, RES_NONE },
+        [CA_WRONG_PIN] = { ACT_WRONG_PIN, ST_ENTER_OLD_PIN, NT_WRONG_PIN, RES_NONE },
+        [CA_BLOCKED] = { ACT_BLOCKED, ST_CARD_BLOCKED, NT_NONE, RES_NONE },
+        [CA_LOCKED] = GO(ST_CARD_BLOCKED, NT_CARD_LOCKED),
+        [CA_REMOVED] = GO(ST_IDLE, NT_CARD_REMOVED),
+        [CA_UNREADABLE] = GO(ST_ERROR, NT_CARD_ERROR),
+        [CA_EXPIRED] = GO(ST_ERROR, NT_CARD_ERROR),
+        [CA_REFUSED] = GO(ST_ERROR, NT_CARD_ERROR),
+        [CA_GARBAGE] = GO(ST_ERROR, NT_CARD_ERROR),
+        [CA_IO] = GO(ST_ERROR, NT_CARD_ERROR),
+    },
+    /* A change the card definitely refused changed nothing (discard the
+     * intent); one whose answer was lost may have changed the PIN. */
+    [CO_CHANGE] = {
+        [CA_OK] = GO_RES(ST_SUCCESS, NT_NONE, RES_CHANGED),
+        [CA_WRONG_PIN] = { ACT_WRONG_PIN, ST_ENTER_OLD_PIN, NT_WRONG_PIN, RES_DISCARD },
+        [CA_BLOCKED] = { ACT_BLOCKED, ST_CARD_BLOCKED, NT_NONE, RES_DISCARD },
+        [CA_LOCKED] = GO_RES(ST_CARD_BLOCKED, NT_CARD_LOCKED, RES_DISCARD),
+        [CA_REMOVED] = GO_RES(ST_IDLE, NT_CHANGE_UNKNOWN, RES_UNKNOWN),
+        [CA_UNREADABLE] = GO_RES(ST_ERROR, NT_CARD_ERROR, RES_DISCARD),
+        [CA_EXPIRED] = GO_RES(ST_ERROR, NT_CARD_ERROR, RES_DISCARD),
+        [CA_REFUSED] = GO_RES(ST_ERROR, NT_CARD_ERROR, RES_DISCARD),
+        [CA_GARBAGE] = GO_RES(ST_ERROR, NT_CHANGE_UNKNOWN, RES_UNKNOWN),
+        [CA_IO] = GO_RES(ST_ERROR, NT_CHANGE_UNKNOWN, RES_UNKNOWN),
+    },
+};
+
+static void core_apply_answer(core *c, const core_event *ev, core_effects *out)
 {
-    switch (ev->answer) {
-    case CA_OK:
+    const answer_row *row = &core_answers[ev->op][ev->answer];
+
+    if (row->resolve != RES_NONE)
+        core_resolve(c, out, (core_resolution)row->resolve);
+    switch (row->act) {
+    case ACT_READ_OK:
+        memcpy(c->card_number, ev->card_number, sizeof c->card_number);
+        c->card_number[sizeof c->card_number - 1] = '\0';
+        /* Still READING_CARD: now on the bureau's clock. */
+        c->awaiting_bureau = true;
+        c->deadline_ms = c->now_ms + c->cfg.bureau_timeout_ms;
+        core_fx_card_number(c, out, FX_BUREAU_ASK);
+        break;
+    case ACT_VERIFY_OK:
         c->on_initial = core_is_initial(c, c->old_pin);
         c->tries_left = -1; /* a good PIN resets the card's counter to its own maximum */
-        core_enter(c, ST_ENTER_NEW_PIN, c->on_initial ? NT_ON_INITIAL_PIN : NT_NONE, out);
+        core_enter(c, row->state, c->on_initial ? NT_ON_INITIAL_PIN : NT_NONE, out);
         break;
-    case CA_WRONG_PIN:
+    case ACT_WRONG_PIN:
         c->seen_wrong = true;
         c->tries_left = ev->tries;
-        core_enter(c, ST_ENTER_OLD_PIN, NT_WRONG_PIN, out);
+        core_enter(c, row->state, row->notice, out);
         break;
-    case CA_BLOCKED:
+    case ACT_BLOCKED:
         core_blocked(c, ev, out);
-        break;
-    case CA_LOCKED:
-        core_enter(c, ST_CARD_BLOCKED, NT_CARD_LOCKED, out);
-        break;
-    case CA_REMOVED:
-        core_enter(c, ST_IDLE, NT_CARD_REMOVED, out);
         break;
     default:
-        core_enter(c, ST_ERROR, NT_CARD_ERROR, out);
-        break;
-    }
-}
-
-static void core_change_answer(core *c, const core_event *ev, core_effects *out)
-{
-    switch (ev->answer) {
-    case CA_OK:
-        core_resolve(c, out, RES_CHANGED);
-        core_enter(c, ST_SUCCESS, NT_NONE, out);
-        break;
-    case CA_WRONG_PIN:
-        core_resolve(c, out, RES_DISCARD);
-        c->seen_wrong = true;
-        c->tries_left = ev->tries;
-        core_enter(c, ST_ENTER_OLD_PIN, NT_WRONG_PIN, out);
-        break;
-    case CA_BLOCKED:
-        core_resolve(c, out, RES_DISCARD);
-        core_blocked(c, ev, out);
-        break;
-    case CA_LOCKED:
-        core_resolve(c, out, RES_DISCARD);
-        core_enter(c, ST_CARD_BLOCKED, NT_CARD_LOCKED, out);
-        break;
-    case CA_REFUSED:
-    case CA_UNREADABLE:
-    case CA_EXPIRED:
-        core_resolve(c, out, RES_DISCARD);
-        core_enter(c, ST_ERROR, NT_CARD_ERROR, out);
-        break;
-    case CA_REMOVED:
-        core_resolve(c, out, RES_UNKNOWN);
-        core_enter(c, ST_IDLE, NT_CHANGE_UNKNOWN, out);
-        break;
-    default: /* garbage, I/O: the command may have reached the card */
-        core_resolve(c, out, RES_UNKNOWN);
-        core_enter(c, ST_ERROR, NT_CHANGE_UNKNOWN, out);
+        core_enter(c, row->state, row->notice, out);
         break;
     }
 }
@@ -453,19 +453,14 @@ static void core_on_card_answer(core *c, const core_event *ev, core_effects *out
 {
     /* Answers for an earlier card, or that nobody waits for any more (the
      * state's timer gave up), are stale. */
-    if (ev->gen != c->gen || !c->awaiting_card)
+    if (ev->gen != c->gen || !c->awaiting_card || ev->op >= CO__LAST || ev->answer >= CA__LAST)
         return;
     if ((ev->op == CO_READ && c->state != ST_READING_CARD) ||
         (ev->op == CO_VERIFY && c->state != ST_VERIFYING) ||
         (ev->op == CO_CHANGE && c->state != ST_CHANGING))
         return;
     c->awaiting_card = false;
-    if (ev->op == CO_READ)
-        core_read_answer(c, ev, out);
-    else if (ev->op == CO_VERIFY)
-        core_verify_answer(c, ev, out);
-    else
-        core_change_answer(c, ev, out);
+    core_apply_answer(c, ev, out);
 }
 
 /* ---- timers -------------------------------------------------------------- */

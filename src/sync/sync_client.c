@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/log.h"
+#include "util/text.h"
 #include "util/mask.h"
 
 #define SYNC_TIMEOUT_MAX_MS 600000
@@ -203,34 +204,6 @@ static int wait_for(const sync_client *c, int fd, short events, long long deadli
     }
 }
 
-/* cJSON turns "\u0000" into a NUL inside a string, which would cut a word
-   short ("active\u0000x" read as "active"); such a reply is malformed. */
-static bool has_nul_escape(const char *s, size_t n)
-{
-    bool in_string = false;
-
-    for (size_t i = 0; i < n; i++) {
-        if (!in_string) {
-            in_string = (s[i] == '"');
-        } else if (s[i] == '"') {
-            in_string = false;
-        } else if (s[i] == '\\' && i + 1 < n) {
-            i++;
-            if (s[i] == 'u' && i + 4 < n && memcmp(s + i + 1, "0000", 4) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-static bool only_whitespace(const char *p, const char *end)
-{
-    for (; p < end; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            return false;
-    return true;
-}
-
 /* Reads a reply line into r. Returns the reason it could not, or NULL. */
 static const char *parse_reply(const char *line, size_t len, const char *masked, sync_result *r)
 {
@@ -238,12 +211,12 @@ static const char *parse_reply(const char *line, size_t len, const char *masked,
     const cJSON *ok, *status, *holder, *error;
     cJSON *root = NULL;
 
-    if (memchr(line, '\0', len) || has_nul_escape(line, len)) {
+    if (memchr(line, '\0', len) || text_json_has_nul_escape(line, len)) {
         why = "NUL byte in reply";
         goto out;
     }
     root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
-    if (root == NULL || end == NULL || !only_whitespace(end, line + len) || !cJSON_IsObject(root)) {
+    if (root == NULL || end == NULL || !text_only_whitespace(end, line + len) || !cJSON_IsObject(root)) {
         why = "reply is not one JSON object";
         goto out;
     }

@@ -1,6 +1,7 @@
 #include "t.h"
 #include "util/mask.h"
 #include "util/secure.h"
+#include "util/text.h"
 
 T_TEST(mask_keeps_three_each_side)
 {
@@ -49,5 +50,27 @@ T_TEST(wipe_zeroes)
         T_EQ_INT(buf[i], 0);
 }
 
-T_MAIN(T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
+T_TEST(json_nul_escapes_are_found_only_in_strings)
+{
+    const char *a = "{\"pin\":\"12\\u00003\"}";
+    const char *b = "{\"pin\":\"12\\\\u00003\"}"; /* an escaped backslash, then text */
+    const char *c = "{\"a\":\"\\u0001\"}";
+    T_CHECK(text_json_has_nul_escape(a, strlen(a)));
+    T_CHECK(!text_json_has_nul_escape(b, strlen(b)));
+    T_CHECK(!text_json_has_nul_escape(c, strlen(c)));
+    T_CHECK(!text_json_has_nul_escape("", 0));
+}
+
+T_TEST(whitespace_and_errf)
+{
+    const char *ws = " \t\r\n", *x = " x ";
+    char err[8] = "zzzzzzz";
+    T_CHECK(text_only_whitespace(ws, ws + strlen(ws)));
+    T_CHECK(!text_only_whitespace(x, x + strlen(x)));
+    text_errf(err, sizeof err, "%s:%d", "file", 12345);
+    T_EQ_STR(err, "file:12"); /* cut to the buffer, NUL-terminated */
+    text_errf(NULL, 0, "%d", 1); /* no buffer: nothing, no crash */
+}
+
+T_MAIN(T_CASE(json_nul_escapes_are_found_only_in_strings), T_CASE(whitespace_and_errf), T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
        T_CASE(random_below_stays_in_range_and_covers_it), T_CASE(wipe_zeroes))
