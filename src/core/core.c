@@ -3,11 +3,12 @@
 #include <stddef.h>
 #include <string.h>
 
-/* One row per state: its protocol name, what it shows, and what cancel does.
- * `timer` says which of the core's clocks run there. */
 /* READING_CARD starts on the card's clock and moves to the bureau's once
  * the card has been read (ACT_READ_OK in core_apply_answer). */
 enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE };
+
+/* One row per state: its protocol name, what it shows, and what cancel does.
+ * `timer` says which of the core's clocks run there. */
 
 static const struct {
     const char *name;
