@@ -307,9 +307,10 @@ static void app_draw(app *a)
 
 static void app_present(app *a)
 {
-    uint64_t t0 = now_ns(), t1;
+    uint64_t t0 = now_ns(), td, t1;
 
     app_draw(a);
+    td = now_ns();
     SDL_RenderPresent(a->ren);
     t1 = now_ns();
     a->frames++;
@@ -318,7 +319,9 @@ static void app_present(app *a)
     if (a->frames > 1)
         app_stats_frame(&a->stats, t0, t1);
     if (t1 - t0 > 8000000u)
-        log_debug("ui", "slow frame: %.1f ms on %s", (double)(t1 - t0) / 1e6, core_state_name(a->core.state));
+        log_debug("ui", "slow frame: %.1f ms on %s (draw %.1f, present %.1f, %d texts rendered)",
+                  (double)(t1 - t0) / 1e6, core_state_name(a->core.state), (double)(td - t0) / 1e6,
+                  (double)(t1 - td) / 1e6, ui_renderer_misses(a->ur));
     if (a->tap_shown_pending) {
         app_stats_tap(&a->stats, t1 - a->tap_t0_ns);
         a->tap_shown_pending = false;
@@ -353,6 +356,8 @@ static void app_prefetch(app *a)
     core_state s = a->core.state;
     ui_view_input in;
 
+    if (step == 0 && a->prefetch_tries == 0)
+        ui_renderer_prepare_begin(a->ur);
     for (int i = 0; i < (step + 1) / 2; i++)
         s = app_next_state[s];
     /* A display-only copy: card number, holder and counts, never a PIN. */

@@ -36,6 +36,9 @@ struct ui_renderer {
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
     uint64_t last_frame_start; /* texts used since then are on screen */
+    uint64_t prepare_start;    /* texts prepared since then are kept for the
+                                  screens they were prepared for */
+    int frame_misses;          /* texts the last frame had to render */
     size_t cache_bytes;
 };
 
@@ -226,7 +229,15 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
 
 static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
 {
-    cache_slot *c = text_tex(u, t, frame_start, true);
+    cache_slot *c = cache_find(u, t);
+
+    if (c == NULL) {
+        u->frame_misses++;
+        log_debug("ui", "text not prepared ahead: %d px, %d wide", t->px, t->r.w);
+        c = text_tex(u, t, frame_start, true);
+    } else {
+        c->used = ++u->clock;
+    }
     SDL_Rect dst;
     bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
 
@@ -335,16 +346,31 @@ static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
     SDL_FreeSurface(s);
 }
 
+void ui_renderer_prepare_begin(ui_renderer *u)
+{
+    u->prepare_start = u->clock + 1;
+}
+
+int ui_renderer_misses(const ui_renderer *u)
+{
+    return u->frame_misses;
+}
+
 int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget)
 {
     int missing = 0;
 
     for (int i = 0; i < v->n_texts; i++) {
-        if (cache_find(u, &v->texts[i]) != NULL)
+        cache_slot *c = cache_find(u, &v->texts[i]);
+        if (c != NULL) {
+            c->used = ++u->clock; /* prepared by an earlier round: this round keeps it */
             continue;
+        }
         if (budget > 0) {
             budget--;
-            if (text_tex(u, &v->texts[i], u->last_frame_start, false) != NULL)
+            uint64_t keep = u->prepare_start && u->prepare_start < u->last_frame_start ?
+                            u->prepare_start : u->last_frame_start;
+            if (text_tex(u, &v->texts[i], keep, false) != NULL)
                 continue;
         }
         missing++;
@@ -359,6 +385,7 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
     uint64_t frame_start = u->clock + 1;
 
     u->last_frame_start = frame_start;
+    u->frame_misses = 0;
 
     set_rgb(r, UI_RGB_BG, 255);
     SDL_RenderClear(r);

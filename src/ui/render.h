@@ -29,6 +29,13 @@ void ui_renderer_prepare_picture(ui_renderer *u, int w, int h);
  * appears in one cheap frame. */
 int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget);
 
+/* Starts a new round of preparing screens ahead: what the round prepares
+ * first is kept when later screens of the same round do not fit. */
+void ui_renderer_prepare_begin(ui_renderer *u);
+
+/* How many texts the last draw had to render (not found in the cache). */
+int ui_renderer_misses(const ui_renderer *u);
+
 /* Draws the view; `pressed` is the widget under a finger (-1 none);
  * `overlay` is the technician's debug text (NULL: none). Does not present. */
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay);

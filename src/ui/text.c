@@ -248,10 +248,16 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
         if (end < n && last > i)
             end = last;
         for (;;) {
-            int e = end;
+            int e = end, adv_sum = 0;
             while (e > i && cps[e - 1] == ' ')
                 e--; /* trailing spaces take no room */
-            out->width[out->n] = ui_text_line_width(f, text + off[i], off[e] - off[i], px, bold);
+            for (int k = i; k < e; k++)
+                adv_sum += adv[k];
+            /* Kerning moves a line by a few pixels at most: a line that clears
+             * the box by half an em fits whatever it does, and needs no
+             * shaping here (its width is then the advances' sum). */
+            out->width[out->n] = adv_sum + px / 2 <= width
+                ? adv_sum : ui_text_line_width(f, text + off[i], off[e] - off[i], px, bold);
             out->start[out->n] = off[i];
             out->len[out->n] = off[e] - off[i];
             if (out->width[out->n] <= width)
@@ -275,22 +281,32 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
 }
 
 static SDL_Surface *text_render_line(ui_fonts *f, const char *text, int len, int px, bool bold,
-                                     SDL_Color col, int line_h)
+                                     SDL_Color col, SDL_Color bg)
 {
     TTF_Font *main = ui_font(f, px, bold);
-    int w = ui_text_line_width(f, text, len, px, bold), x = 0, off = 0;
+    int w, x = 0, off = 0;
     SDL_Surface *line = NULL;
     char buf[1024];
+    bool fb;
 
-    if (main == NULL || w <= 0)
+    if (main == NULL || len <= 0 || (size_t)len >= sizeof buf)
         return NULL;
-    line = SDL_CreateRGBSurfaceWithFormat(0, w, line_h, 32, SDL_PIXELFORMAT_ARGB8888);
+    /* The usual case, one font for the whole line: SDL_ttf shades it straight
+     * onto the background (8-bit, antialiased between the two colours), with
+     * no measuring, blending or copying around it. */
+    if (text_run_len(f, main, text, len, &fb) == len && !fb) {
+        memcpy(buf, text, (size_t)len);
+        buf[len] = '\0';
+        return TTF_RenderUTF8_Shaded(main, buf, col, bg);
+    }
+    w = ui_text_line_width(f, text, len, px, bold);
+    if (w <= 0)
+        return NULL;
+    line = SDL_CreateRGBSurfaceWithFormat(0, w, TTF_FontHeight(main), 32, SDL_PIXELFORMAT_ARGB8888);
     if (line == NULL)
         return NULL;
-    SDL_FillRect(line, NULL, 0);
-    SDL_SetSurfaceBlendMode(line, SDL_BLENDMODE_BLEND);
+    SDL_FillRect(line, NULL, SDL_MapRGB(line->format, bg.r, bg.g, bg.b));
     while (off < len) {
-        bool fb;
         int n = text_run_len(f, main, text + off, len - off, &fb);
         TTF_Font *font = fb ? text_font_which(f, px, 2) : main;
         SDL_Surface *run;
@@ -302,7 +318,7 @@ static SDL_Surface *text_render_line(ui_fonts *f, const char *text, int len, int
         if (run) {
             /* Both fonts share a baseline: align their ascents. */
             SDL_Rect dst = { x, TTF_FontAscent(main) - TTF_FontAscent(font), run->w, run->h };
-            SDL_SetSurfaceBlendMode(run, SDL_BLENDMODE_NONE);
+            SDL_SetSurfaceBlendMode(run, SDL_BLENDMODE_BLEND);
             SDL_BlitSurface(run, NULL, line, &dst);
             x += run->w;
             SDL_FreeSurface(run);
@@ -316,31 +332,32 @@ SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, in
                             bool center, uint32_t rgb, uint32_t bg)
 {
     SDL_Color col = { (Uint8)(rgb >> 16), (Uint8)(rgb >> 8), (Uint8)rgb, 255 };
+    SDL_Color bgc = { (Uint8)(bg >> 16), (Uint8)(bg >> 8), (Uint8)bg, 255 };
     ui_lines lines;
-    SDL_Surface *block = NULL;
+    SDL_Surface *block = NULL, *line[UI_MAX_LINES] = { NULL };
     int bw = 0;
 
     if (text == NULL || text[0] == '\0')
         return NULL;
+
     ui_text_wrap(f, text, px, bold, width, &lines);
-    for (int i = 0; i < lines.n; i++)
-        if (lines.width[i] > bw)
-            bw = lines.width[i];
-    if (lines.n == 0 || bw <= 0)
-        return NULL;
-    block = SDL_CreateRGBSurfaceWithFormat(0, bw, lines.line_skip * lines.n, 32, SDL_PIXELFORMAT_ARGB8888);
-    if (block == NULL)
-        return NULL;
-    SDL_FillRect(block, NULL, 0xFF000000u | bg);
+    /* Lines first: the block is as wide as the widest one really is. */
     for (int i = 0; i < lines.n; i++) {
-        SDL_Surface *line = text_render_line(f, text + lines.start[i], lines.len[i], px, bold, col,
-                                             lines.line_skip);
-        if (line) {
-            SDL_Rect dst = { center ? (bw - line->w) / 2 : 0, i * lines.line_skip, line->w, line->h };
-            SDL_SetSurfaceBlendMode(line, SDL_BLENDMODE_BLEND);
-            SDL_BlitSurface(line, NULL, block, &dst);
-            SDL_FreeSurface(line);
+        line[i] = text_render_line(f, text + lines.start[i], lines.len[i], px, bold, col, bgc);
+        if (line[i] && line[i]->w > bw)
+            bw = line[i]->w;
+    }
+    if (lines.n > 0 && bw > 0)
+        block = SDL_CreateRGBSurfaceWithFormat(0, bw, lines.line_skip * lines.n, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (block)
+        SDL_FillRect(block, NULL, 0xFF000000u | bg);
+    for (int i = 0; i < lines.n; i++) {
+        if (block && line[i]) {
+            SDL_Rect dst = { center ? (bw - line[i]->w) / 2 : 0, i * lines.line_skip, line[i]->w, line[i]->h };
+            SDL_SetSurfaceBlendMode(line[i], SDL_BLENDMODE_NONE); /* opaque: a copy */
+            SDL_BlitSurface(line[i], NULL, block, &dst);
         }
+        SDL_FreeSurface(line[i]);
     }
     return block;
 }

@@ -32,7 +32,9 @@ bool ui_fonts_have_fallback(const ui_fonts *f);
 #define UI_MAX_LINES 12
 typedef struct {
     int n;
-    int start[UI_MAX_LINES], len[UI_MAX_LINES], width[UI_MAX_LINES];
+    int start[UI_MAX_LINES], len[UI_MAX_LINES];
+    int width[UI_MAX_LINES]; /* shaped width near the limit; else the sum of
+                                advances, which may differ by a pixel or two */
     int line_skip;
     bool overflow;   /* more lines than UI_MAX_LINES, or a word wider than the box */
 } ui_lines;
