@@ -55,6 +55,7 @@ static const char *const core_notices[NT__LAST] = {
     [NT_CARD_ERROR] = "card_error",
     [NT_CHANGE_UNKNOWN] = "change_unknown",
     [NT_STORAGE_FAILED] = "storage_failed",
+    [NT_READER_UNAVAILABLE] = "reader_unavailable",
 };
 
 static const char *const core_events[EV__LAST] = {
@@ -62,7 +63,8 @@ static const char *const core_events[EV__LAST] = {
     [EV_CANCEL] = "cancel", [EV_CONTINUE] = "continue", [EV_LANG] = "lang",
     [EV_CARD_IN] = "card_in", [EV_CARD_OUT] = "card_out",
     [EV_CARD_ANSWER] = "card_answer", [EV_BUREAU_ANSWER] = "bureau_answer",
-    [EV_RECORD_FAILED] = "record_failed", [EV_TICK] = "tick",
+    [EV_RECORD_FAILED] = "record_failed", [EV_SERVICE_DOWN] = "service_down",
+    [EV_SERVICE_UP] = "service_up", [EV_TICK] = "tick",
 };
 
 /* What the bureau's verdict on a card means for the journey. */
@@ -512,6 +514,11 @@ static void core_card_out(core *c, core_effects *out)
 {
     core_notice n = NT_CARD_REMOVED;
 
+    if (c->service_down) {
+        c->card_present = false; /* the screen keeps saying why it cannot serve */
+        return;
+    }
+
     /* The card's own "removed" answer can arrive before the reader's
      * presence event; the journey is already back at IDLE saying why, and
      * that notice must stay. */
@@ -585,6 +592,20 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
         c->intent_open = false;
         if (c->state != ST_IDLE)
             core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, out);
+        break;
+    case EV_SERVICE_DOWN:
+        /* Whatever was under way cannot finish; a change in flight may or
+         * may not have reached the card. */
+        if (c->state == ST_CHANGING)
+            core_resolve(c, out, RES_UNKNOWN);
+        c->service_down = true;
+        core_enter(c, ST_OUT_OF_SERVICE, NT_READER_UNAVAILABLE, out);
+        c->card_present = false;
+        break;
+    case EV_SERVICE_UP:
+        c->service_down = false;
+        if (c->state == ST_OUT_OF_SERVICE && c->notice == NT_READER_UNAVAILABLE)
+            core_enter(c, ST_IDLE, NT_NONE, out);
         break;
     case EV_TICK:
         core_tick(c, out);

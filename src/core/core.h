@@ -61,6 +61,7 @@ typedef enum {
     NT_CARD_ERROR,
     NT_CHANGE_UNKNOWN,   /* the change may or may not have reached the card */
     NT_STORAGE_FAILED,   /* the record could not be written: no change made */
+    NT_READER_UNAVAILABLE, /* no reader, or the PC/SC service is gone */
     NT__LAST
 } core_notice;
 
@@ -78,6 +79,8 @@ typedef enum {
     EV_CARD_ANSWER,  /* .gen .op .answer .tries .card_number */
     EV_BUREAU_ANSWER,/* .gen .bureau .holder */
     EV_RECORD_FAILED,/* the outbox could not write what an effect asked */
+    EV_SERVICE_DOWN, /* the card reader (or pcscd) went away */
+    EV_SERVICE_UP,   /* ... and is back */
     EV_TICK,
     EV__LAST
 } core_event_type;
@@ -176,6 +179,7 @@ typedef struct {
     bool seen_wrong;       /* a wrong PIN was typed on this card here */
     bool on_initial;
     bool bureau_offline;   /* went on without the bureau (offline policy) */
+    bool service_down;     /* no usable reader: out of service until it returns */
     int tries_left;        /* -1: the card has not said */
     char card_number[CORE_CARD_NUMBER_MAX];
     char holder[CORE_HOLDER_MAX];

@@ -91,6 +91,8 @@ static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
                             "We could not confirm whether your PIN was changed. Try your new PIN; if in doubt, ask at a service counter" },
     [NT_STORAGE_FAILED] = { "本机暂时不能办理，密码没有修改。请取回卡片，到服务窗口办理",
                             "This terminal cannot do this now. Your PIN was not changed. Please take your card to a service counter" },
+    [NT_READER_UNAVAILABLE] = { "本机暂时不能读卡，密码没有修改。请到社保服务窗口办理",
+                                "This terminal cannot read cards right now. Nothing was changed. Please use a service counter" },
 };
 
 const char *str_get(str_id id, core_lang lang)

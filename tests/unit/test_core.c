@@ -125,13 +125,14 @@ static void reach(int s, bool deny)
 
 enum { E_DIGIT, E_DELETE, E_OK, E_CANCEL, E_CONTINUE, E_LANG, E_CARD_IN, E_CARD_OUT,
        E_A_OK, E_A_WRONG, E_A_BLOCKED, E_A_LOCKED, E_A_REMOVED, E_A_GARBAGE, E_A_REFUSED,
-       E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK, E__N };
+       E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK,
+       E_SVC_DOWN, E_SVC_UP, E__N };
 
 static const char *const event_names[E__N] = {
     "digit", "delete", "ok", "cancel", "continue", "lang", "card_in", "card_out",
     "answer ok", "answer wrong", "answer blocked", "answer locked", "answer removed",
     "answer garbage", "answer refused", "answer stale", "bureau active", "bureau lost",
-    "bureau unreachable", "record failed", "tick",
+    "bureau unreachable", "record failed", "tick", "service down", "service up",
 };
 
 /* The card operation a state waits for; other states get a verify answer,
@@ -168,6 +169,8 @@ static void fire(int s, int e)
     case E_B_UNREACHABLE: bureau(BS_UNREACHABLE); break;
     case E_RECORD_FAILED: simple(EV_RECORD_FAILED); break;
     case E_TICK: tick_at(NOW + 10 * 60 * 1000); break;
+    case E_SVC_DOWN: simple(EV_SERVICE_DOWN); break;
+    case E_SVC_UP: simple(EV_SERVICE_UP); break;
     }
 }
 
@@ -185,21 +188,21 @@ static void fire(int s, int e)
 
 /* Rows: states (plus READING_CARD waiting for the bureau); columns: events. */
 static const int expect[N_ROWS][E__N] = {
-    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick */
-    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S },
-    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR },
-    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD },
-    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR },
-    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR },
-    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
-    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S },
-    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S },
+    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up */
+    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S },
+    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S },
+    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S },
+    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S },
+    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S },
+    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S },
+    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
 };
 
 T_TEST(every_state_against_every_event)
@@ -604,6 +607,32 @@ T_TEST(record_failure_stops_the_change)
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
 }
 
+T_TEST(reader_lost_and_back)
+{
+    reach(ST_CHANGING, false);
+    simple(EV_SERVICE_DOWN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_READER_UNAVAILABLE);
+    T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN); /* the change may have reached the card */
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE); /* still cannot serve */
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(FX.n, 0);
+    simple(EV_SERVICE_UP);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_NONE);
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_READING_CARD);
+    /* back up while the bureau's refusal is on screen: that screen stays */
+    reach(ST_OUT_OF_SERVICE, true);
+    simple(EV_SERVICE_UP);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_BUREAU_UNREACHABLE);
+}
+
 T_TEST(language_toggles_anywhere)
 {
     reach(ST_SUCCESS, false);
@@ -635,5 +664,6 @@ T_MAIN(T_CASE(every_state_against_every_event), T_CASE(happy_path_emits_effects_
        T_CASE(card_pulled_in_every_state_goes_idle_and_wipes),
        T_CASE(stale_answers_from_an_earlier_card_are_ignored),
        T_CASE(scramble_asks_for_a_new_keypad_at_each_entry),
-       T_CASE(record_failure_stops_the_change), T_CASE(language_toggles_anywhere),
+       T_CASE(record_failure_stops_the_change), T_CASE(reader_lost_and_back),
+       T_CASE(language_toggles_anywhere),
        T_CASE(names_round_trip))
