@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     static kiosk_config cfg;
     app_options opt = { 0 };
     const char *config_path = "/etc/kiosk/kiosk.conf";
-    char err[512];
+    char err[512], junk;
     int ch;
 
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         case 'w': opt.windowed = true; break;
         case 'C': opt.control = optarg; break;
         case 's':
-            if (sscanf(optarg, "%dx%d", &opt.width, &opt.height) != 2 || opt.width < 320 ||
+            if (sscanf(optarg, "%dx%d%c", &opt.width, &opt.height, &junk) != 2 || opt.width < 320 ||
                 opt.height < 240 || opt.width > 8192 || opt.height > 8192) {
                 fprintf(stderr, "kiosk: --size wants WIDTHxHEIGHT, e.g. 1280x720, not '%s'\n", optarg);
                 return 2;

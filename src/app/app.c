@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <SDL.h>
@@ -33,15 +36,18 @@
 #include "util/secure.h"
 
 /* User event codes, offsets from the base SDL_RegisterEvents gave us. */
-enum { UEV_CARD, UEV_PRESENCE, UEV_BUREAU, UEV_CONTROL, UEV_CONTROL_DONE, UEV__LAST };
+/* Presence and service changes carry no payload: the code says it all. */
+enum { UEV_CARD, UEV_CARD_IN, UEV_CARD_OUT, UEV_SERVICE_UP, UEV_SERVICE_DOWN, UEV_BUREAU,
+       UEV_CONTROL, UEV_CONTROL_DONE, UEV__LAST };
+
+/* Synthetic taps and keys are refused ("busy") above this many queued
+ * events, so a flooding script cannot fill SDL's queue and make real events
+ * (a card pulled, a card's answer) fail to post. */
+#define QUEUE_BUSY 1024
 
 #define MAX_WAITS 32
+#define MAX_WAITS_PER_CLIENT 4
 #define SYNTH_TOUCH_ID 0x4B494F53 /* "KIOS": taps from the control socket */
-
-typedef struct {
-    uint64_t client;
-    char *id_json;
-} ctl_pending;
 
 typedef struct {
     uint64_t client;
@@ -82,6 +88,10 @@ typedef struct {
     bool tap_shown_pending;
     uint16_t last_sw;
     int ob_depth;            /* for the overlay: counted when records change, not per frame */
+    int pending_res;         /* a resolution the outbox could not write yet, or -1 */
+    char pending_blocked[4][CORE_CARD_NUMBER_MAX]; /* pin_blocked records not written yet */
+    int n_pending_blocked;
+    uint64_t retry_at_ms;
     char card_masked[MASK_CARD_MAX];
     bool overlay;
     int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
@@ -103,8 +113,43 @@ static uint64_t now_ms(void)
 
 /* ---- posting from worker threads ------------------------------------------ */
 
-static void app_post(app *a, int code, void *data1, void *data2)
+typedef struct {
+    uint64_t client;
+    char *id_json;
+} ctl_pending;
+
+/* Frees what an event carries, wiping what may hold a PIN or personal data:
+ * used when an event cannot be posted and when the queue is drained at exit. */
+static void app_payload_free(int code, void *data1, void *data2)
 {
+    switch (code) {
+    case UEV_CARD:
+        secure_wipe(data1, sizeof(card_result));
+        free(data1);
+        break;
+    case UEV_BUREAU:
+        secure_wipe(data1, sizeof(sync_result));
+        free(data1);
+        break;
+    case UEV_CONTROL:
+        if (data1)
+            ctl_request_clear(data1);
+        free(data1);
+        free(data2);
+        break;
+    case UEV_CONTROL_DONE:
+        if (data1)
+            free(((ctl_pending *)data1)->id_json);
+        free(data1);
+        break;
+    default:
+        break;
+    }
+}
+
+static bool app_post(app *a, int code, void *data1, void *data2)
+{
+    static unsigned refused;
     SDL_Event e;
 
     memset(&e, 0, sizeof e);
@@ -112,11 +157,13 @@ static void app_post(app *a, int code, void *data1, void *data2)
     e.user.code = code;
     e.user.data1 = data1;
     e.user.data2 = data2;
-    if (SDL_PushEvent(&e) != 1) {
+    if (SDL_PushEvent(&e) == 1)
+        return true;
+    /* Said once per thousand, so that a flood does not become a log flood. */
+    if (refused++ % 1000 == 0)
         log_err("app", "event queue refused an event (%s); dropped", SDL_GetError());
-        free(data1);
-        free(data2);
-    }
+    app_payload_free(code, data1, data2);
+    return false;
 }
 
 static void app_on_card_result(void *ud, const card_result *r)
@@ -130,7 +177,7 @@ static void app_on_card_result(void *ud, const card_result *r)
 
 static void app_on_presence(void *ud, bool present)
 {
-    app_post(ud, UEV_PRESENCE, present ? (void *)1 : NULL, NULL);
+    app_post(ud, present ? UEV_CARD_IN : UEV_CARD_OUT, NULL, NULL);
 }
 
 static void app_on_sync(void *ud, const sync_result *r)
@@ -193,6 +240,44 @@ static void app_shuffle(app *a)
     }
 }
 
+static void app_keep_blocked(app *a, const char *card)
+{
+    if (a->n_pending_blocked < (int)(sizeof a->pending_blocked / sizeof a->pending_blocked[0])) {
+        log_err("app", "could not record a blocked card; retrying");
+        snprintf(a->pending_blocked[a->n_pending_blocked++], CORE_CARD_NUMBER_MAX, "%s", card);
+        a->retry_at_ms = now_ms() + 5000;
+    } else {
+        log_err("app", "could not record a blocked card, and four more wait: this one is lost");
+    }
+}
+
+/* Writes what the outbox refused before (a full or failing disk that has
+ * recovered since). */
+static void app_retry_records(app *a)
+{
+    time_t t = time(NULL);
+
+    if (a->pending_res >= 0 && outbox_intent_resolve(a->ob, app_resolutions[a->pending_res], t)) {
+        log_notice("app", "change record written on retry");
+        a->pending_res = -1;
+    }
+    while (a->n_pending_blocked > 0 &&
+           outbox_record(a->ob, a->pending_blocked[a->n_pending_blocked - 1], OUTBOX_PIN_BLOCKED, t)) {
+        log_notice("app", "blocked-card record written on retry");
+        explicit_bzero(a->pending_blocked[--a->n_pending_blocked], CORE_CARD_NUMBER_MAX);
+    }
+    a->retry_at_ms = a->pending_res >= 0 || a->n_pending_blocked > 0 ? now_ms() + 5000 : 0;
+    a->ob_depth = outbox_depth(a->ob);
+}
+
+static void app_not_queued(app *a, unsigned gen, core_card_op op, core_card_answer answer)
+{
+    core_event ev = { .type = EV_CARD_ANSWER, .gen = gen, .op = op, .answer = answer, .tries = -1 };
+
+    log_err("app", "card worker queue full: the operation was not sent");
+    app_feed(a, &ev);
+}
+
 /* Carries out effects in order; a record that could not be written stops
  * the rest (the card is never written without its record). */
 static void app_effects(app *a, core_effects *fx)
@@ -203,33 +288,44 @@ static void app_effects(app *a, core_effects *fx)
     for (int i = 0; i < fx->n && !failed; i++) {
         core_fx *f = &fx->fx[i];
         switch (f->type) {
+        /* A job that cannot be queued is answered at once as what it is, a
+         * failure that reached nothing; the journey never waits out a timer
+         * for it, and a change never queued is never "unknown". */
         case FX_CARD_READ:
             if (!card_worker_read(a->worker, f->gen))
-                log_err("app", "card worker queue full");
+                app_not_queued(a, f->gen, CO_READ, CA_IO);
             break;
         case FX_BUREAU_ASK:
-            if (!sync_client_ask(a->sync, f->gen, f->card_number))
+            if (!sync_client_ask(a->sync, f->gen, f->card_number)) {
+                core_event ev = { .type = EV_BUREAU_ANSWER, .gen = f->gen, .bureau = BS_UNREACHABLE };
                 log_err("app", "bureau question not queued");
+                app_feed(a, &ev);
+            }
             break;
         case FX_CARD_VERIFY:
             if (!card_worker_verify(a->worker, f->gen, f->pin_a))
-                log_err("app", "card worker queue full");
+                app_not_queued(a, f->gen, CO_VERIFY, CA_IO);
             break;
         case FX_RECORD_INTENT:
-            failed = !outbox_intent_begin(a->ob, f->card_number, t);
+            app_retry_records(a);
+            failed = a->pending_res >= 0 || !outbox_intent_begin(a->ob, f->card_number, t);
             break;
         case FX_CARD_CHANGE:
             if (!card_worker_change(a->worker, f->gen, f->pin_a, f->pin_b))
-                log_err("app", "card worker queue full");
+                app_not_queued(a, f->gen, CO_CHANGE, CA_REFUSED);
             break;
         case FX_RESOLVE_INTENT:
-            if (!outbox_intent_resolve(a->ob, app_resolutions[f->resolution], t))
-                log_err("app", "could not resolve the change record; it stays an intent "
-                               "and becomes pin_change_unknown at the next start");
+            if (!outbox_intent_resolve(a->ob, app_resolutions[f->resolution], t)) {
+                /* Kept and retried; until it is written no new change starts,
+                 * and a restart turns the intent into pin_change_unknown. */
+                log_err("app", "could not resolve the change record; retrying");
+                a->pending_res = (int)f->resolution;
+                a->retry_at_ms = now_ms() + 5000;
+            }
             break;
         case FX_RECORD_BLOCKED:
             if (!outbox_record(a->ob, f->card_number, OUTBOX_PIN_BLOCKED, t))
-                log_err("app", "could not record a blocked card");
+                app_keep_blocked(a, f->card_number);
             break;
         case FX_SHUFFLE_KEYPAD:
             app_shuffle(a);
@@ -586,10 +682,61 @@ static void app_push_done(app *a, uint64_t client, ctl_request *req)
     app_post(a, UEV_CONTROL_DONE, p, NULL);
 }
 
+/* Opens a screenshot file for writing: a regular file, not through a
+ * symlink, not blocking on a FIFO, and never in the outbox directory (a
+ * script must not be able to overwrite a record or the sequence counter). */
+static int app_screenshot_open(app *a, const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct stat ds, os, fs;
+    int fd = -1;
+
+    snprintf(dir, sizeof dir, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
+    if (stat(dir, &ds) != 0) {
+        snprintf(err, errlen, "no such directory: %s", strerror(errno));
+        goto out;
+    }
+    if (stat(a->cfg.outbox_dir, &os) == 0 && os.st_dev == ds.st_dev && os.st_ino == ds.st_ino) {
+        snprintf(err, errlen, "screenshots may not be written into the outbox");
+        goto out;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the file: %s", strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+        snprintf(err, errlen, "not a regular file");
+        close(fd);
+        fd = -1;
+    }
+out:
+    return fd;
+}
+
 static bool app_screenshot(app *a, const char *path, int *w, int *h, char *err, size_t errlen)
 {
     SDL_Surface *s = NULL;
+    SDL_RWops *rw = NULL;
+    FILE *fp = NULL;
     bool ok = false;
+    int fd = app_screenshot_open(a, path, err, errlen);
+
+    if (fd < 0)
+        return false;
+    fp = fdopen(fd, "wb");
+    if (fp == NULL) {
+        close(fd);
+        snprintf(err, errlen, "cannot open the file: %s", strerror(errno));
+        return false;
+    }
+    rw = SDL_RWFromFP(fp, SDL_TRUE); /* closes fp */
+    if (rw == NULL) {
+        fclose(fp);
+        snprintf(err, errlen, "cannot open the file: %s", SDL_GetError());
+        return false;
+    }
 
     app_draw(a); /* what is on screen now, drawn again into the back buffer */
     SDL_GetRendererOutputSize(a->ren, w, h);
@@ -598,12 +745,13 @@ static bool app_screenshot(app *a, const char *path, int *w, int *h, char *err, 
         snprintf(err, errlen, "cannot read the screen: %s", SDL_GetError());
         goto out;
     }
-    if (IMG_SavePNG(s, path) != 0) {
+    if (IMG_SavePNG_RW(s, rw, 0) != 0) {
         snprintf(err, errlen, "cannot write the PNG: %s", IMG_GetError());
         goto out;
     }
     ok = true;
 out:
+    SDL_RWclose(rw);
     SDL_RenderPresent(a->ren);
     SDL_FreeSurface(s);
     return ok;
@@ -657,10 +805,28 @@ static void app_card_command(app *a, uint64_t client, ctl_request *req)
     secure_wipe(&p, sizeof p);
 }
 
+static int app_waits_of(const app *a, uint64_t client)
+{
+    int n = 0;
+    for (int i = 0; i < a->n_waits; i++)
+        n += a->waits[i].client == client;
+    return n;
+}
+
+static bool app_queue_busy(void)
+{
+    return SDL_PeepEvents(NULL, 0, SDL_PEEKEVENT, SDL_FIRSTEVENT, SDL_LASTEVENT) > QUEUE_BUSY;
+}
+
 static void app_control(app *a, uint64_t client, ctl_request *req)
 {
     char err[512];
     int w, h;
+
+    if ((req->cmd == CTL_TAP || req->cmd == CTL_TYPE || req->cmd == CTL_KEY) && app_queue_busy()) {
+        app_reply_err(a, client, req->id_json, "busy", "too many events queued; try again");
+        return;
+    }
 
     /* Taps and waits act on what is on screen now. */
     if (a->dirty)
@@ -727,7 +893,7 @@ static void app_control(app *a, uint64_t client, ctl_request *req)
             app_reply_err(a, client, req->id_json, "unknown_state", "no such state");
         } else if (s == a->core.state) {
             app_reply(a, client, req->id_json, app_state_json(a));
-        } else if (a->n_waits == MAX_WAITS) {
+        } else if (a->n_waits == MAX_WAITS || app_waits_of(a, client) >= MAX_WAITS_PER_CLIENT) {
             app_reply_err(a, client, req->id_json, "busy", "too many waits");
         } else {
             ctl_wait *wt = &a->waits[a->n_waits++];
@@ -775,7 +941,9 @@ static void app_check_waits(app *a)
 
     for (int i = 0; i < a->n_waits;) {
         ctl_wait *w = &a->waits[i];
-        if (w->state == a->core.state) {
+        if (!ctl_server_has_client(a->ctl, w->client)) {
+            /* the client went away: its wait goes with it */
+        } else if (w->state == a->core.state) {
             app_reply(a, w->client, w->id_json, app_state_json(a));
         } else if (t >= w->deadline_ms) {
             cJSON *o = cJSON_CreateObject();
@@ -845,16 +1013,25 @@ static void app_user_event(app *a, SDL_Event *e)
         core_event ev = { .type = EV_CARD_ANSWER, .gen = r->gen, .op = (core_card_op)r->op,
                           .answer = r->res < CARD_RES__LAST ? app_card_answers[r->res] : CA_IO,
                           .tries = r->tries };
+        /* A change that failed before its command went out changed nothing,
+         * however it failed (the card pulled during the select before it). */
+        if (r->op == CARD_OP_CHANGE && !r->sent && ev.answer != CA_OK)
+            ev.answer = CA_REFUSED;
         a->last_sw = r->sw; /* the card layer has logged the answer */
         snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);
-        explicit_bzero(r, sizeof *r);
-        free(r);
+        app_payload_free(UEV_CARD, r, NULL);
         app_feed(a, &ev);
         break;
     }
-    case UEV_PRESENCE:
-        log_info("card", "card %s", e->user.data1 ? "inserted" : "removed");
-        app_simple(a, e->user.data1 ? EV_CARD_IN : EV_CARD_OUT);
+    case UEV_CARD_IN:
+    case UEV_CARD_OUT:
+        log_info("card", "card %s", e->user.code == UEV_CARD_IN ? "inserted" : "removed");
+        app_simple(a, e->user.code == UEV_CARD_IN ? EV_CARD_IN : EV_CARD_OUT);
+        break;
+    case UEV_SERVICE_UP:
+    case UEV_SERVICE_DOWN:
+        log_notice("card", "reader %s", e->user.code == UEV_SERVICE_UP ? "ready" : "unavailable");
+        app_simple(a, e->user.code == UEV_SERVICE_UP ? EV_SERVICE_UP : EV_SERVICE_DOWN);
         break;
     case UEV_BUREAU: {
         sync_result *r = e->user.data1;
@@ -862,7 +1039,7 @@ static void app_user_event(app *a, SDL_Event *e)
                           .bureau = r->status < SYNC_ST__LAST ? app_bureau[r->status] : BS_UNREACHABLE };
         log_info("sync", "card status: %s", sync_status_name(r->status));
         snprintf(ev.holder, sizeof ev.holder, "%s", r->holder);
-        free(r);
+        app_payload_free(UEV_BUREAU, r, NULL);
         app_feed(a, &ev);
         break;
     }
@@ -937,6 +1114,8 @@ static int app_wait_ms(app *a)
         if (next == 0 || at < next)
             next = at;
     }
+    if (a->retry_at_ms && (next == 0 || a->retry_at_ms < next))
+        next = a->retry_at_ms;
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -947,7 +1126,9 @@ static int app_wait_ms(app *a)
 
 static bool app_open_display(app *a, char *err, size_t errlen)
 {
-    Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
+    /* No ALLOW_HIGHDPI: window points and renderer pixels stay the same, so
+     * a mouse click and a finger hit-test the same layout. */
+    Uint32 flags = 0;
     int w = a->opt.width > 0 ? a->opt.width : a->cfg.width;
     int h = a->opt.height > 0 ? a->opt.height : a->cfg.height;
     bool fullscreen = !a->opt.windowed && a->cfg.fullscreen;
@@ -988,6 +1169,9 @@ static bool app_open_display(app *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create a renderer: %s", SDL_GetError());
         return false;
     }
+    /* Text input is on by default in SDL2: digit keys would also arrive as
+     * text events and could go to an input method. The kiosk reads keys. */
+    SDL_StopTextInput();
     a->ev_base = SDL_RegisterEvents(1);
     if (a->ev_base == (Uint32)-1) {
         snprintf(err, errlen, "no SDL user events left");
@@ -1088,29 +1272,21 @@ static void app_drain(app *a)
 
     /* Free what workers posted but nobody handled. */
     while (SDL_PollEvent(&e)) {
-        if (e.type != a->ev_base)
-            continue;
-        if (e.user.code == UEV_CONTROL) {
-            ctl_request_clear(e.user.data1);
-            free(e.user.data1);
-            free(e.user.data2);
-        } else if (e.user.code == UEV_CONTROL_DONE) {
-            ctl_pending *p = e.user.data1;
-            free(p->id_json);
-            free(p);
-        } else if (e.user.code == UEV_CARD) {
-            explicit_bzero(e.user.data1, sizeof(card_result));
-            free(e.user.data1);
-        } else {
-            free(e.user.code == UEV_PRESENCE ? NULL : e.user.data1);
-        }
+        if (e.type == a->ev_base)
+            app_payload_free(e.user.code, e.user.data1, e.user.data2);
     }
+    explicit_bzero(&e, sizeof e);
 }
 
 static void app_close(app *a)
 {
     if (a->ctl)
         ctl_server_stop(a->ctl);
+    /* A delayed simulated command ends at once when its card is pulled;
+     * otherwise stopping would wait the whole delay out. A change in flight
+     * keeps its intent on disk, which the next start makes "unknown". */
+    if (a->sim)
+        sim_reader_remove(a->sim);
     if (a->worker)
         card_worker_stop(a->worker);
     if (a->sync)
@@ -1146,6 +1322,7 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     a.opt = *opt;
     a.overlay = opt->windowed;
     a.pressed = -1;
+    a.pending_res = -1;
     app_stats_init(&a.stats, now_ms());
     app_core_init(&a);
     if (!app_open_display(&a, err, sizeof err)) {
@@ -1182,6 +1359,8 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
             app_prefetch(&a); /* one text, then look for events again */
         }
         app_simple(&a, EV_TICK);
+        if (a.retry_at_ms && now_ms() >= a.retry_at_ms)
+            app_retry_records(&a);
         app_after_events(&a);
         if (a.dirty)
             app_present(&a);

@@ -73,6 +73,8 @@ typedef struct {
     char card_number[CARD_NUMBER_MAX]; /* READ: "" unless read */
     char expiry[CARD_EXPIRY_MAX];      /* READ: YYYYMMDD, "" when the card has none */
     card_profile profile; /* the profile used (never AUTO once a card answered) */
+    bool sent;            /* VERIFY/CHANGE: the PIN command itself went to the card
+                             (false: it failed before, so nothing can have changed) */
 } card_result;
 
 const char *card_res_name(card_res r);

@@ -64,6 +64,12 @@ static void map_sw(card_result *out, uint16_t sw)
      * terminal's doing, which decides whether the bureau hears of it. */
     if (out->res == CARD_RES_WRONG_PIN && si.tries == 0)
         out->res = CARD_RES_BLOCKED;
+    /* ISO 7816-4: 65xx (and 63xx warnings other than a PIN count) say the
+     * card's memory changed or may have. After a change command that is not
+     * "nothing changed": the outcome is unknown. */
+    if (out->op == CARD_OP_CHANGE && ((sw & 0xFF00) == 0x6500 ||
+                                      ((sw & 0xFF00) == 0x6300 && sw != 0x6300 && (sw & 0xFFF0) != 0x63C0)))
+        out->res = CARD_RES_GARBAGE;
     if (si.kind != SW_K_OK)
         log_info("card", "%s: card answered %04X (%s)", card_op_name(out->op), sw, si.text);
 }
@@ -354,6 +360,7 @@ static void pin_op(const card_transport *t, const card_cfg *cfg_in, card_profile
     }
     cmd[4] = (uint8_t)(len - 5);
 
+    out->sent = true;
     step(t, cmd, len, CARD_X_NO_RESEND, data, sizeof data, &dlen, out);
 out:
     log_info("card", "%s: %s, profile %s, sw %04X, tries %d", card_op_name(out->op),

@@ -533,9 +533,12 @@ static ct_status sim_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len,
     *resp_len = n;
     st = CT_OK;
 unlock:
-    pthread_mutex_unlock(&r->mu);
+    /* Told under the lock, so that "pulled" here and an insert on another
+     * thread reach the app in the order they happened. on_presence only
+     * posts an event; it never calls back into the reader. */
     if (pulled && r->on_presence)
         r->on_presence(r->ud, false);
+    pthread_mutex_unlock(&r->mu);
     secure_wipe(out, sizeof out);
     return st;
 }
@@ -670,9 +673,9 @@ bool sim_reader_insert(sim_reader *r, const sim_card_params *p)
     r->insertion++;
     ok = true;
 unlock:
-    pthread_mutex_unlock(&r->mu);
     if (ok && r->on_presence)
         r->on_presence(r->ud, true);
+    pthread_mutex_unlock(&r->mu);
     return ok;
 }
 
@@ -690,9 +693,9 @@ bool sim_reader_remove(sim_reader *r)
         pthread_cond_broadcast(&r->cv);
         ok = true;
     }
-    pthread_mutex_unlock(&r->mu);
     if (ok && r->on_presence)
         r->on_presence(r->ud, false);
+    pthread_mutex_unlock(&r->mu);
     return ok;
 }
 

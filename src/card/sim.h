@@ -26,9 +26,10 @@
  *
  * Thread safety: every function may be called from any thread; transmit
  * (through sim_reader_transport) runs on the card worker while insert and
- * remove come from the UI or control threads. on_presence is called without
- * the reader's lock held, from the thread that caused the change (for a
- * SIM_FAULT_PULL, the transmitting thread).
+ * remove come from the UI or control threads. on_presence is called with
+ * the reader's lock held (so that events keep the order of the changes),
+ * from the thread that caused the change (for a SIM_FAULT_PULL, the
+ * transmitting thread): it must only post, never call the reader.
  */
 #ifndef CARD_SIM_H
 #define CARD_SIM_H

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,19 @@ static void cfg_check(cfg_parse *p)
             line = cfg_max_line(p, "pin", "initial", "length");
             cfg_fail(p, line, "initial PIN #%d has %zu digits but [pin] length is %d", i + 1, len,
                      c->pin_length);
+            return;
+        }
+    }
+    /* Keys the kiosk cannot run without may not be set empty. */
+    static const struct { const char *section, *name; size_t off; } required[] = {
+        { "terminal", "id", offsetof(kiosk_config, terminal_id) },
+        { "outbox", "dir", offsetof(kiosk_config, outbox_dir) },
+        { "sync", "socket", offsetof(kiosk_config, sync_socket) },
+    };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (((const char *)c + required[i].off)[0] == '\0') {
+            cfg_fail(p, p->line_of[cfg_index(required[i].section, required[i].name)],
+                     "[%s] %s must not be empty", required[i].section, required[i].name);
             return;
         }
     }

@@ -202,6 +202,18 @@ void ctl_server_broadcast_subscribed(ctl_server *s, const char *line)
         wake(s);
 }
 
+bool ctl_server_has_client(ctl_server *s, uint64_t client)
+{
+    bool found;
+
+    if (s == NULL)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    found = client_find_locked(s, client) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
 void ctl_server_mark_subscribed(ctl_server *s, uint64_t client)
 {
     ctl_client *c;

@@ -56,6 +56,8 @@ void ctl_server_broadcast_subscribed(ctl_server *s, const char *line);
 
 /* From now on `client` receives broadcasts. Thread-safe; no-op if gone. */
 void ctl_server_mark_subscribed(ctl_server *s, uint64_t client);
+/* True while that client is connected (thread-safe). */
+bool ctl_server_has_client(ctl_server *s, uint64_t client);
 
 /* Stops and joins the thread, closes every connection (unsent replies are
    lost), unlinks the socket if it is still the one this server made, and

@@ -269,8 +269,13 @@ static void core_ok(core *c, core_effects *out)
                                (const char (*)[PIN_MAX + 1])c->cfg.initial,
                                c->cfg.n_initial, c->old_pin);
         if (rule != PIN_RULE_OK) {
+            /* A fresh entry: typed again from the start, on a new keypad
+             * when scrambling is on. */
             core_wipe_entry(c);
             c->notice = core_rule_notice[rule];
+            c->entry_gen++;
+            if (c->cfg.scramble)
+                core_fx_add(out, FX_SHUFFLE_KEYPAD, c->gen);
             break;
         }
         memcpy(c->new_pin, c->entry, sizeof c->new_pin);

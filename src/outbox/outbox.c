@@ -227,8 +227,15 @@ static bool ob_write_new(outbox *o, const char *prefix, const char *card, outbox
     if (json == NULL)
         goto out;
     ob_name(name, prefix, seq);
-    if (!ob_write_atomic(o, name, json, strlen(json)))
+    if (!ob_write_atomic(o, name, json, strlen(json))) {
+        /* An intent whose directory entry could not be made durable must not
+         * outlive this failure: the change will not be sent, and a leftover
+         * file would become a false pin_change_unknown at the next start.
+         * (A record is a real event: it stays, whole, and may still arrive.) */
+        if (strcmp(prefix, "intent-") == 0 && unlinkat(o->dirfd, name, 0) == 0)
+            ob_fsync_dir(o);
         goto out;
+    }
     *seq_out = seq;
     ok = true;
 out:

@@ -20,6 +20,7 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_WRONG_PIN_LAST] = { "密码错误。这是最后一次机会，再错卡片将被锁定",
                            "Wrong PIN. This is your last try: one more mistake locks the card" },
     [S_WRONG_PIN_PLAIN] = { "密码错误，请重新输入", "Wrong PIN. Please try again" },
+    [S_LAST_TRY] = { "最后一次机会：再输错一次，卡片将被锁定", "Last try: one more wrong PIN locks the card" },
     [S_WRONG_LENGTH] = { "请输入%d位数字", "Please type %d digits" },
     [S_WARNING] = { "您还在吗？%d秒后将自动退出", "Are you still there? Leaving in %d seconds" },
     [S_COUNTER_ADVICE] = { "请携带身份证到社保服务窗口办理",

@@ -27,6 +27,7 @@ typedef enum {
     S_WRONG_PIN_COUNT, /* %d tries left */
     S_WRONG_PIN_LAST,
     S_WRONG_PIN_PLAIN,
+    S_LAST_TRY,        /* stays in view on the last try, whatever the notice */
     S_WRONG_LENGTH,    /* %d digits */
     S_WARNING,         /* %d seconds */
     S_COUNTER_ADVICE,

@@ -142,6 +142,8 @@ static const char *view_pin_notice(ui_view *v, const core *c)
     case NT_TIMEOUT_WARNING:
         return NULL;
     case NT_WRONG_PIN:
+        if (c->tries_left == 1 && c->state == ST_ENTER_OLD_PIN)
+            return str_get(S_WRONG_PIN_PLAIN, c->lang); /* the hint says "last try" */
         if (c->tries_left == 1)
             return str_get(S_WRONG_PIN_LAST, c->lang);
         if (c->tries_left > 1)
@@ -156,6 +158,10 @@ static const char *view_pin_notice(ui_view *v, const core *c)
 
 static const char *view_hint(ui_view *v, const core *c)
 {
+    /* On the last try the warning is the hint itself, so that no other
+     * notice (a PIN too short, say) can take it off the screen. */
+    if (c->state == ST_ENTER_OLD_PIN && c->tries_left == 1)
+        return str_get(S_LAST_TRY, c->lang);
     str_id id = c->state == ST_ENTER_OLD_PIN ? S_PIN_HINT_OLD
               : c->state == ST_ENTER_NEW_PIN ? S_PIN_HINT_NEW : S_PIN_HINT_CONFIRM;
     return str_fmt(v->buf_hint, sizeof v->buf_hint, id, c->lang, c->cfg.pin_length);
@@ -322,15 +328,16 @@ static bool view_inside(const ui_rect *r, int x, int y)
 int ui_view_hit(const ui_view *v, int x, int y)
 {
     int hit = -1;
-    bool in_dialog = false;
 
+    /* While the "are you still there?" dialog shows, any touch answers it:
+     * whoever touches the screen is there, and a dimmed key must not type. */
     for (int i = 0; i < v->n_boxes; i++)
-        if (v->boxes[i].kind == BOX_DIALOG && view_inside(&v->boxes[i].r, x, y))
-            in_dialog = true;
-    /* Last added is on top; a dialog swallows taps meant for what it covers. */
+        if (v->boxes[i].kind == BOX_DIALOG)
+            return ui_view_find(v, "btn.continue");
+    /* Last added is on top. */
     for (int i = v->n_widgets - 1; i >= 0 && hit < 0; i--) {
         const ui_widget *w = &v->widgets[i];
-        if (w->enabled && view_inside(&w->r, x, y) && (!in_dialog || w->kind == W_BTN_CONTINUE))
+        if (w->enabled && view_inside(&w->r, x, y))
             hit = i;
     }
     return hit;

@@ -1,8 +1,9 @@
 /* mask.h - card numbers as they may appear in logs and on screen.
  *
  * "A12345678" becomes "A12***678": the first three and last three characters
- * stay, the rest become one "***". Numbers of six characters or fewer are
- * masked whole ("***"), so a short number never leaks through.
+ * stay, the rest become one "***"; seven or eight characters keep two each
+ * side, so never more than half shows. Numbers of six characters or fewer
+ * are masked whole ("***"), so a short number never leaks through.
  */
 #ifndef UTIL_MASK_H
 #define UTIL_MASK_H

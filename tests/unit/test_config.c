@@ -342,6 +342,13 @@ T_TEST(display_size_zero_needs_fullscreen)
           "t.conf:4: width and height must not be 0 when fullscreen is false");
 }
 
+T_TEST(required_strings_may_not_be_empty)
+{
+    T_BAD("[terminal]\nid = \"\"\n", "t.conf:2: [terminal] id must not be empty");
+    T_BAD("\n[outbox]\ndir =\n", "t.conf:3: [outbox] dir must not be empty");
+    T_BAD("[sync]\nsocket = \"\"\n", "t.conf:2: [sync] socket must not be empty");
+}
+
 T_TEST(stops_at_the_first_problem)
 {
     T_BAD("[ui]\nwarning_s = 1\nlanguage = xx\n[nope]\n",
@@ -407,7 +414,7 @@ T_TEST(file_errors)
     }
 }
 
-T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(empty_text_gives_defaults),
+T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_be_empty), T_CASE(empty_text_gives_defaults),
        T_CASE(shipped_kiosk_conf_loads_with_defaults), T_CASE(all_keys_are_read),
        T_CASE(layout_details_are_tolerated), T_CASE(syntax_errors_name_the_line),
        T_CASE(unknown_section_and_key), T_CASE(bad_values), T_CASE(ranges_have_inclusive_bounds),

@@ -12,6 +12,8 @@ T_TEST(mask_keeps_three_each_side)
     T_EQ_STR(m, "***");
     mask_card(NULL, m);
     T_EQ_STR(m, "***");
+    mask_card("ABCDEFG", m);
+    T_EQ_STR(m, "AB***FG");
     mask_card("ABCDEFGHIJKLMNOPQRSTUVWXYZ", m);
     T_EQ_STR(m, "ABC***XYZ");
 }
