@@ -799,6 +799,10 @@ T_TEST(change_results)
         { "6A80", CARD_RES_REFUSED, -1 },
         { "6C10", CARD_RES_REFUSED, -1 },
         { "90", CARD_RES_GARBAGE, -1 },
+        /* the card's memory changed, or may have: the outcome is unknown */
+        { "6581", CARD_RES_GARBAGE, -1 },
+        { "6381", CARD_RES_GARBAGE, -1 },
+        { "6400", CARD_RES_REFUSED, -1 },
     };
     fake f;
     card_transport t = tr(&f);
@@ -806,6 +810,7 @@ T_TEST(change_results)
 
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         fake_reset(&f);
+        memset(&r, 0, sizeof r);
         on(&f, "9000");
         on(&f, map[i].sw);
         on(&f, "9000");
@@ -813,7 +818,16 @@ T_TEST(change_results)
         T_EQ_INT(r.res, map[i].res);
         T_EQ_INT(r.tries, map[i].tries);
         T_EQ_INT(f.nsent, 2);
+        T_CHECK(r.sent);
     }
+    /* the select before the change fails: the change never went out */
+    fake_reset(&f);
+    memset(&r, 0, sizeof r);
+    on_status(&f, CT_REMOVED);
+    card_change(&t, NULL, CARD_PROFILE_SSSE, "123456", "654321", &r);
+    T_EQ_INT(r.res, CARD_RES_REMOVED);
+    T_CHECK(!r.sent);
+    T_EQ_INT(f.nsent, 1);
     fake_reset(&f);
     on(&f, "9000");
     on_status(&f, CT_REMOVED);
