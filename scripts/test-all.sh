@@ -69,6 +69,9 @@ integration "$OUT/valgrind.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_SLOW=10 
     KIOSK_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
     $PY tests/integration/run.py -k happy_path
 
+echo "== the card layer fuzzed with arbitrary replies (libFuzzer, ASan+UBSan, 60 s)"
+integration "$OUT/fuzz.log" tests/fuzz/run.sh 60
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -110,6 +110,13 @@ static step_st pick_profile(const card_transport *t, card_profile want, card_res
         return STEP_OK;
     }
     st = step(t, apdu_select_ssse, sizeof apdu_select_ssse, 0, fci, sizeof fci, &flen, out);
+    if (st == STEP_SW) {
+        /* An answer to SELECT says nothing about a PIN, whatever operation
+         * it serves: read it as a select (a 63 C0 here must never become
+         * "blocked", nor a 63 C2 "wrong PIN" when no PIN was sent). */
+        out->res = kind_res[sw_lookup(out->sw).kind].read;
+        out->tries = -1;
+    }
     if (st == STEP_OK || (st == STEP_SW && out->res == CARD_RES_LOCKED)) {
         /* 9303 to the SELECT: the application is there, and locked. */
         out->profile = CARD_PROFILE_SSSE;

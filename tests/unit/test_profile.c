@@ -820,6 +820,28 @@ T_TEST(change_results)
         T_EQ_INT(f.nsent, 2);
         T_CHECK(r.sent);
     }
+    /* a select answered with a PIN status word is not a PIN result */
+    fake_reset(&f);
+    memset(&r, 0, sizeof r);
+    on(&f, "63C0");
+    card_change(&t, NULL, CARD_PROFILE_SSSE, "123456", "654321", &r);
+    T_CHECK(r.res != CARD_RES_BLOCKED && r.res != CARD_RES_WRONG_PIN);
+    T_EQ_INT(r.tries, -1);
+    T_CHECK(!r.sent);
+    T_EQ_INT(f.nsent, 1);
+    fake_reset(&f);
+    on(&f, "63C2");
+    card_verify(&t, NULL, CARD_PROFILE_SSSE, "123456", &r);
+    T_CHECK(r.res != CARD_RES_WRONG_PIN);
+    T_EQ_INT(r.tries, -1);
+    /* auto: a 63 C2 to the SSSE select falls back to iso7816 with no count */
+    fake_reset(&f);
+    on(&f, "63C2");
+    on(&f, "9000");
+    card_verify(&t, NULL, CARD_PROFILE_AUTO, "123456", &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.tries, -1);
+    T_EQ_INT(r.profile, CARD_PROFILE_ISO7816);
     /* the select before the change fails: the change never went out */
     fake_reset(&f);
     memset(&r, 0, sizeof r);
