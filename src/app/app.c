@@ -19,6 +19,7 @@
 #include "app/stats.h"
 #include "kiosk_build.h"
 #include "card/card.h"
+#include "card/pcsc.h"
 #include "card/profile.h"
 #include "card/sim.h"
 #include "card/worker.h"
@@ -76,6 +77,7 @@ typedef struct {
     char press_id[16];       /* widget a touch began on ("" none): by id, as the
                                 screen may change between finger down and up */
     sim_reader *sim;
+    pcsc_reader *pcsc;
     card_worker *worker;
     sync_client *sync;
     outbox *ob;
@@ -178,6 +180,16 @@ static void app_on_card_result(void *ud, const card_result *r)
 static void app_on_presence(void *ud, bool present)
 {
     app_post(ud, present ? UEV_CARD_IN : UEV_CARD_OUT, NULL, NULL);
+}
+
+/* The PC/SC monitor's news, as payload-free events in the one queue. */
+static void app_on_pcsc(void *ud, pcsc_event ev)
+{
+    static const int codes[] = {
+        [PCSC_READY] = UEV_SERVICE_UP, [PCSC_UNAVAILABLE] = UEV_SERVICE_DOWN,
+        [PCSC_CARD_IN] = UEV_CARD_IN, [PCSC_CARD_OUT] = UEV_CARD_OUT,
+    };
+    app_post(ud, codes[ev], NULL, NULL);
 }
 
 static void app_on_sync(void *ud, const sync_result *r)
@@ -384,10 +396,14 @@ static void app_build_view(app *a)
 static void app_overlay_text(app *a, char *buf, size_t len)
 {
     const char *n = core_notice_name(a->core.notice);
-    snprintf(buf, len, "%s%s%s  frame %.2f ms  card %s  SW %04X  outbox %d  %s",
+    char reader[PCSC_READER_NAME_MAX] = "";
+
+    if (a->pcsc)
+        pcsc_reader_current(a->pcsc, reader, sizeof reader);
+    snprintf(buf, len, "%s%s%s  frame %.2f ms  card %s%s%s  SW %04X  outbox %d  %s",
              core_state_name(a->core.state), n ? " / " : "", n ? n : "",
              app_stats_last_frame_ms(&a->stats), a->cfg.card_backend == CFG_BACKEND_SIM ? "sim" : "pcsc",
-             a->last_sw, a->ob_depth,
+             reader[0] ? " " : "", reader, a->last_sw, a->ob_depth,
              a->core.bureau_offline ? "bureau offline" : "");
 }
 
@@ -1215,16 +1231,23 @@ static bool app_open_services(app *a, char *err, size_t errlen)
                : a->cfg.card_profile == CFG_PROFILE_ISO7816 ? CARD_PROFILE_ISO7816 : CARD_PROFILE_AUTO;
     cc.iso_pin_ref = (uint8_t)a->cfg.iso_pin_ref;
     cc.iso_padding = a->cfg.iso_pin_bcd ? ISO_PAD_BCD : ISO_PAD_ASCII_FF;
-    if (a->cfg.card_backend != CFG_BACKEND_SIM) {
-        snprintf(err, errlen, "[card] backend = pcsc is not in this build yet; use backend = sim");
-        return false;
+    if (a->cfg.card_backend == CFG_BACKEND_SIM) {
+        a->sim = sim_reader_new(app_on_presence, a);
+        if (a->sim == NULL) {
+            snprintf(err, errlen, "cannot create the simulated reader");
+            return false;
+        }
+        a->worker = card_worker_start(sim_reader_transport(a->sim), &cc, app_on_card_result, a);
+    } else {
+        /* The monitor reports the reader's state at once (ready or not):
+         * until then the core sits at IDLE, which takes no card. */
+        a->pcsc = pcsc_reader_start(a->cfg.card_reader, app_on_pcsc, a);
+        if (a->pcsc == NULL) {
+            snprintf(err, errlen, "cannot start the PC/SC reader monitor");
+            return false;
+        }
+        a->worker = card_worker_start(pcsc_reader_transport(a->pcsc), &cc, app_on_card_result, a);
     }
-    a->sim = sim_reader_new(app_on_presence, a);
-    if (a->sim == NULL) {
-        snprintf(err, errlen, "cannot create the simulated reader");
-        return false;
-    }
-    a->worker = card_worker_start(sim_reader_transport(a->sim), &cc, app_on_card_result, a);
     a->sync = sync_client_start(a->cfg.sync_socket, a->cfg.status_timeout_ms, app_on_sync, a);
     if (a->worker == NULL || a->sync == NULL) {
         snprintf(err, errlen, "cannot start worker threads");
@@ -1289,6 +1312,8 @@ static void app_close(app *a)
         sim_reader_remove(a->sim);
     if (a->worker)
         card_worker_stop(a->worker);
+    if (a->pcsc)
+        pcsc_reader_stop(a->pcsc);
     if (a->sync)
         sync_client_stop(a->sync);
     if (a->ev_base)
