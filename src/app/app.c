@@ -557,29 +557,54 @@ static void app_sim_insert_default(app *a)
     secure_wipe(&p, sizeof p);
 }
 
+/* The technician's keys, as a table: key, what it sends the core (EV__LAST:
+ * an action of the app's own). */
+enum app_key_act { KEY_EVENT, KEY_OK_OR_CONTINUE, KEY_SIM_INSERT, KEY_SIM_REMOVE, KEY_OVERLAY };
+
+static const struct { SDL_Keycode key; enum app_key_act act; core_event_type ev; } app_keys[] = {
+    { SDLK_BACKSPACE, KEY_EVENT, EV_DELETE },
+    { SDLK_RETURN, KEY_OK_OR_CONTINUE, EV__LAST },
+    { SDLK_KP_ENTER, KEY_OK_OR_CONTINUE, EV__LAST },
+    { SDLK_ESCAPE, KEY_EVENT, EV_CANCEL },
+    { SDLK_F1, KEY_SIM_INSERT, EV__LAST },
+    { SDLK_F2, KEY_SIM_REMOVE, EV__LAST },
+    { SDLK_F3, KEY_EVENT, EV_LANG },
+    { SDLK_F12, KEY_OVERLAY, EV__LAST },
+};
+
 static void app_key(app *a, SDL_Keycode k)
 {
-    if (k >= SDLK_0 && k <= SDLK_9) {
-        core_event ev = { .type = EV_DIGIT, .digit = (int)(k - SDLK_0) };
+    if ((k >= SDLK_0 && k <= SDLK_9) || (k >= SDLK_KP_1 && k <= SDLK_KP_0)) {
+        core_event ev = { .type = EV_DIGIT };
+        ev.digit = k <= SDLK_9 ? (int)(k - SDLK_0) : k == SDLK_KP_0 ? 0 : (int)(k - SDLK_KP_1) + 1;
         app_feed(a, &ev);
-    } else if (k >= SDLK_KP_1 && k <= SDLK_KP_0) {
-        core_event ev = { .type = EV_DIGIT, .digit = k == SDLK_KP_0 ? 0 : (int)(k - SDLK_KP_1) + 1 };
-        app_feed(a, &ev);
-    } else if (k == SDLK_BACKSPACE) {
-        app_simple(a, EV_DELETE);
-    } else if (k == SDLK_RETURN || k == SDLK_KP_ENTER) {
-        app_simple(a, a->core.notice == NT_TIMEOUT_WARNING ? EV_CONTINUE : EV_OK);
-    } else if (k == SDLK_ESCAPE) {
-        app_simple(a, EV_CANCEL);
-    } else if (k == SDLK_F1 && a->sim) {
-        app_sim_insert_default(a);
-    } else if (k == SDLK_F2 && a->sim) {
-        sim_reader_remove(a->sim);
-    } else if (k == SDLK_F3) {
-        app_simple(a, EV_LANG);
-    } else if (k == SDLK_F12 && a->opt.windowed) {
-        a->overlay = !a->overlay;
-        a->dirty = true;
+        return;
+    }
+    for (size_t i = 0; i < sizeof app_keys / sizeof app_keys[0]; i++) {
+        if (app_keys[i].key != k)
+            continue;
+        switch (app_keys[i].act) {
+        case KEY_EVENT:
+            app_simple(a, app_keys[i].ev);
+            break;
+        case KEY_OK_OR_CONTINUE:
+            app_simple(a, a->core.notice == NT_TIMEOUT_WARNING ? EV_CONTINUE : EV_OK);
+            break;
+        case KEY_SIM_INSERT:
+            if (a->sim)
+                app_sim_insert_default(a);
+            break;
+        case KEY_SIM_REMOVE:
+            if (a->sim)
+                sim_reader_remove(a->sim);
+            break;
+        case KEY_OVERLAY:
+            if (a->opt.windowed) {
+                a->overlay = !a->overlay;
+                a->dirty = true;
+            }
+            break;
+        }
     }
 }
 

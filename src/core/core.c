@@ -14,21 +14,22 @@ static const struct {
     const char *name;
     bool keypad;
     bool cancel;       /* cancel asks for the card back */
+    bool card_asked;   /* the screen asks for the card: pulling it is the plan */
     enum core_timer timer;
 } core_states[ST__LAST] = {
-    [ST_IDLE]            = { "IDLE",            false, false, TIMER_NOTICE },
-    [ST_READING_CARD]    = { "READING_CARD",    false, true,  TIMER_CARD },
-    [ST_CARD_REJECTED]   = { "CARD_REJECTED",   false, false, TIMER_NONE },
-    [ST_ENTER_OLD_PIN]   = { "ENTER_OLD_PIN",   true,  true,  TIMER_IDLE },
-    [ST_VERIFYING]       = { "VERIFYING",       false, false, TIMER_CARD },
-    [ST_ENTER_NEW_PIN]   = { "ENTER_NEW_PIN",   true,  true,  TIMER_IDLE },
-    [ST_CONFIRM_NEW_PIN] = { "CONFIRM_NEW_PIN", true,  true,  TIMER_IDLE },
-    [ST_CHANGING]        = { "CHANGING",        false, false, TIMER_CARD },
-    [ST_SUCCESS]         = { "SUCCESS",         false, false, TIMER_NONE },
-    [ST_CARD_BLOCKED]    = { "CARD_BLOCKED",    false, false, TIMER_NONE },
-    [ST_ERROR]           = { "ERROR",           false, false, TIMER_NONE },
-    [ST_OUT_OF_SERVICE]  = { "OUT_OF_SERVICE",  false, false, TIMER_NONE },
-    [ST_TAKE_CARD]       = { "TAKE_CARD",       false, false, TIMER_NONE },
+    [ST_IDLE]            = { "IDLE",            false, false, true,  TIMER_NOTICE },
+    [ST_READING_CARD]    = { "READING_CARD",    false, true,  false, TIMER_CARD },
+    [ST_CARD_REJECTED]   = { "CARD_REJECTED",   false, false, true,  TIMER_NONE },
+    [ST_ENTER_OLD_PIN]   = { "ENTER_OLD_PIN",   true,  true,  false, TIMER_IDLE },
+    [ST_VERIFYING]       = { "VERIFYING",       false, false, false, TIMER_CARD },
+    [ST_ENTER_NEW_PIN]   = { "ENTER_NEW_PIN",   true,  true,  false, TIMER_IDLE },
+    [ST_CONFIRM_NEW_PIN] = { "CONFIRM_NEW_PIN", true,  true,  false, TIMER_IDLE },
+    [ST_CHANGING]        = { "CHANGING",        false, false, false, TIMER_CARD },
+    [ST_SUCCESS]         = { "SUCCESS",         false, false, true,  TIMER_NONE },
+    [ST_CARD_BLOCKED]    = { "CARD_BLOCKED",    false, false, true,  TIMER_NONE },
+    [ST_ERROR]           = { "ERROR",           false, false, true,  TIMER_NONE },
+    [ST_OUT_OF_SERVICE]  = { "OUT_OF_SERVICE",  false, false, true,  TIMER_NONE },
+    [ST_TAKE_CARD]       = { "TAKE_CARD",       false, false, true,  TIMER_NONE },
 };
 
 static const char *const core_notices[NT__LAST] = {
@@ -535,10 +536,8 @@ static void core_card_out(core *c, core_effects *out)
     if (c->state == ST_CHANGING) {
         core_resolve(c, out, RES_UNKNOWN);
         n = NT_CHANGE_UNKNOWN;
-    } else if (c->state == ST_SUCCESS || c->state == ST_CARD_REJECTED ||
-               c->state == ST_CARD_BLOCKED || c->state == ST_ERROR ||
-               c->state == ST_TAKE_CARD || c->state == ST_OUT_OF_SERVICE) {
-        n = NT_NONE; /* the card was asked for: taking it is the plan */
+    } else if (core_states[c->state].card_asked) {
+        n = NT_NONE;
     }
     core_enter(c, ST_IDLE, n, out);
 }
