@@ -53,6 +53,8 @@ integration() {
     count "$log" "$rc"
 }
 
+# Only the PC/SC stage below runs test_pcsc (in namespaces of its own).
+unset KIOSK_TEST_PCSC
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
@@ -68,6 +70,12 @@ echo "== one full journey under valgrind ($BUILD)"
 integration "$OUT/valgrind.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_SLOW=10 \
     KIOSK_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
     $PY tests/integration/run.py -k happy_path
+
+# pcscd owns /run/pcscd and vpcd's ports: the PC/SC suite runs in namespaces
+# of its own (root), each test starting and stopping its own pcscd by pid.
+echo "== the kiosk on a real pcscd with vpcd test cards ($BUILD, isolated namespaces)"
+integration "$OUT/pcsc.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_PCSC=1 \
+    tests/card/isolated.sh $PY tests/integration/run.py -k test_pcsc
 
 echo "== the card layer fuzzed with arbitrary replies (libFuzzer, ASan+UBSan, 60 s)"
 integration "$OUT/fuzz.log" tests/fuzz/run.sh 60

@@ -24,6 +24,14 @@ Environment:
     KIOSK_TEST_KEEP  1: keep every temp dir (failed tests always keep theirs)
     SDL_VIDEODRIVER  default "dummy" (headless)
 
+PC/SC mode: Kiosk(self, pcsc_reader="Virtual PCD 00 00") runs the kiosk with
+`[card] backend = pcsc` and that reader filter ("" = the first reader with a
+card) against whatever pcscd runs (tests/integration/pcscd.py starts one).
+There is no simulated card then: insert() and remove() refuse, and a test
+inserts a vcard.py card instead, keeping its files in k.card_dir(name) so
+that the audit also reads the card's log (its state file, the card's own
+memory with the PIN in clear, is left out).
+
 Python 3 standard library only.
 """
 
@@ -233,7 +241,7 @@ class Kiosk:
 
     def __init__(self, test=None, config=None, sync=True, statuses=None,
                  sync_default="active", sync_delay_ms=0, sync_unreachable=False,
-                 start=True, **overrides):
+                 start=True, pcsc_reader=None, **overrides):
         self.test = test
         self.dir = tempfile.mkdtemp(prefix="kiosk-it-", dir="/tmp")
         self.outbox = os.path.join(self.dir, "outbox")
@@ -255,13 +263,17 @@ class Kiosk:
         self.exit_statuses = []
         self.closed = False
         self.audit_skip_pins = set()
+        # PC/SC mode: no sim card commands; cards are vcard.py processes.
+        self.pcsc = pcsc_reader is not None
+        self.card_dirs = set()
 
         self.sections = {
             "terminal": {"id": TERMINAL_ID},
             "display": {"fullscreen": False, "width": 1024, "height": 768},
             "ui": {},
             "pin": {},
-            "card": {"backend": "sim"},
+            "card": ({"backend": "pcsc", "reader": pcsc_reader} if self.pcsc
+                     else {"backend": "sim"}),
             "outbox": {"dir": self.outbox},
             "sync": {"socket": self.sync_path},
             "control": {"socket": self.ctl_path},
@@ -301,6 +313,22 @@ class Kiosk:
     def note_card(self, card):
         if card:
             self.cards.add(str(card))
+
+    def card_dir(self, name):
+        """A dir under the kiosk's temp dir for one test card's files
+        (pcscd.VCard(workdir=...)): its log is audited like the kiosk's, its
+        memory (card.json and vcard's .vcard-*.tmp while it writes) is not."""
+        if not re.match(r"^[A-Za-z0-9_-]+$", name):
+            raise ValueError("card dir name %r" % name)
+        path = os.path.join(self.dir, "card-" + name)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self.card_dirs.add(path)
+        return path
+
+    def _card_memory(self, path):
+        name = os.path.basename(path)
+        return (os.path.dirname(path) in self.card_dirs
+                and (name == "card.json" or (name.startswith(".vcard-") and name.endswith(".tmp"))))
 
     def fail(self, msg):
         raise KioskError(msg + "\n--- kiosk log (tail) ---\n" + self.log_tail())
@@ -530,7 +558,7 @@ class Kiosk:
         for root, dirs, files in os.walk(self.dir):
             for name in files:
                 path = os.path.join(root, name)
-                if path in self.own_files or name.endswith(".png"):
+                if path in self.own_files or name.endswith(".png") or self._card_memory(path):
                     # PNGs are compressed pixels: a byte search means nothing there.
                     continue
                 if not os.path.isfile(path) or os.path.islink(path):
@@ -636,12 +664,20 @@ class Kiosk:
     def key(self, name):
         return self.ok({"cmd": "key", "name": name})
 
+    def _no_sim(self, what):
+        if self.pcsc:
+            raise KioskError("%s: this kiosk runs on PC/SC (pcsc_reader=%r), not on the "
+                             "simulated card; insert a pcscd.VCard instead"
+                             % (what, self.sections["card"]["reader"]))
+
     def insert(self, card_number, pin=INITIAL_PIN, tries=3, **extra):
+        self._no_sim("card insert")
         req = {"cmd": "card", "action": "insert", "card_number": card_number, "pin": pin, "tries": tries}
         req.update(extra)
         return self.ok(req)
 
     def remove(self):
+        self._no_sim("card remove")
         return self.ok({"cmd": "card", "action": "remove"})
 
     def screenshot(self, path=None):

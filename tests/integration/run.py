@@ -15,6 +15,15 @@ it ends, the output of those that failed, and last the line
 which CI reads. Exit status 0 only if every selected test passed (skips
 count as passes; no selected test is a failure).
 
+A module that cannot run here at all says so with a module-level
+`suite_skip_reason()` returning a reason (else None): its selected tests
+are not started, and one SKIP line stands for all of them (counted as one
+pass). test_pcsc.py does this unless KIOSK_TEST_PCSC=1.
+
+At the time limit the test's process gets SIGTERM first (a test may clean up
+what it started in sessions of its own: test_pcsc.py stops its pcscd and
+cards by pid), then after a grace period its whole process group SIGKILL.
+
 Environment: KIOSK_BIN, KIOSK_WRAPPER, KIOSK_TEST_SLOW, KIOSK_TEST_KEEP (see
 harness.py). KIOSK_TEST_SLOW also stretches the per-test limit.
 """
@@ -68,6 +77,21 @@ def matches(tid, patterns):
     return False
 
 
+def module_skips(selected):
+    """{module: reason} for the modules of `selected` whose
+    suite_skip_reason() says they cannot run here. Discovery imported them."""
+    out = {}
+    for mod in sorted({t.split(".")[0] for t in selected}):
+        fn = getattr(sys.modules.get(mod), "suite_skip_reason", None)
+        reason = fn() if callable(fn) else None
+        if reason:
+            out[mod] = reason
+    return out
+
+
+GRACE_S = 10.0
+
+
 def run_one(tid, limit):
     """(verdict, seconds, output) for one test in its own process group."""
     t0 = time.monotonic()
@@ -82,13 +106,19 @@ def run_one(tid, limit):
         if verdict == "PASS" and lines and "skipped" in lines[-1]:
             verdict = "SKIP"
     except subprocess.TimeoutExpired:
+        # The test alone first, so that its cleanups can stop what it
+        # started outside its process group; then everything.
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, _ = proc.communicate()
+            os.kill(proc.pid, signal.SIGTERM)
+            out, _ = proc.communicate(timeout=GRACE_S * harness.SLOW)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            out, _ = proc.communicate()
         verdict = "TIMEOUT"
-        text = out.decode("utf-8", "replace") + "\n(killed after %.0f s)" % limit
+        text = out.decode("utf-8", "replace") + "\n(stopped after %.0f s)" % limit
     # The test's own process group: anything it left behind (a kiosk that
     # outlived a crashed harness) goes with it.
     try:
@@ -111,9 +141,10 @@ def main():
 
     ids, broken, errors = discover()
     selected = [t for t in ids if matches(t, opts.patterns)] + broken
+    skips = module_skips(selected)
     if opts.list:
         for t in selected:
-            print(t)
+            print(t + ("  (skipped: %s)" % skips[t.split(".")[0]] if t.split(".")[0] in skips else ""))
         return 0
     if not selected:
         print("no test matches %r" % opts.patterns, file=sys.stderr)
@@ -125,11 +156,16 @@ def main():
         print("0 passed, %d failed" % len(selected))
         return 1
 
+    skipped = {mod: [t for t in selected if t.split(".")[0] == mod] for mod in skips}
+    selected = [t for t in selected if t.split(".")[0] not in skips]
     limit = opts.timeout * harness.SLOW
     print("kiosk: %s%s; %d tests, limit %.0f s each, %d at once"
           % (os.environ.get("KIOSK_WRAPPER", "") + " " if os.environ.get("KIOSK_WRAPPER") else "",
              binary, len(selected), limit, opts.jobs), flush=True)
     passed, failed = 0, []
+    for mod, tids in sorted(skipped.items()):
+        print("%-7s %s (%d tests): %s" % ("SKIP", mod, len(tids), skips[mod]), flush=True)
+        passed += 1
     lock = threading.Lock()
     t_all = time.monotonic()
 
