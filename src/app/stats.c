@@ -81,6 +81,14 @@ cJSON *app_stats_json(const app_stats *s, uint64_t frames)
     cJSON_AddNumberToObject(o, "tap_samples", (double)(s->n_taps < STATS_RING ? s->n_taps : STATS_RING));
     cJSON_AddNumberToObject(o, "tap_ms_p50", percentile(s->tap_us, s->n_taps, 50));
     cJSON_AddNumberToObject(o, "tap_ms_p99", percentile(s->tap_us, s->n_taps, 99));
+    {
+        /* The last frames, oldest first: a script can read what happened
+         * during a window it chose (a slow card reply, say). */
+        cJSON *recent = cJSON_AddArrayToObject(o, "frame_ms_recent");
+        uint64_t n = s->n_frames < 64 ? s->n_frames : 64;
+        for (uint64_t i = s->n_frames - n; i < s->n_frames; i++)
+            cJSON_AddItemToArray(recent, cJSON_CreateNumber(s->frame_us[i % STATS_RING] / 1000.0));
+    }
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cJSON_AddNumberToObject(o, "peak_rss_kb", (double)ru.ru_maxrss);
     return o;
