@@ -1265,6 +1265,21 @@ class TestControlSocket(KioskTest):
         k = self.kiosk()
         r = k.ok({"cmd": "stats"})
         self.assertGreaterEqual(r.get("frames", 0), 1, r)
+        # Some taps, so that there are frames after the first and taps to time.
+        k.tap("btn.lang")
+        k.tap("btn.lang")
+        r = k.ok({"cmd": "stats"})
+        self.assertGreater(r["first_frame_mono_ns"], r["start_mono_ns"], r)
+        self.assertGreater(r["startup_ms"], 0, r)
+        self.assertGreaterEqual(r["frame_samples"], 2, r)
+        self.assertGreater(r["frame_ms_p99"], 0, r)
+        self.assertLessEqual(r["frame_ms_p50"], r["frame_ms_p99"], r)
+        self.assertGreaterEqual(r["tap_samples"], 2, r)
+        self.assertGreater(r["peak_rss_kb"], 1000, r)
+        recent = r["frame_ms_recent"]
+        self.assertEqual(len(recent), min(r["frame_samples"], 64), r)
+        self.assertTrue(all(isinstance(x, (int, float)) and x >= 0 for x in recent), r)
+        self.assertLessEqual(max(recent), r["frame_ms_max"], r)
 
     def test_socket_mode_0600(self):
         k = self.kiosk()
