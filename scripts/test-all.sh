@@ -77,6 +77,9 @@ echo "== the kiosk on a real pcscd with vpcd test cards ($BUILD, isolated namesp
 integration "$OUT/pcsc.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_PCSC=1 \
     tests/card/isolated.sh $PY tests/integration/run.py -k test_pcsc
 
+echo "== the bureau stand-in's own tests (mutual TLS, contract, fault switches)"
+integration "$OUT/bureau-standin.log" $PY tests/bureau/test_standin.py
+
 echo "== the card layer fuzzed with arbitrary replies (libFuzzer, ASan+UBSan, 60 s)"
 integration "$OUT/fuzz.log" tests/fuzz/run.sh 60
 
