@@ -1294,6 +1294,16 @@ class TestControlSocket(KioskTest):
 # =============================================================================
 class TestCommandLine(unittest.TestCase):
 
+    def test_the_kiosk_links_no_network_library(self):
+        # The process that sees PINs has no network: not even the code for it.
+        import subprocess
+        from harness import kiosk_bin
+        out = subprocess.run(["ldd", kiosk_bin()], capture_output=True, text=True,
+                             timeout=30).stdout
+        self.assertIn("libSDL2", out)  # the check reads a real ldd listing
+        for lib in ("libcurl", "libssl", "libgnutls", "libnss3", "libnghttp2", "libssh"):
+            self.assertNotIn(lib, out)
+
     def test_unknown_flag(self):
         status, out, err, _ = run_cli(["--frobnicate"])
         self.assertEqual(status, 2, err)

@@ -1,0 +1,296 @@
+/* delivery.c - see delivery.h. */
+#include "syncd/delivery.h"
+
+#include "util/log.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define WHERE "delivery"
+
+/* ---- the verdict (pure) ---------------------------------------------- */
+
+/* Transfers that failed before an answer: only these are not plain RETRY.
+ * A wrong server certificate or pin will not get better in a few seconds,
+ * and neither will our own unreadable certificate or CA file. */
+static const struct { CURLcode code; dlv_result r; } curl_table[] = {
+    { CURLE_PEER_FAILED_VERIFICATION, DLV_CERT_FAIL }, /* also CURLE_SSL_CACERT */
+    { CURLE_SSL_PINNEDPUBKEYNOTMATCH, DLV_CERT_FAIL },
+    { CURLE_SSL_CERTPROBLEM, DLV_CERT_FAIL },
+    { CURLE_SSL_CACERT_BADFILE, DLV_CERT_FAIL },
+    { CURLE_SSL_ISSUER_ERROR, DLV_CERT_FAIL },
+    { CURLE_SSL_CRL_BADFILE, DLV_CERT_FAIL },
+};
+
+/* Answers, by exact status first, then by class. */
+static const struct { long status; dlv_result r; } status_table[] = {
+    { 200, DLV_DELIVERED }, { 201, DLV_DELIVERED },
+    { 401, DLV_AUTH }, { 403, DLV_AUTH },
+    { 408, DLV_RETRY }, { 429, DLV_RETRY },
+};
+static const struct { long lo, hi; dlv_result r; } class_table[] = {
+    { 400, 499, DLV_DEAD },
+    { 500, 599, DLV_RETRY },
+};
+
+dlv_result dlv_classify(int curl_code, long http_status)
+{
+    dlv_result r = DLV_RETRY; /* anything unforeseen: keep the event, try later */
+    bool found = false;
+    if (curl_code != CURLE_OK) {
+        for (size_t i = 0; !found && i < sizeof curl_table / sizeof curl_table[0]; i++)
+            if ((int)curl_table[i].code == curl_code) {
+                r = curl_table[i].r;
+                found = true;
+            }
+    } else {
+        for (size_t i = 0; !found && i < sizeof status_table / sizeof status_table[0]; i++)
+            if (status_table[i].status == http_status) {
+                r = status_table[i].r;
+                found = true;
+            }
+        for (size_t i = 0; !found && i < sizeof class_table / sizeof class_table[0]; i++)
+            if (http_status >= class_table[i].lo && http_status <= class_table[i].hi) {
+                r = class_table[i].r;
+                found = true;
+            }
+    }
+    return r;
+}
+
+const char *dlv_result_name(dlv_result r)
+{
+    static const char *const names[] = {
+        [DLV_DELIVERED] = "delivered", [DLV_RETRY] = "retry", [DLV_DEAD] = "dead",
+        [DLV_CERT_FAIL] = "cert_fail", [DLV_AUTH] = "auth",
+    };
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "?";
+}
+
+void dlv_error_code(const char *body, size_t len, char out[DLV_CODE_MAX])
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *err = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
+    const cJSON *code = cJSON_IsObject(err) ? cJSON_GetObjectItemCaseSensitive(err, "code") : NULL;
+    bool ok = cJSON_IsString(code) && strlen(code->valuestring) < DLV_CODE_MAX;
+    /* It goes into our log: printable ASCII only, so no escape sequences or
+     * fake log lines from the server. */
+    for (const char *p = ok ? code->valuestring : ""; ok && *p; p++)
+        ok = *p >= 0x21 && *p <= 0x7e;
+    snprintf(out, DLV_CODE_MAX, "%s", ok ? code->valuestring : "");
+    cJSON_Delete(root);
+}
+
+/* ---- the transfer ------------------------------------------------------ */
+
+struct dlv_client {
+    CURL *h;
+    kiosk_config cfg;              /* a copy: plain data */
+    char url[sizeof ((kiosk_config *)0)->bureau_url + 32];
+    char tid_header[sizeof ((kiosk_config *)0)->terminal_id + 32];
+    char errbuf[CURL_ERROR_SIZE];
+    char *body;                    /* DLV_BODY_MAX bytes */
+    size_t body_len;
+    bool retry_after_seen;
+};
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    dlv_client *d = ud;
+    size_t n = size * nmemb;      /* curl guarantees size == 1 */
+    size_t r = 0;                 /* anything but n aborts with CURLE_WRITE_ERROR */
+    if (n <= DLV_BODY_MAX - d->body_len) {
+        memcpy(d->body + d->body_len, p, n);
+        d->body_len += n;
+        r = n;
+    }
+    return r;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    dlv_client *d = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    /* A new status line (e.g. after "100 Continue") starts a new header set. */
+    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        d->retry_after_seen = false;
+    else if (n >= sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0)
+        d->retry_after_seen = true; /* the value: CURLINFO_RETRY_AFTER parses both forms */
+    return n;
+}
+
+/* A header value must not smuggle in another header or line. */
+static bool plain_header_value(const char *s)
+{
+    bool ok = *s != '\0';
+    for (; ok && *s; s++)
+        ok = *s >= 0x20 && *s <= 0x7e;
+    return ok;
+}
+
+dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen)
+{
+    dlv_client *d = calloc(1, sizeof *d);
+    const char *why = NULL;
+    char dummy[1];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!d || !(d->body = malloc(DLV_BODY_MAX))) {
+        why = "out of memory";
+        goto out;
+    }
+    d->cfg = *c;
+    size_t ul = strlen(c->bureau_url);
+    while (ul > 0 && c->bureau_url[ul - 1] == '/')
+        ul--;
+    if (strncasecmp(c->bureau_url, "https://", 8) != 0 || ul <= 8) {
+        why = "[bureau] url must start with https:// (the bureau is only spoken to over TLS)";
+        goto out;
+    }
+    if (!c->ca_file[0] || !c->client_cert[0] || !c->client_key[0]) {
+        why = "[bureau] ca_file, client_cert and client_key are all required (mutual TLS)";
+        goto out;
+    }
+    if (!plain_header_value(c->terminal_id)) {
+        why = "[terminal] id must be printable ASCII (it is sent as X-Terminal-Id)";
+        goto out;
+    }
+    snprintf(d->url, sizeof d->url, "%.*s/v1/pin-events", (int)ul, c->bureau_url);
+    snprintf(d->tid_header, sizeof d->tid_header, "X-Terminal-Id: %s", c->terminal_id);
+    if (!(d->h = curl_easy_init())) {
+        why = "curl_easy_init failed";
+        goto out;
+    }
+out:
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        dlv_client_free(d);
+        d = NULL;
+    }
+    return d;
+}
+
+void dlv_client_free(dlv_client *d)
+{
+    if (d) {
+        if (d->h)
+            curl_easy_cleanup(d->h);
+        free(d->body);
+        free(d);
+    }
+}
+
+/* Every option that makes the transfer safe, in one place; set again per
+ * request because curl_easy_reset() is not used and setopt is cheap. The
+ * first failing option is reported (an old libcurl without
+ * CURLOPT_PROTOCOLS_STR must fail closed, not run without it). */
+static CURLcode set_options(dlv_client *d, struct curl_slist *hdrs, const char *body, size_t len)
+{
+    const kiosk_config *c = &d->cfg;
+    long low_time = c->connect_timeout_s > 0 ? c->connect_timeout_s : 10;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->h, opt, val); } while (0)
+    SET(CURLOPT_URL, d->url);
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_CAINFO, c->ca_file);
+    /* Without this a distribution's default CA directory would be trusted
+     * besides the bureau's bundle. */
+    SET(CURLOPT_CAPATH, (char *)NULL);
+    SET(CURLOPT_SSLCERT, c->client_cert);
+    SET(CURLOPT_SSLKEY, c->client_key);
+    SET(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey[0] ? c->pinned_pubkey : (char *)NULL);
+    SET(CURLOPT_NOSIGNAL, 1L); /* timeouts must not use SIGALRM in a threaded daemon */
+    SET(CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
+    SET(CURLOPT_TIMEOUT, (long)c->timeout_s);
+    /* A bureau that stops sending mid-answer is cut off before the total
+     * timeout would notice. */
+    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(CURLOPT_LOW_SPEED_TIME, low_time);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DLV_BODY_MAX);
+    SET(CURLOPT_ERRORBUFFER, d->errbuf);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, d);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, d);
+    SET(CURLOPT_HTTPHEADER, hdrs);
+    SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    SET(CURLOPT_POSTFIELDS, body);
+#undef SET
+    return rc;
+}
+
+void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *event_id,
+                    dlv_outcome *out)
+{
+    struct curl_slist *hdrs = NULL, *t;
+    char idem[128];
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    curl_off_t ra = -1;
+    const char *shown = event_id;
+
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = -1;
+    d->body_len = 0;
+    d->errbuf[0] = '\0';
+    d->retry_after_seen = false;
+
+    if (!plain_header_value(event_id) || strlen(event_id) > 64) {
+        shown = "(invalid)"; /* never echo raw bytes into the log */
+        rc = CURLE_BAD_FUNCTION_ARGUMENT;
+        log_err(WHERE, "refusing an event_id that is not a plain header value");
+        goto out;
+    }
+    snprintf(idem, sizeof idem, "Idempotency-Key: %s", event_id);
+    const char *const lines[] = {
+        "Content-Type: application/json",
+        "Accept: application/json",
+        "Expect:", /* no 100-continue round trip for a 200-byte body */
+        d->tid_header,
+        idem,
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!(t = curl_slist_append(hdrs, lines[i])))
+            goto out;
+        hdrs = t;
+    }
+
+    rc = set_options(d, hdrs, body, len);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(d->h);
+    if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
+        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &out->http_status);
+    if (rc == CURLE_OK && d->retry_after_seen
+        && curl_easy_getinfo(d->h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK)
+        out->retry_after_s = ra < 0 ? 0 : (ra > 86400 * 366 ? 86400L * 366 : (long)ra);
+    if (rc == CURLE_OK && (out->http_status < 200 || out->http_status > 299))
+        dlv_error_code(d->body, d->body_len, out->error_code);
+out:
+    out->curl_code = (int)rc;
+    out->result = dlv_classify((int)rc, out->http_status);
+    if (out->result != DLV_RETRY)
+        out->retry_after_s = -1; /* only a retry has a "when" */
+    {
+        /* Loud where a person must act; the event_id identifies the record
+         * without any personal data. */
+        enum log_level lvl = out->result == DLV_DELIVERED ? LOG_LVL_INFO
+                           : out->result == DLV_RETRY ? LOG_LVL_WARN : LOG_LVL_ERR;
+        log_msg(lvl, WHERE, "event %s: %s (http %ld, curl %d%s%s%s%s, retry-after %ld)",
+                shown, dlv_result_name(out->result), out->http_status, out->curl_code,
+                d->errbuf[0] ? ": " : "", d->errbuf, out->error_code[0] ? ", bureau " : "",
+                out->error_code, out->retry_after_s);
+    }
+    curl_slist_free_all(hdrs);
+}

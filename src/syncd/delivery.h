@@ -1,0 +1,76 @@
+/* delivery.h - one attempt to record one event at the bureau
+ * (POST /v1/pin-events, bureau-api.md section 2) over mutual TLS.
+ *
+ * The verdict is a pure function of (curl result, HTTP status), kept apart
+ * from the network so a table of cases can test it:
+ *   DELIVERED  200/201: the bureau has it (201 new, 200 replay); delete the file.
+ *   DEAD       400, 409, 422 and every other 4xx but 401/403/408/429: the
+ *              event itself is wrong; retrying cannot help; dead letter.
+ *   RETRY      network error, timeout, 408, 429, 5xx, oversized answer and
+ *              anything unexpected (3xx, other 2xx): try again with backoff,
+ *              honouring Retry-After when the server sent one.
+ *   CERT_FAIL  the server's certificate or pin did not verify, or our own
+ *              certificate was refused: retrying quickly cannot fix it; only
+ *              the slow schedule, logged loudly.
+ *   AUTH       401/403: the bureau does not accept this terminal; out of
+ *              service until a technician fixes it.
+ * Unexpected answers are never DEAD: a dead letter is a claim that the
+ * event is wrong, and only the bureau's explicit 4xx may make it.
+ *
+ * No PIN passes through here: the body is an outbox file, which never holds
+ * one. The body holds a card number, so it is never logged.
+ */
+#ifndef SYNCD_DELIVERY_H
+#define SYNCD_DELIVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+typedef enum {
+    DLV_DELIVERED,
+    DLV_RETRY,
+    DLV_DEAD,
+    DLV_CERT_FAIL,
+    DLV_AUTH,
+} dlv_result;
+
+#define DLV_BODY_MAX (64u * 1024u) /* bureau-api.md: larger answers are errors */
+#define DLV_CODE_MAX 48            /* the "error.code" we keep for the log */
+
+typedef struct dlv_outcome {
+    dlv_result result;
+    int curl_code;                 /* CURLcode of the transfer */
+    long http_status;              /* 0 when no answer came */
+    long retry_after_s;            /* -1 when absent (BACKOFF_NO_RETRY_AFTER) */
+    char error_code[DLV_CODE_MAX]; /* the bureau's error.code, "" if none or unusable */
+} dlv_outcome;
+
+/* The verdict for a transfer that ended with `curl_code` (a CURLcode) and,
+ * if an answer came, `http_status` (else 0). Pure. */
+dlv_result dlv_classify(int curl_code, long http_status);
+
+/* "delivered", "retry", ... for logs. */
+const char *dlv_result_name(dlv_result r);
+
+/* Copies the bureau's {"error": {"code": "..."}} from `body` (`len` bytes,
+ * not NUL-terminated) into `out` if it is a string of printable ASCII that
+ * fits; else "". The server's JSON is not trusted beyond that. */
+void dlv_error_code(const char *body, size_t len, char out[DLV_CODE_MAX]);
+
+typedef struct dlv_client dlv_client;
+
+/* Checks the [bureau] settings (url must be https://; terminal_id must be a
+ * plain header value) and prepares a reusable connection. Copies what it
+ * needs from `c`; the caller keeps it. NULL with a reason in `err` (may be
+ * NULL). curl_global_init() must have been called by the program. */
+dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen);
+void dlv_client_free(dlv_client *d);
+
+/* Sends `body` (`len` bytes; the caller keeps it) with Idempotency-Key
+ * `event_id` and fills `out`. Blocks at most the configured timeouts. */
+void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *event_id,
+                    dlv_outcome *out);
+
+#endif
