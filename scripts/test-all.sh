@@ -65,7 +65,8 @@ integration "$OUT/integration.log" env KIOSK_BIN="$BUILD/kiosk" $PY tests/integr
 echo "== unit tests under ASan+UBSan ($ASAN)"
 unit "$ASAN" "$OUT/unit-asan.log"
 echo "== integration tests under ASan+UBSan ($ASAN)"
-integration "$OUT/integration-asan.log" env KIOSK_BIN="$ASAN/kiosk" $PY tests/integration/run.py
+integration "$OUT/integration-asan.log" env KIOSK_BIN="$ASAN/kiosk" KIOSK_SYNC_BIN="$ASAN/src/syncd/kiosk-sync" \
+    $PY tests/integration/run.py
 echo "== one full journey under valgrind ($BUILD)"
 integration "$OUT/valgrind.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_SLOW=10 \
     KIOSK_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \

@@ -1,0 +1,228 @@
+/* kiosk-sync - delivers the outbox to the bureau and answers the kiosk's
+ * card-status questions (docs/sync-protocol.md). The only process of the
+ * product that talks to the network; it never sees a PIN.
+ *
+ * main() is wiring only: options, config, the sync server thread, then the
+ * delivery loop on the main thread. SIGTERM/SIGINT arrive on a signalfd
+ * (blocked before any thread starts, so no thread takes them), which every
+ * wait polls: shutdown is prompt even in the middle of a long backoff.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "kiosk_build.h"
+#include "syncd/backoff.h"
+#include "syncd/delivery.h"
+#include "syncd/outbox_scan.h"
+#include "syncd/sync_server.h"
+#include "util/log.h"
+
+#define WHERE "kiosk-sync"
+#define IDLE_RESCAN_MS 1000u   /* a new event waits at most this long */
+#define IO_RETRY_MS 1000u      /* the outbox could not be read: look again soon */
+#define ATTEMPT_MAX 64u        /* the backoff window is capped long before this */
+
+static const char usage[] =
+    "Usage: kiosk-sync [OPTION]...\n"
+    "Delivers the kiosk's outbox to the bureau and answers card-status questions.\n\n"
+    "  --config FILE    read FILE (default /etc/kiosk/kiosk.conf)\n"
+    "  --help           show this and exit\n"
+    "  --version        show the version and exit\n";
+
+typedef struct loop_state {
+    const kiosk_config *cfg;
+    dlv_client *dlv;
+    int sig_fd;
+    backoff_policy policy;
+    unsigned attempt;          /* failures in a row; a delivery resets it */
+} loop_state;
+
+/* Waits `ms` or until a stop signal; true if a stop signal came. */
+static bool wait_or_stop(int sig_fd, unsigned ms)
+{
+    struct pollfd p = { sig_fd, POLLIN, 0 };
+    struct signalfd_siginfo si;
+    bool stop = false;
+    if (poll(&p, 1, ms > (unsigned)INT32_MAX ? INT32_MAX : (int)ms) > 0 && (p.revents & POLLIN)) {
+        stop = read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si;
+        if (stop)
+            log_info(WHERE, "signal %u: stopping", si.ssi_signo);
+    }
+    return stop;
+}
+
+/* How long to wait after one event's verdict; 0 = go on with the next. */
+static unsigned after_verdict(loop_state *st, const char *name, const dlv_outcome *o)
+{
+    unsigned wait = 0;
+    switch (o->result) {
+    case DLV_DELIVERED:
+        st->attempt = 0;
+        if (!oscan_delete(st->cfg->outbox_dir, name))
+            wait = IO_RETRY_MS; /* sent again later; the bureau answers 200 */
+        break;
+    case DLV_DEAD:
+        /* Delivery already logged the bureau's verdict; this says where the
+         * event went, loud, because a person must look at it. */
+        log_err(WHERE, "%s refused by the bureau (http %ld%s%s): moved to dead letters", name,
+                o->http_status, o->error_code[0] ? ", " : "", o->error_code);
+        if (!oscan_dead_letter(st->cfg->outbox_dir, name))
+            wait = IO_RETRY_MS;
+        break;
+    case DLV_RETRY:
+        wait = backoff_next_ms(&st->policy, st->attempt, o->retry_after_s, backoff_rand_secure, NULL);
+        if (st->attempt < ATTEMPT_MAX)
+            st->attempt++;
+        log_warn(WHERE, "%s not delivered; retry %u in %u ms", name, st->attempt, wait);
+        break;
+    case DLV_CERT_FAIL:
+    case DLV_AUTH:
+        wait = backoff_slow_ms(&st->policy, backoff_rand_secure, NULL);
+        log_err(WHERE, "the bureau %s: a technician must check the terminal; retry in %u s",
+                o->result == DLV_AUTH ? "refuses this terminal" : "certificate or pin does not verify",
+                wait / 1000);
+        break;
+    }
+    return wait ? wait : 0;
+}
+
+/* One pass over the outbox, oldest seq first; stops at the first event that
+ * must wait. Returns the wait before the next pass (0 only never). */
+static unsigned deliver_pass(loop_state *st, bool *stop)
+{
+    static char body[OSCAN_FILE_MAX];
+    char event_id[OSCAN_EVENT_ID_LEN];
+    oscan_entry *list = NULL;
+    size_t n = 0, len;
+    unsigned wait = 0;
+    dlv_outcome o;
+
+    if (!oscan_list(st->cfg->outbox_dir, &list, &n)) {
+        wait = IO_RETRY_MS;
+        goto out;
+    }
+    for (size_t i = 0; i < n && wait == 0 && !*stop; i++) {
+        switch (oscan_read(st->cfg->outbox_dir, list[i].name, body, sizeof body, &len, event_id)) {
+        case OSCAN_READ_OK:
+            dlv_send_event(st->dlv, body, len, event_id, &o);
+            wait = after_verdict(st, list[i].name, &o);
+            break;
+        case OSCAN_READ_GONE:
+            break;
+        case OSCAN_READ_IO:
+            wait = IO_RETRY_MS;
+            break;
+        case OSCAN_READ_BAD:
+            log_err(WHERE, "%s is not a valid event: moved to dead letters", list[i].name);
+            if (!oscan_dead_letter(st->cfg->outbox_dir, list[i].name))
+                wait = IO_RETRY_MS;
+            break;
+        }
+        /* A stop between two events, without waiting for the whole backlog. */
+        *stop = *stop || wait_or_stop(st->sig_fd, 0);
+    }
+out:
+    free(list);
+    return wait ? wait : IDLE_RESCAN_MS;
+}
+
+static int deliver_loop(loop_state *st)
+{
+    bool stop = false;
+    while (!stop) {
+        unsigned wait = deliver_pass(st, &stop);
+        stop = stop || wait_or_stop(st->sig_fd, wait);
+    }
+    return 0;
+}
+
+/* Blocks the stop signals for every thread to come and returns a signalfd
+ * for them, or -1. */
+static int stop_signals_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    static kiosk_config cfg;
+    const char *config_path = "/etc/kiosk/kiosk.conf";
+    char err[512];
+    int ch, rc = 2;
+    dlv_client *dlv = NULL;
+    sync_server *srv = NULL;
+    bool curl_up = false;
+    loop_state st = { .policy = BACKOFF_POLICY_DEFAULT, .sig_fd = -1 };
+
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': config_path = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case 'V': printf("kiosk-sync %s\n", KIOSK_VERSION); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kiosk-sync: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+    config_defaults(&cfg);
+    if (!config_load_file(&cfg, config_path, err, sizeof err)) {
+        fprintf(stderr, "kiosk-sync: %s\n", err);
+        goto out;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "kiosk-sync: curl_global_init failed\n");
+        goto out;
+    }
+    curl_up = true;
+    if (!(dlv = dlv_client_new(&cfg, err, sizeof err))) {
+        fprintf(stderr, "kiosk-sync: %s: %s\n", config_path, err);
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a kiosk that hangs up must not kill us */
+    if ((st.sig_fd = stop_signals_fd()) < 0) {
+        fprintf(stderr, "kiosk-sync: cannot set up signal handling\n");
+        goto out;
+    }
+    if (!(srv = sync_server_start(&cfg, err, sizeof err))) {
+        fprintf(stderr, "kiosk-sync: %s\n", err);
+        goto out;
+    }
+    if (getenv("KIOSK_DEBUG"))
+        log_set_level(LOG_LVL_DEBUG);
+    log_info(WHERE, "kiosk-sync %s starting, terminal %s, outbox %s", KIOSK_VERSION,
+             cfg.terminal_id, cfg.outbox_dir);
+    st.cfg = &cfg;
+    st.dlv = dlv;
+    rc = deliver_loop(&st);
+    log_info(WHERE, "stopped");
+out:
+    sync_server_stop(srv);
+    dlv_client_free(dlv);
+    if (st.sig_fd >= 0)
+        close(st.sig_fd);
+    if (curl_up)
+        curl_global_cleanup();
+    return rc;
+}

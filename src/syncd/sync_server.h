@@ -1,0 +1,58 @@
+/* sync_server.h - kiosk-sync's side of the sync socket (docs/sync-protocol.md).
+ *
+ * The kiosk asks "what does the bureau say about this card?" over a UNIX
+ * stream socket; this module answers each question with one
+ * GET /v1/cards/{n}/status (bureau-api.md section 1) over the same mutual
+ * TLS settings as delivery. It runs on a thread of its own so a slow bureau
+ * never holds up the delivery of events, and each GET is bounded by the
+ * kiosk's patience ([sync] status_timeout_ms) and [bureau] timeout_s,
+ * whichever is shorter: an answer after the kiosk gave up helps nobody.
+ *
+ * One request per connection, answered in the order accepted. Card numbers
+ * are validated (1..15 ASCII letters and digits) before they go near a URL
+ * and are logged masked only. No PIN ever passes here.
+ */
+#ifndef SYNCD_SYNC_SERVER_H
+#define SYNCD_SYNC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+#define SYNC_SERVER_LINE_MAX 4096u /* a request or reply line, newline excluded */
+
+typedef struct sync_server sync_server;
+
+/* Creates the socket at c->sync_socket (mode 0600; a stale socket left by a
+ * crash is removed, anything else at that path is refused), and starts the
+ * serving thread. Copies what it needs from `c`; the caller keeps it.
+ * Changes the process umask for the bind, so call it before other threads
+ * exist. curl_global_init() must have been called. NULL with a reason in
+ * `err` (NUL-terminated, truncated to `errlen`). */
+sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen);
+
+/* Stops the thread (an answer in progress finishes within its timeout),
+ * removes the socket and frees `s`. NULL is fine. */
+void sync_server_stop(sync_server *s);
+
+/* True if `card` is 1..15 ASCII letters and digits. */
+bool sync_server_card_ok(const char *card);
+
+/* The reply line (with its '\n') for the request line `req` (`len` bytes,
+ * no newline, not NUL-terminated), written to `out` (`cap` bytes, at least
+ * 64). `ask` is called only for a valid card_status request: it fills the
+ * reply for the card itself (used by the server with the bureau GET; tests
+ * may pass their own). Returns the reply length. */
+typedef size_t (*sync_server_ask_fn)(void *ctx, const char *card, char *out, size_t cap);
+size_t sync_server_reply(const char *req, size_t len, sync_server_ask_fn ask, void *ctx,
+                         char *out, size_t cap);
+
+/* The reply for a bureau answer: `http_status` (0 = no answer) and its body
+ * (`len` bytes, not NUL-terminated). 200 with a known status word →
+ * {"ok":true,"status":...[,"holder":...]}, 404 → status "unknown", anything
+ * else → bureau_unreachable. Returns the reply length (with '\n'). */
+size_t sync_server_from_bureau(long http_status, const char *body, size_t len, char *out,
+                               size_t cap);
+
+#endif

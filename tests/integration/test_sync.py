@@ -1,0 +1,324 @@
+"""test_sync.py - kiosk-sync against the bureau stand-in (tests/bureau/standin.py)
+over mutual TLS: delivery exactly once through faults, dead letters, the
+card-status socket (docs/sync-protocol.md), start-up refusals, kill -9.
+
+    /usr/bin/python3 tests/integration/run.py -k test_sync
+
+Environment: KIOSK_SYNC_BIN (default build/kiosk-sync, else
+build/src/syncd/kiosk-sync). Every process a test starts is stopped by pid
+in its cleanups, also when the test fails. Python standard library only.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+SLOW = float(os.environ.get("KIOSK_TEST_SLOW", "1") or "1")
+TERMINAL_ID = "GZ-TEST-0001"
+STATUSES = {"A12345678": {"status": "lost", "holder": "张*明"},
+            "B00000001": "active"}
+
+
+def sync_bin():
+    env = os.environ.get("KIOSK_SYNC_BIN")
+    if env:
+        return os.path.join(REPO, env)
+    for rel in ("build/kiosk-sync", "build/src/syncd/kiosk-sync"):
+        if os.access(os.path.join(REPO, rel), os.X_OK):
+            return os.path.join(REPO, rel)
+    return os.path.join(REPO, "build", "kiosk-sync")
+
+
+def wait_for(pred, timeout, what):
+    """pred()'s first truthy value within `timeout` seconds, else fails."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+def stop_pid(proc, sig=signal.SIGTERM, timeout=5.0):
+    """Stops `proc` by its pid; SIGKILL if it does not go. Its exit status."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+            return proc.wait(timeout=timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return proc.wait()
+
+
+def event_body(seq, kind="pin_changed", card="A12345678"):
+    """One outbox record exactly as docs/outbox.md shows it."""
+    rec = {"event_id": str(uuid.uuid4()), "terminal_id": TERMINAL_ID, "seq": seq,
+           "card_number": card, "kind": kind, "occurred_at": "2026-11-27T08:30:12Z"}
+    return rec, json.dumps(rec, separators=(",", ":"))
+
+
+class TestSync(unittest.TestCase):
+    def setUp(self):
+        if not os.access(sync_bin(), os.X_OK):
+            self.fail("kiosk-sync binary %s is missing (set KIOSK_SYNC_BIN)" % sync_bin())
+        self.dir = tempfile.mkdtemp(prefix="test_sync-")
+        self.addCleanup(self._cleanup_dir)
+        self.procs = []
+        self.addCleanup(self._stop_all)
+        self.certs = os.path.join(self.dir, "certs")
+        subprocess.run(["sh", os.path.join(REPO, "tests/bureau/make-certs.sh"), self.certs,
+                        TERMINAL_ID], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30 * SLOW)
+        self.statuses = os.path.join(self.dir, "statuses.json")
+        with open(self.statuses, "w", encoding="utf-8") as f:
+            json.dump(STATUSES, f, ensure_ascii=False)
+        self.outbox = os.path.join(self.dir, "outbox")
+        os.mkdir(self.outbox, 0o700)
+        self.socket = os.path.join(self.dir, "sync.sock")
+        self._start_standin()
+        self.conf = self.write_conf("https://127.0.0.1:%d" % self.port)
+        self.sync = None
+        self.sync_log = os.path.join(self.dir, "kiosk-sync.log")
+
+    # ---- fixtures -----------------------------------------------------
+
+    def _cleanup_dir(self):
+        if os.environ.get("KIOSK_TEST_KEEP") == "1":
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stop_all(self):
+        for p in reversed(self.procs):
+            stop_pid(p)
+            for fh in (p.stdout, p.stderr):
+                if fh:
+                    fh.close()
+
+    def _start_standin(self):
+        self.standin_log = os.path.join(self.dir, "standin.log")
+        out = open(self.standin_log, "w")
+        p = subprocess.Popen([PYTHON, os.path.join(REPO, "tests/bureau/standin.py"),
+                              "--port", "0", "--control", "0", "--certs", self.certs,
+                              "--terminal-id", TERMINAL_ID, "--statuses", self.statuses],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        self.procs.append(p)
+
+        def ports():
+            with open(self.standin_log, encoding="utf-8") as f:
+                text = f.read()
+            if p.poll() is not None:
+                raise AssertionError("standin exited: " + text)
+            https = ctl = None
+            for line in text.splitlines():
+                if "listening on https://127.0.0.1:" in line:
+                    https = int(line.split("127.0.0.1:")[1].split()[0])
+                if "control on http://127.0.0.1:" in line:
+                    ctl = int(line.split("127.0.0.1:")[1].split()[0])
+            return (https, ctl) if https and ctl else None
+        self.port, self.ctl = wait_for(ports, 15, "the stand-in's ports")
+
+    def write_conf(self, url, name="kiosk.conf"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write("[terminal]\nid = %s\n[outbox]\ndir = %s\n[sync]\nsocket = %s\n"
+                    "status_timeout_ms = 3000\n[bureau]\nurl = %s\nca_file = %s\n"
+                    "client_cert = %s\nclient_key = %s\nconnect_timeout_s = 3\ntimeout_s = 5\n"
+                    % (TERMINAL_ID, self.outbox, self.socket, url,
+                       os.path.join(self.certs, "ca.pem"), os.path.join(self.certs, "client.pem"),
+                       os.path.join(self.certs, "client.key")))
+        return path
+
+    def start_sync(self):
+        log = open(self.sync_log, "a")
+        p = subprocess.Popen([sync_bin(), "--config", self.conf], stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(p)
+        self.sync = p
+        wait_for(lambda: os.path.exists(self.socket) or p.poll() is not None, 10,
+                 "kiosk-sync's socket")
+        self.assertIsNone(p.poll(), "kiosk-sync exited:\n" + self.read_log())
+        return p
+
+    def read_log(self):
+        with open(self.sync_log, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def control(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.ctl, path), data=data)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def recorded(self):
+        return self.control("/recorded")
+
+    def write_event(self, seq, text):
+        """Atomically, as the kiosk does: a temp file renamed into place."""
+        tmp = os.path.join(self.outbox, ".tmp-%d" % seq)
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, os.path.join(self.outbox, "evt-%012d.json" % seq))
+
+    def events_left(self):
+        return [n for n in os.listdir(self.outbox) if n.startswith("evt-")]
+
+    def dead_letters(self):
+        d = self.outbox + ".dead"
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def assert_recorded_once(self, recs):
+        got = self.recorded()
+        ids = [r["event_id"] for r in got]
+        self.assertEqual(len(ids), len(set(ids)), "an event recorded twice")
+        self.assertEqual(ids, [r["event_id"] for r in recs])
+        self.assertEqual([r["seq"] for r in got], [r["seq"] for r in recs])
+        self.assertEqual(got, recs)
+
+    def ask(self, card):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5 * SLOW)
+        try:
+            s.connect(self.socket)
+            s.sendall((json.dumps({"cmd": "card_status", "card_number": card}) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        self.assertTrue(data.endswith(b"\n"), data)
+        self.assertEqual(data.count(b"\n"), 1)
+        return json.loads(data.decode("utf-8"))
+
+    # ---- tests ----------------------------------------------------------
+
+    def test_a_delivers_in_seq_order_once(self):
+        self.start_sync()
+        recs = []
+        for seq in (3, 1, 2):   # written out of order: delivery goes by seq
+            rec, text = event_body(seq)
+            recs.append(rec)
+            self.write_event(seq, text)
+        recs.sort(key=lambda r: r["seq"])
+        wait_for(lambda: not self.events_left() and len(self.recorded()) == 3, 15,
+                 "three events delivered")
+        self.assert_recorded_once(recs)
+        self.assertEqual(self.dead_letters(), [])
+        time.sleep(1.5)  # a rescan later, still nothing twice
+        self.assert_recorded_once(recs)
+        self.assertEqual(stop_pid(self.sync), 0, "SIGTERM must end kiosk-sync with 0")
+        self.assertFalse(os.path.exists(self.socket), "the socket is removed at exit")
+
+    def test_b_retries_through_503(self):
+        self.start_sync()
+        self.control("/faults", {"fail": {"count": 3, "status": 503}})
+        recs = []
+        for seq in (1, 2, 3):
+            rec, text = event_body(seq)
+            recs.append(rec)
+            self.write_event(seq, text)
+        wait_for(lambda: not self.events_left() and len(self.recorded()) == 3, 30,
+                 "three events delivered after three 503s")
+        self.assert_recorded_once(recs)
+        self.assertEqual(self.control("/faults")["fail"]["count"], 0)
+        self.assertIn("retry", self.read_log())
+        self.assertEqual(self.dead_letters(), [])
+
+    def test_c_422_goes_to_dead_letters(self):
+        self.start_sync()
+        good1, t1 = event_body(1)
+        bad, t2 = event_body(2, kind="not_a_kind")
+        good3, t3 = event_body(3)
+        for seq, text in ((1, t1), (2, t2), (3, t3)):
+            self.write_event(seq, text)
+        wait_for(lambda: not self.events_left() and len(self.recorded()) == 2, 15,
+                 "good events delivered, bad one dead")
+        self.assertEqual(self.dead_letters(), ["evt-000000000002.json"])
+        with open(os.path.join(self.outbox + ".dead", "evt-000000000002.json")) as f:
+            self.assertEqual(f.read(), t2)
+        self.assert_recorded_once([good1, good3])
+        self.assertNotIn(bad["event_id"], json.dumps(self.recorded()))
+        self.assertIn("dead letters", self.read_log())
+
+    def test_d_card_status(self):
+        self.start_sync()
+        self.assertEqual(self.ask("A12345678"), {"ok": True, "status": "lost", "holder": "张*明"})
+        self.assertEqual(self.ask("B00000001"), {"ok": True, "status": "active"})
+        self.assertEqual(self.ask("C99999999"), {"ok": True, "status": "unknown"})
+        # A status changed at the bureau is seen on the next question.
+        with open(self.statuses, "w", encoding="utf-8") as f:
+            json.dump({"B00000001": "frozen"}, f)
+        self.assertEqual(self.ask("B00000001"), {"ok": True, "status": "frozen"})
+        # Never into a URL: not 1..15 letters and digits.
+        for bad in ("../../x", "", "A" * 16, "A1 2"):
+            self.assertEqual(self.ask(bad), {"ok": False, "error": "bad_request"}, bad)
+        # The bureau down: unreachable, not a hang.
+        self.control("/faults", {"fail": {"count": 1, "status": 503}})
+        self.assertEqual(self.ask("A12345678"), {"ok": False, "error": "bureau_unreachable"})
+        self.assertEqual(os.stat(self.socket).st_mode & 0o777, 0o600)
+        self.assertNotIn("A12345678", self.read_log(), "card numbers are logged masked")
+
+    def test_e_http_url_refused(self):
+        conf = self.write_conf("http://127.0.0.1:%d" % self.port, "http.conf")
+        r = subprocess.run([sync_bin(), "--config", conf], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=10 * SLOW)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("https://", r.stderr)
+        self.assertFalse(os.path.exists(self.socket))
+        r = subprocess.run([sync_bin(), "--bogus"], capture_output=True, text=True,
+                           timeout=10 * SLOW)
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([sync_bin(), "--config", os.path.join(self.dir, "missing.conf")],
+                           capture_output=True, text=True, timeout=10 * SLOW)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("missing.conf", r.stderr)
+        r = subprocess.run([sync_bin(), "--version"], capture_output=True, text=True,
+                           timeout=10 * SLOW)
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("kiosk-sync "))
+
+    def test_f_kill9_during_delivery(self):
+        n = 20
+        recs = []
+        for seq in range(1, n + 1):
+            rec, text = event_body(seq)
+            recs.append(rec)
+            self.write_event(seq, text)
+        # Slow answers, so that the kills land mid-delivery; one lost
+        # acknowledgement makes a resend the bureau must dedup.
+        self.control("/faults", {"delay_ms": 80, "drop_after_record": 1})
+        for round_ in range(3):
+            p = self.start_sync()
+            target = 4 * (round_ + 1)
+            wait_for(lambda: len(self.recorded()) >= target, 20, "%d recorded" % target)
+            stop_pid(p, signal.SIGKILL)
+        self.control("/faults", {"delay_ms": 0})
+        self.start_sync()
+        wait_for(lambda: not self.events_left() and len(self.recorded()) == n, 30,
+                 "all events after the kills")
+        self.assert_recorded_once(recs)
+        # The dropped acknowledgement was resent and deduped, not recorded twice.
+        self.assertGreaterEqual(self.control("/stats")["replayed"], 1)
+        self.assertEqual(self.dead_letters(), [])
