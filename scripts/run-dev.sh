@@ -1,8 +1,7 @@
 #!/bin/sh
-# `make run`: the kiosk in a window on the simulated card, with the card
-# status stand-in on the sync socket (kiosk-sync and the bureau stand-in
-# take its place once they exist). F1 inserts the test card A12345678
-# (PIN 123456), F2 pulls it; the control socket is tests/out/dev/control.sock.
+# `make run`: the kiosk in a window on the simulated card, kiosk-sync, and
+# the local bureau stand-in. F1 inserts the test card A12345678 (PIN
+# 123456), F2 pulls it; the control socket is tests/out/dev/control.sock.
 set -eu
 BUILD=${1:-build}
 PY=/usr/bin/python3
@@ -19,11 +18,17 @@ MSG
     exit 1
 fi
 
-mkdir -p tests/out/dev
-$PY tests/integration/fake_sync.py --socket tests/out/dev/sync.sock \
-    --statuses tests/dev/statuses.json --default unknown &
+mkdir -p tests/out/dev && mkdir -p -m 0700 tests/out/dev/outbox
+# The whole chain on one machine: the bureau stand-in (mutual TLS), kiosk-sync
+# delivering the outbox to it and answering the kiosk's card-status
+# questions, and the kiosk. The stand-in prints every event it records.
+[ -f tests/out/dev/certs/client.pem ] || tests/bureau/make-certs.sh tests/out/dev/certs DEV-0001 >/dev/null
+$PY tests/bureau/standin.py --port 18443 --control 18444 --certs tests/out/dev/certs \
+    --terminal-id DEV-0001 --statuses tests/dev/statuses.json &
+BUREAU_PID=$!
+"$BUILD/src/syncd/kiosk-sync" --config tests/dev/kiosk-dev.conf &
 SYNC_PID=$!
-trap 'kill "$SYNC_PID" 2>/dev/null; wait "$SYNC_PID" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$SYNC_PID" "$BUREAU_PID" 2>/dev/null; wait "$SYNC_PID" "$BUREAU_PID" 2>/dev/null || true' EXIT INT TERM
 
 echo "kiosk: F1 insert card A12345678 (PIN 123456), F2 pull it, Esc cancel, F3 language, F12 overlay"
 shift || true
