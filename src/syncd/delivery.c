@@ -191,34 +191,41 @@ void dlv_client_free(dlv_client *d)
  * request because curl_easy_reset() is not used and setopt is cheap. The
  * first failing option is reported (an old libcurl without
  * CURLOPT_PROTOCOLS_STR must fail closed, not run without it). */
-static CURLcode set_options(dlv_client *d, struct curl_slist *hdrs, const char *body, size_t len)
+CURLcode dlv_secure_options(CURL *h, const kiosk_config *c, long total_ms)
 {
-    const kiosk_config *c = &d->cfg;
     long low_time = c->connect_timeout_s > 0 ? c->connect_timeout_s : 10;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->h, opt, val); } while (0)
-    SET(CURLOPT_URL, d->url);
-    SET(CURLOPT_PROTOCOLS_STR, "https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_CAINFO, c->ca_file);
+#define SECURE(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+    SECURE(CURLOPT_PROTOCOLS_STR, "https");
+    SECURE(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SECURE(CURLOPT_FOLLOWLOCATION, 0L);
+    SECURE(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    SECURE(CURLOPT_SSL_VERIFYPEER, 1L);
+    SECURE(CURLOPT_SSL_VERIFYHOST, 2L);
+    SECURE(CURLOPT_CAINFO, c->ca_file);
     /* Without this a distribution's default CA directory would be trusted
      * besides the bureau's bundle. */
-    SET(CURLOPT_CAPATH, (char *)NULL);
-    SET(CURLOPT_SSLCERT, c->client_cert);
-    SET(CURLOPT_SSLKEY, c->client_key);
-    SET(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey[0] ? c->pinned_pubkey : (char *)NULL);
-    SET(CURLOPT_NOSIGNAL, 1L); /* timeouts must not use SIGALRM in a threaded daemon */
-    SET(CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
-    SET(CURLOPT_TIMEOUT, (long)c->timeout_s);
+    SECURE(CURLOPT_CAPATH, (char *)NULL);
+    SECURE(CURLOPT_SSLCERT, c->client_cert);
+    SECURE(CURLOPT_SSLKEY, c->client_key);
+    SECURE(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey[0] ? c->pinned_pubkey : (char *)NULL);
+    SECURE(CURLOPT_NOSIGNAL, 1L); /* timeouts must not use SIGALRM in a threaded daemon */
+    SECURE(CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
+    SECURE(CURLOPT_TIMEOUT_MS, total_ms);
     /* A bureau that stops sending mid-answer is cut off before the total
      * timeout would notice. */
-    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-    SET(CURLOPT_LOW_SPEED_TIME, low_time);
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DLV_BODY_MAX);
+    SECURE(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SECURE(CURLOPT_LOW_SPEED_TIME, low_time);
+    SECURE(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DLV_BODY_MAX);
+#undef SECURE
+    return rc;
+}
+
+static CURLcode set_options(dlv_client *d, struct curl_slist *hdrs, const char *body, size_t len)
+{
+    CURLcode rc = dlv_secure_options(d->h, &d->cfg, (long)d->cfg.timeout_s * 1000);
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->h, opt, val); } while (0)
+    SET(CURLOPT_URL, d->url);
     SET(CURLOPT_ERRORBUFFER, d->errbuf);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, d);

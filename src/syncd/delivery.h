@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "config/config.h"
 
 typedef enum {
@@ -65,6 +67,12 @@ typedef struct dlv_client dlv_client;
  * plain header value) and prepares a reusable connection. Copies what it
  * needs from `c`; the caller keeps it. NULL with a reason in `err` (may be
  * NULL). curl_global_init() must have been called by the program. */
+/* Sets on `h` every option that keeps a request to the bureau safe (https
+ * only, no redirects, TLS >= 1.2, the bureau's CA bundle only, client
+ * certificate, pins, timeouts, low-speed cut-off, answer cap): the one place
+ * for them, shared by delivery and the card-status question. */
+CURLcode dlv_secure_options(CURL *h, const kiosk_config *c, long total_ms);
+
 dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen);
 void dlv_client_free(dlv_client *d);
 

@@ -150,31 +150,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 static CURLcode set_get_options(sync_server *s, const char *url, struct curl_slist *hdrs)
 {
     const kiosk_config *c = &s->cfg;
-    long low_time = c->connect_timeout_s > 0 ? c->connect_timeout_s : 10;
     long total_ms = (long)c->timeout_s * 1000;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc;
+    /* No answer after the kiosk has stopped listening. */
     if (c->status_timeout_ms > 0 && c->status_timeout_ms < total_ms)
         total_ms = c->status_timeout_ms;
+    rc = dlv_secure_options(s->h, c, total_ms);
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->h, opt, val); } while (0)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_HTTPGET, 1L);
-    SET(CURLOPT_PROTOCOLS_STR, "https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_CAINFO, c->ca_file);
-    SET(CURLOPT_CAPATH, (char *)NULL);
-    SET(CURLOPT_SSLCERT, c->client_cert);
-    SET(CURLOPT_SSLKEY, c->client_key);
-    SET(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey[0] ? c->pinned_pubkey : (char *)NULL);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
-    SET(CURLOPT_TIMEOUT_MS, total_ms);
-    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-    SET(CURLOPT_LOW_SPEED_TIME, low_time);
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DLV_BODY_MAX);
     SET(CURLOPT_ERRORBUFFER, s->errbuf);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, s);
