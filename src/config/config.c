@@ -120,6 +120,10 @@ static const cfg_key cfg_keys[] = {
     K_CHOICE("sync", "offline_policy", offline_policy, "allow", cfg_offline_policies),
     K_INT("sync", "heartbeat_s", heartbeat_s, "300", 10, 86400),
     K_INT("sync", "status_timeout_ms", status_timeout_ms, "3000", 100, 30000),
+    /* kiosk-sync's backoff: a fleet coming back after an outage spreads its
+     * retries over the cap; tests shorten both to see recovery in seconds. */
+    K_INT("sync", "retry_base_ms", retry_base_ms, "1000", 100, 60000),
+    K_INT("sync", "retry_cap_s", retry_cap_s, "300", 1, 3600),
 
     /* No bureau until provisioned: kiosk-sync refuses to start without url. */
     K_STR("bureau", "url", bureau_url, ""),

@@ -49,6 +49,8 @@ typedef struct kiosk_config {
     cfg_offline offline_policy;
     int heartbeat_s;
     int status_timeout_ms;
+    int retry_base_ms;  /* kiosk-sync's first backoff window */
+    int retry_cap_s;    /* ... and its cap (also the slow schedule's) */
     /* [bureau] */
     char bureau_url[512], ca_file[256], client_cert[256], client_key[256], pinned_pubkey[256];
     int connect_timeout_s, timeout_s;

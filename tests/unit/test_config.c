@@ -44,6 +44,8 @@ static void check_defaults(const kiosk_config *c)
     T_EQ_INT(c->offline_policy, CFG_OFFLINE_ALLOW);
     T_EQ_INT(c->heartbeat_s, 300);
     T_EQ_INT(c->status_timeout_ms, 3000);
+    T_EQ_INT(c->retry_base_ms, 1000);
+    T_EQ_INT(c->retry_cap_s, 300);
     T_EQ_STR(c->bureau_url, "");
     T_EQ_STR(c->ca_file, "");
     T_EQ_STR(c->client_cert, "");
@@ -215,6 +217,11 @@ T_TEST(ranges_have_inclusive_bounds)
           "t.conf:2: status_timeout_ms: 99 is out of range 100..30000");
     T_BAD("[sync]\nstatus_timeout_ms = 30001\n",
           "t.conf:2: status_timeout_ms: 30001 is out of range 100..30000");
+    T_CHECK(load(&c, "[sync]\nretry_base_ms = 200\nretry_cap_s = 2\n"));
+    T_EQ_INT(c.retry_base_ms, 200);
+    T_EQ_INT(c.retry_cap_s, 2);
+    T_BAD("[sync]\nretry_base_ms = 99\n", "t.conf:2: retry_base_ms: 99 is out of range 100..60000");
+    T_BAD("[sync]\nretry_cap_s = 0\n", "t.conf:2: retry_cap_s: 0 is out of range 1..3600");
 
     T_CHECK(load(&c, "[pin]\nlength = 4\ninitial = 0000\n"));
     T_EQ_INT(c.pin_length, 4);
