@@ -1072,6 +1072,7 @@ static void app_user_event(app *a, SDL_Event *e)
     case UEV_SERVICE_UP:
     case UEV_SERVICE_DOWN:
         log_notice("card", "reader %s", e->user.code == UEV_SERVICE_UP ? "ready" : "unavailable");
+        sync_client_report_reader(a->sync, e->user.code == UEV_SERVICE_UP ? "present" : "absent");
         app_simple(a, e->user.code == UEV_SERVICE_UP ? EV_SERVICE_UP : EV_SERVICE_DOWN);
         break;
     case UEV_BUREAU: {
@@ -1278,6 +1279,9 @@ static bool app_open_services(app *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start worker threads");
         return false;
     }
+    /* The simulated reader is always there; a real one reports itself. */
+    if (a->sim)
+        sync_client_report_reader(a->sync, "present");
     if (ctl_path && ctl_path[0]) {
         a->ctl = ctl_server_start(ctl_path, app_on_control, a, err, errlen);
         if (a->ctl == NULL)

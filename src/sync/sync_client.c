@@ -22,6 +22,12 @@
 
 #define SYNC_TIMEOUT_MAX_MS 600000
 #define SYNC_BACKLOG_RETRY_MS 10 /* connect() found the listener's backlog full */
+/* A restarted kiosk-sync learns the reader state within this, unasked. */
+#define SYNC_READER_RESEND_MS 60000
+#define SYNC_READER_RETRY_MS 5000 /* kiosk-sync was not there: try again soon */
+
+/* The reader words of the heartbeat (bureau-api.md section 4). */
+static const char *const sync_reader_words[] = { "present", "absent" };
 
 static const char *const sync_status_names[SYNC_ST__LAST] = {
     [SYNC_ST_ACTIVE] = "active",
@@ -72,6 +78,8 @@ struct sync_client {
     bool stopping;                          /* under mu */
     sync_question queue[SYNC_QUEUE_MAX];    /* under mu; a ring */
     size_t q_head, q_len;
+    char reader[SYNC_READER_WORD_MAX];      /* under mu: last reader state, "" none yet */
+    long long reader_due_ms;                /* under mu: when to (re)send it */
 };
 
 const char *sync_status_name(sync_status s)
@@ -259,12 +267,14 @@ out:
 
 /* Connects, asks, reads the answer. Returns why it failed, or NULL with r
    filled in. The socket is closed on every path. */
-static const char *exchange(const sync_client *c, const sync_question *q, const char *masked,
-                            sync_result *r)
+/* Connects, sends `req` (`req_len` bytes, with its newline) and reads one
+ * reply line into `buf` (SYNC_REPLY_MAX + 1 bytes), all before `deadline` (now_ms() clock). *line_len
+ * gets the reply's length without its newline. The reason it failed, or NULL. */
+static const char *exchange(const sync_client *c, const char *req, size_t req_len,
+                            long long deadline, char *buf, size_t *line_len)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    char req[96], buf[SYNC_REPLY_MAX + 1];
-    size_t sent = 0, req_len, got = 0;
+    size_t sent = 0, got = 0;
     const char *why = NULL;
     char *nl = NULL;
     socklen_t slen;
@@ -284,10 +294,10 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
             continue;
         if (errno == EAGAIN) {
             /* The listener's backlog is full: try again shortly. */
-            rc = wait_for(c, -1, 0, q->deadline_ms < now_ms() + SYNC_BACKLOG_RETRY_MS
-                                        ? q->deadline_ms
+            rc = wait_for(c, -1, 0, deadline < now_ms() + SYNC_BACKLOG_RETRY_MS
+                                        ? deadline
                                         : now_ms() + SYNC_BACKLOG_RETRY_MS);
-            if (rc < 0 || now_ms() >= q->deadline_ms) {
+            if (rc < 0 || now_ms() >= deadline) {
                 why = rc < 0 ? "stopping" : "kiosk-sync is not accepting connections";
                 goto out;
             }
@@ -297,7 +307,7 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
             why = errno == ENOENT ? "no kiosk-sync socket" : "connect refused";
             goto out;
         }
-        rc = wait_for(c, fd, POLLOUT, q->deadline_ms);
+        rc = wait_for(c, fd, POLLOUT, deadline);
         if (rc != 1) {
             why = rc < 0 ? "stopping" : "connect timed out";
             goto out;
@@ -311,13 +321,6 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
         break;
     }
 
-    /* The card number is checked to be letters and digits: no escaping. */
-    rc = snprintf(req, sizeof req, "{\"cmd\":\"card_status\",\"card_number\":\"%s\"}\n", q->card);
-    if (rc < 0 || (size_t)rc >= sizeof req) {
-        why = "request too long";
-        goto out;
-    }
-    req_len = (size_t)rc;
     while (sent < req_len) {
         n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -325,7 +328,7 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rc = wait_for(c, fd, POLLOUT, q->deadline_ms);
+            rc = wait_for(c, fd, POLLOUT, deadline);
             if (rc != 1) {
                 why = rc < 0 ? "stopping" : "send timed out";
                 goto out;
@@ -337,11 +340,11 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
     }
 
     while (nl == NULL) {
-        if (got == sizeof buf) {
+        if (got == SYNC_REPLY_MAX + 1) {
             why = "reply too long";
             goto out;
         }
-        n = recv(fd, buf + got, sizeof buf - got, MSG_DONTWAIT);
+        n = recv(fd, buf + got, SYNC_REPLY_MAX + 1 - got, MSG_DONTWAIT);
         if (n > 0) {
             nl = memchr(buf + got, '\n', (size_t)n);
             got += (size_t)n;
@@ -355,7 +358,7 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rc = wait_for(c, fd, POLLIN, q->deadline_ms);
+            rc = wait_for(c, fd, POLLIN, deadline);
             if (rc != 1) {
                 why = rc < 0 ? "stopping" : "no reply in time";
                 goto out;
@@ -365,12 +368,53 @@ static const char *exchange(const sync_client *c, const sync_question *q, const 
             goto out;
         }
     }
-    why = parse_reply(buf, (size_t)(nl - buf), masked, r);
+    *line_len = (size_t)(nl - buf);
 
 out:
     if (fd >= 0)
         close(fd);
     return why;
+}
+
+/* One card question: the request, the exchange, the reply read into r. */
+static const char *ask_card(const sync_client *c, const sync_question *q, const char *masked,
+                            sync_result *r)
+{
+    char req[96], buf[SYNC_REPLY_MAX + 1];
+    size_t len = 0;
+    const char *why = NULL;
+    /* The card number is checked to be letters and digits: no escaping. */
+    int rc = snprintf(req, sizeof req, "{\"cmd\":\"card_status\",\"card_number\":\"%s\"}\n", q->card);
+    if (rc < 0 || (size_t)rc >= sizeof req)
+        why = "request too long";
+    else if (!(why = exchange(c, req, (size_t)rc, q->deadline_ms, buf, &len)))
+        why = parse_reply(buf, len, masked, r);
+    return why;
+}
+
+/* Tells kiosk-sync the reader's state for its heartbeat. True if it said ok. */
+static bool report_reader(const sync_client *c, const char *word)
+{
+    char req[64], buf[SYNC_REPLY_MAX + 1];
+    size_t len = 0;
+    const char *why = NULL;
+    cJSON *root = NULL;
+    int rc = snprintf(req, sizeof req, "{\"cmd\":\"reader\",\"state\":\"%s\"}\n", word);
+    if (rc < 0 || (size_t)rc >= sizeof req)
+        why = "request too long";
+    else
+        why = exchange(c, req, (size_t)rc, now_ms() + c->timeout_ms, buf, &len);
+    if (!why) {
+        root = cJSON_ParseWithLength(buf, len);
+        if (!cJSON_IsTrue(cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ok") : NULL))
+            why = "not acknowledged";
+    }
+    /* Debug only: with kiosk-sync down this fails every few seconds, and
+     * the card questions already say so loudly. */
+    if (why)
+        log_debug("sync", "reader state %s not reported: %s", word, why);
+    cJSON_Delete(root);
+    return why == NULL;
 }
 
 static void answer(sync_client *c, const sync_question *q, bool stopping)
@@ -387,7 +431,7 @@ static void answer(sync_client *c, const sync_question *q, bool stopping)
     else if (now_ms() >= q->deadline_ms)
         why = "timed out while queued";
     else
-        why = exchange(c, q, masked, &r);
+        why = ask_card(c, q, masked, &r);
     if (why) {
         memset(&r, 0, sizeof r);
         r.gen = q->gen;
@@ -405,12 +449,36 @@ static void *sync_main(void *arg)
     sync_question q;
     bool stopping;
 
+    char word[SYNC_READER_WORD_MAX];
+    struct timespec until;
+    long long due;
+    bool sent;
+
     pthread_mutex_lock(&c->mu);
     for (;;) {
-        while (!c->stopping && c->q_len == 0)
-            pthread_cond_wait(&c->cv, &c->mu);
-        if (c->q_len == 0)
-            break; /* stopping, and every question answered */
+        while (!c->stopping && c->q_len == 0 && !(c->reader[0] && now_ms() >= c->reader_due_ms)) {
+            if (!c->reader[0]) {
+                pthread_cond_wait(&c->cv, &c->mu);
+            } else {
+                due = c->reader_due_ms;
+                until.tv_sec = (time_t)(due / 1000);
+                until.tv_nsec = (long)(due % 1000) * 1000000L;
+                pthread_cond_timedwait(&c->cv, &c->mu, &until);
+            }
+        }
+        if (c->q_len == 0 && c->stopping)
+            break; /* every question answered */
+        if (c->q_len == 0) {
+            /* Questions first: a citizen waits on those, nobody on this. */
+            memcpy(word, c->reader, sizeof word);
+            c->reader_due_ms = now_ms() + SYNC_READER_RESEND_MS;
+            pthread_mutex_unlock(&c->mu);
+            sent = report_reader(c, word);
+            pthread_mutex_lock(&c->mu);
+            if (!sent && strcmp(word, c->reader) == 0)
+                c->reader_due_ms = now_ms() + SYNC_READER_RETRY_MS;
+            continue;
+        }
         q = c->queue[c->q_head];
         c->q_head = (c->q_head + 1) % SYNC_QUEUE_MAX;
         c->q_len--;
@@ -427,6 +495,7 @@ sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_pos
                                void *ud)
 {
     sync_client *c = NULL;
+    pthread_condattr_t ca;
     sigset_t all, old;
     int stage = 0, rc;
 
@@ -456,7 +525,14 @@ sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_pos
     if (pthread_mutex_init(&c->mu, NULL) != 0)
         goto fail;
     stage = 2;
-    if (pthread_cond_init(&c->cv, NULL) != 0)
+    /* The reader report waits on now_ms()'s clock. */
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
         goto fail;
     stage = 3;
     /* Signals belong to the main thread. */
@@ -504,6 +580,23 @@ bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number)
     if (!queued)
         log_warn("sync", "not asking: stopping, or %d questions already waiting", SYNC_QUEUE_MAX);
     return queued;
+}
+
+bool sync_client_report_reader(sync_client *c, const char *state)
+{
+    bool ok = false;
+    for (size_t i = 0; !ok && i < sizeof sync_reader_words / sizeof sync_reader_words[0]; i++)
+        ok = state != NULL && strcmp(state, sync_reader_words[i]) == 0;
+    if (ok && c != NULL) {
+        pthread_mutex_lock(&c->mu);
+        if (strcmp(c->reader, state) != 0) {
+            memcpy(c->reader, state, strlen(state) + 1);
+            c->reader_due_ms = 0; /* now */
+            pthread_cond_signal(&c->cv);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return ok && c != NULL;
 }
 
 void sync_client_stop(sync_client *c)

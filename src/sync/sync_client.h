@@ -58,6 +58,14 @@ sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_pos
    are already waiting, or the client is stopping. Thread-safe. */
 bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number);
 
+/* Tells kiosk-sync the reader's state, "present" or "absent", for the
+   heartbeat it sends the bureau. Sent on the worker thread when no question
+   waits, again whenever it changes, and every minute anyway (so a restarted
+   kiosk-sync learns it); a failed send is retried after a few seconds.
+   Never blocks. False if `state` is not one of those words. Thread-safe. */
+#define SYNC_READER_WORD_MAX 16
+bool sync_client_report_reader(sync_client *c, const char *state);
+
 /* Answers every question still open with SYNC_ST_UNREACHABLE (cutting short
    the one in flight), joins the worker and frees c. No post() runs after it
    returns. NULL is fine. */

@@ -121,6 +121,13 @@ class Handler(socketserver.StreamRequestHandler):
                 req = json.loads(line.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 req = None
+            if (isinstance(req, dict) and req.get("cmd") == "reader"
+                    and req.get("state") in ("present", "absent")):
+                # The kiosk's report for kiosk-sync's heartbeat.
+                say("reader state=%s" % req["state"])
+                if not self.send({"ok": True}):
+                    return
+                continue
             if (not isinstance(req, dict) or req.get("cmd") != "card_status"
                     or not isinstance(req.get("card_number"), str)):
                 reply, note = {"ok": False, "error": "bad_request"}, "error=bad_request"

@@ -868,6 +868,19 @@ class TestBureau(KioskTest):
         with open(k.sync_out_path, encoding="utf-8") as f:
             self.assertIn("card=A94***001", f.read())
 
+    def test_reader_state_reported_for_the_heartbeat(self):
+        # The simulated reader is always there: the kiosk tells the sync
+        # peer so, unasked, for the heartbeat kiosk-sync sends the bureau.
+        k = self.kiosk()
+
+        def said():
+            with open(k.sync_out_path, encoding="utf-8") as f:
+                return "reader state=present" in f.read()
+        deadline = time.monotonic() + slow(5)
+        while not said() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(said(), "no reader report reached the sync peer")
+
     def test_lost(self):
         self.rejected("lost", "card_lost")
 
