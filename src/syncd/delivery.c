@@ -91,6 +91,8 @@ struct dlv_client {
     CURL *h;
     kiosk_config cfg;              /* a copy: plain data */
     char url[sizeof ((kiosk_config *)0)->bureau_url + 32];
+    /* The terminal id escaped three-fold at most: "%XX" for each byte. */
+    char hb_url[sizeof ((kiosk_config *)0)->bureau_url + 3 * sizeof ((kiosk_config *)0)->terminal_id + 32];
     char tid_header[sizeof ((kiosk_config *)0)->terminal_id + 32];
     char errbuf[CURL_ERROR_SIZE];
     char *body;                    /* DLV_BODY_MAX bytes */
@@ -168,6 +170,15 @@ dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen)
         why = "curl_easy_init failed";
         goto out;
     }
+    /* The id goes into the path: escaped, so a '/' or '?' in it cannot
+     * change which resource is asked. */
+    char *tid = curl_easy_escape(d->h, c->terminal_id, 0);
+    if (!tid) {
+        why = "out of memory";
+        goto out;
+    }
+    snprintf(d->hb_url, sizeof d->hb_url, "%.*s/v1/terminals/%s/heartbeat", (int)ul, c->bureau_url, tid);
+    curl_free(tid);
 out:
     if (why) {
         snprintf(err, errlen, "%s", why);
@@ -221,11 +232,12 @@ CURLcode dlv_secure_options(CURL *h, const kiosk_config *c, long total_ms)
     return rc;
 }
 
-static CURLcode set_options(dlv_client *d, struct curl_slist *hdrs, const char *body, size_t len)
+static CURLcode set_options(dlv_client *d, const char *url, struct curl_slist *hdrs,
+                            const char *body, size_t len)
 {
     CURLcode rc = dlv_secure_options(d->h, &d->cfg, (long)d->cfg.timeout_s * 1000);
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->h, opt, val); } while (0)
-    SET(CURLOPT_URL, d->url);
+    SET(CURLOPT_URL, url);
     SET(CURLOPT_ERRORBUFFER, d->errbuf);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, d);
@@ -239,42 +251,33 @@ static CURLcode set_options(dlv_client *d, struct curl_slist *hdrs, const char *
     return rc;
 }
 
-void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *event_id,
-                    dlv_outcome *out)
+/* One POST of `body` to `url` with the common headers and `extra` (NULL
+ * for none); fills `out` except the verdict. */
+static void post(dlv_client *d, const char *url, const char *extra, const char *body, size_t len,
+                 dlv_outcome *out)
 {
     struct curl_slist *hdrs = NULL, *t;
-    char idem[128];
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     curl_off_t ra = -1;
-    const char *shown = event_id;
+    const char *const lines[] = {
+        "Content-Type: application/json",
+        "Accept: application/json",
+        "Expect:", /* no 100-continue round trip for a 200-byte body */
+        d->tid_header,
+        extra,
+    };
 
     memset(out, 0, sizeof *out);
     out->retry_after_s = -1;
     d->body_len = 0;
     d->errbuf[0] = '\0';
     d->retry_after_seen = false;
-
-    if (!plain_header_value(event_id) || strlen(event_id) > 64) {
-        shown = "(invalid)"; /* never echo raw bytes into the log */
-        rc = CURLE_BAD_FUNCTION_ARGUMENT;
-        log_err(WHERE, "refusing an event_id that is not a plain header value");
-        goto out;
-    }
-    snprintf(idem, sizeof idem, "Idempotency-Key: %s", event_id);
-    const char *const lines[] = {
-        "Content-Type: application/json",
-        "Accept: application/json",
-        "Expect:", /* no 100-continue round trip for a 200-byte body */
-        d->tid_header,
-        idem,
-    };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i]; i++) {
         if (!(t = curl_slist_append(hdrs, lines[i])))
             goto out;
         hdrs = t;
     }
-
-    rc = set_options(d, hdrs, body, len);
+    rc = set_options(d, url, hdrs, body, len);
     if (rc == CURLE_OK)
         rc = curl_easy_perform(d->h);
     if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
@@ -286,7 +289,27 @@ void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *eve
         dlv_error_code(d->body, d->body_len, out->error_code);
 out:
     out->curl_code = (int)rc;
-    out->result = dlv_classify((int)rc, out->http_status);
+    curl_slist_free_all(hdrs);
+}
+
+void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *event_id,
+                    dlv_outcome *out)
+{
+    char idem[128];
+    const char *shown = event_id;
+
+    if (!plain_header_value(event_id) || strlen(event_id) > 64) {
+        shown = "(invalid)"; /* never echo raw bytes into the log */
+        memset(out, 0, sizeof *out);
+        out->curl_code = CURLE_BAD_FUNCTION_ARGUMENT;
+        out->retry_after_s = -1;
+        d->errbuf[0] = '\0';
+        log_err(WHERE, "refusing an event_id that is not a plain header value");
+    } else {
+        snprintf(idem, sizeof idem, "Idempotency-Key: %s", event_id);
+        post(d, d->url, idem, body, len, out);
+    }
+    out->result = dlv_classify(out->curl_code, out->http_status);
     if (out->result != DLV_RETRY)
         out->retry_after_s = -1; /* only a retry has a "when" */
     {
@@ -299,5 +322,21 @@ out:
                 d->errbuf[0] ? ": " : "", d->errbuf, out->error_code[0] ? ", bureau " : "",
                 out->error_code, out->retry_after_s);
     }
-    curl_slist_free_all(hdrs);
+}
+
+bool dlv_send_heartbeat(dlv_client *d, const char *body, size_t len, dlv_outcome *out)
+{
+    bool ok;
+    post(d, d->hb_url, NULL, body, len, out);
+    ok = out->curl_code == CURLE_OK && out->http_status >= 200 && out->http_status <= 299;
+    /* Only the verdict's kind matters here: whether a person must act. */
+    out->result = ok ? DLV_DELIVERED : dlv_classify(out->curl_code, out->http_status);
+    if (ok)
+        log_info(WHERE, "heartbeat: http %ld", out->http_status);
+    else
+        log_msg(out->result == DLV_RETRY ? LOG_LVL_WARN : LOG_LVL_ERR, WHERE,
+                "heartbeat not taken (http %ld, curl %d%s%s%s%s)", out->http_status,
+                out->curl_code, d->errbuf[0] ? ": " : "", d->errbuf,
+                out->error_code[0] ? ", bureau " : "", out->error_code);
+    return ok;
 }

@@ -81,4 +81,10 @@ void dlv_client_free(dlv_client *d);
 void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *event_id,
                     dlv_outcome *out);
 
+/* Sends the heartbeat `body` (`len` bytes) to
+ * POST /v1/terminals/{id}/heartbeat (bureau-api.md section 4) with the same
+ * safety as an event. True on any 2xx (the bureau answers 204); `out` says
+ * what happened otherwise (its `result` as for an event). Logs the outcome. */
+bool dlv_send_heartbeat(dlv_client *d, const char *body, size_t len, dlv_outcome *out);
+
 #endif

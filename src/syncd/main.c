@@ -3,10 +3,11 @@
  * product that talks to the network; it never sees a PIN.
  *
  * main() is wiring only: options, config, the sync server thread, then the
- * delivery loop on the main thread. SIGTERM/SIGINT arrive on a signalfd
+ * delivery loop on the main thread, which also sends the heartbeat. SIGTERM/SIGINT arrive on a signalfd
  * (blocked before any thread starts, so no thread takes them), which every
  * wait polls: shutdown is prompt even in the middle of a long backoff.
  */
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -15,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
 #include "kiosk_build.h"
 #include "syncd/backoff.h"
 #include "syncd/delivery.h"
+#include "syncd/heartbeat.h"
 #include "syncd/outbox_scan.h"
 #include "syncd/sync_server.h"
 #include "util/log.h"
@@ -43,7 +46,40 @@ typedef struct loop_state {
     int sig_fd;
     backoff_policy policy;
     unsigned attempt;          /* failures in a row; a delivery resets it */
+    sync_server *srv;          /* for the reader state the kiosk reports */
+    hb_figures hb;             /* the last figures, kept when one cannot be read */
+    long long next_hb_ms;      /* when the next heartbeat is due */
 } loop_state;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends a heartbeat if one is due and schedules the next. A heartbeat the
+ * bureau does not take is not retried early: the next one carries fresher
+ * figures anyway, and a fleet retrying heartbeats would add to an outage. */
+static void heartbeat_due(loop_state *st)
+{
+    long long now = now_ms();
+    char *body;
+    size_t len = 0;
+    dlv_outcome o;
+
+    if (now >= st->next_hb_ms) {
+        hb_refresh(st->cfg->outbox_dir, &st->hb);
+        st->hb.reader = sync_server_reader(st->srv);
+        if ((body = hb_body(&st->hb, KIOSK_VERSION, &len)) != NULL)
+            dlv_send_heartbeat(st->dlv, body, len, &o);
+        else
+            log_err(WHERE, "out of memory for the heartbeat");
+        cJSON_free(body);
+        now = now_ms();
+        st->next_hb_ms = now + hb_interval_ms((unsigned)st->cfg->heartbeat_s, backoff_rand_secure, NULL);
+    }
+}
 
 /* Waits `ms` or until a stop signal; true if a stop signal came. */
 static bool wait_or_stop(int sig_fd, unsigned ms)
@@ -78,7 +114,10 @@ static unsigned after_verdict(loop_state *st, const char *name, const dlv_outcom
             wait = IO_RETRY_MS;
         break;
     case DLV_RETRY:
+        /* At least 1 ms: a zero draw must still end the pass, or the next
+         * event would go before this one and break seq order. */
         wait = backoff_next_ms(&st->policy, st->attempt, o->retry_after_s, backoff_rand_secure, NULL);
+        wait = wait ? wait : 1;
         if (st->attempt < ATTEMPT_MAX)
             st->attempt++;
         log_warn(WHERE, "%s not delivered; retry %u in %u ms", name, st->attempt, wait);
@@ -86,12 +125,13 @@ static unsigned after_verdict(loop_state *st, const char *name, const dlv_outcom
     case DLV_CERT_FAIL:
     case DLV_AUTH:
         wait = backoff_slow_ms(&st->policy, backoff_rand_secure, NULL);
+        wait = wait ? wait : 1;
         log_err(WHERE, "the bureau %s: a technician must check the terminal; retry in %u s",
                 o->result == DLV_AUTH ? "refuses this terminal" : "certificate or pin does not verify",
                 wait / 1000);
         break;
     }
-    return wait ? wait : 0;
+    return wait;
 }
 
 /* One pass over the outbox, oldest seq first; stops at the first event that
@@ -134,12 +174,19 @@ out:
     return wait ? wait : IDLE_RESCAN_MS;
 }
 
+/* Two schedules on one thread: delivery passes (whose backoff a heartbeat
+ * must not cut short) and heartbeats (which a backoff must not hold up). */
 static int deliver_loop(loop_state *st)
 {
     bool stop = false;
+    long long next_pass = now_ms(), left;
     while (!stop) {
-        unsigned wait = deliver_pass(st, &stop);
-        stop = stop || wait_or_stop(st->sig_fd, wait);
+        /* Heartbeat first: the one at start shows the backlog as it was. */
+        heartbeat_due(st);
+        if (now_ms() >= next_pass)
+            next_pass = now_ms() + deliver_pass(st, &stop);
+        left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms) - now_ms();
+        stop = stop || wait_or_stop(st->sig_fd, left > 0 ? (unsigned)left : 0);
     }
     return 0;
 }
@@ -215,6 +262,10 @@ int main(int argc, char **argv)
              cfg.terminal_id, cfg.outbox_dir);
     st.cfg = &cfg;
     st.dlv = dlv;
+    st.srv = srv;
+    st.policy.base_ms = (uint32_t)cfg.retry_base_ms;
+    st.policy.cap_ms = (uint32_t)cfg.retry_cap_s * 1000u;
+    st.next_hb_ms = now_ms(); /* the first at start: the bureau sees a restart */
     rc = deliver_loop(&st);
     log_info(WHERE, "stopped");
 out:

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct sync_server {
     char errbuf[CURL_ERROR_SIZE];
     char body[DLV_BODY_MAX];
     size_t body_len;
+    atomic_int reader;             /* index in reader_words, -1 before any report */
 };
 
 bool sync_server_card_ok(const char *card)
@@ -109,23 +111,59 @@ out:
     return n;
 }
 
-size_t sync_server_reply(const char *req, size_t len, sync_server_ask_fn ask, void *ctx,
+/* Each command's argument check and call; the reply for a valid one. */
+typedef bool (*cmd_fn)(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
+                       size_t *n);
+
+static bool cmd_card_status(const cJSON *root, const sync_server_handlers *h, char *out,
+                            size_t cap, size_t *n)
+{
+    const cJSON *card = cJSON_GetObjectItemCaseSensitive(root, "card_number");
+    bool ok = cJSON_IsString(card) && sync_server_card_ok(card->valuestring);
+    if (ok)
+        *n = h->card_status(h->ctx, card->valuestring, out, cap);
+    return ok;
+}
+
+static const char *const reader_words[] = { "present", "absent" };
+
+static bool cmd_reader(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
+                       size_t *n)
+{
+    static const char ack[] = "{\"ok\":true}\n";
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state");
+    const char *word = NULL;
+    for (size_t i = 0; cJSON_IsString(st) && !word && i < sizeof reader_words / sizeof reader_words[0]; i++)
+        if (strcmp(st->valuestring, reader_words[i]) == 0)
+            word = reader_words[i];
+    if (word) {
+        h->reader(h->ctx, word);
+        *n = put_reply(ack, out, cap);
+    }
+    return word != NULL;
+}
+
+static const struct { const char *name; cmd_fn fn; } commands[] = {
+    { "card_status", cmd_card_status },
+    { "reader", cmd_reader },
+};
+
+size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
                          char *out, size_t cap)
 {
     cJSON *root = NULL;
-    size_t n;
+    size_t n = 0;
     /* cJSON stops at a NUL; the protocol forbids one anywhere in a line. */
     bool ok = len > 0 && len <= SYNC_SERVER_LINE_MAX && !memchr(req, '\0', len);
+    cmd_fn fn = NULL;
 
     if (ok)
         root = cJSON_ParseWithLength(req, len);
     const cJSON *cmd = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "cmd") : NULL;
-    const cJSON *card = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "card_number") : NULL;
-    ok = ok && cJSON_IsString(cmd) && strcmp(cmd->valuestring, "card_status") == 0
-         && cJSON_IsString(card) && sync_server_card_ok(card->valuestring);
-    if (ok)
-        n = ask(ctx, card->valuestring, out, cap);
-    else
+    for (size_t i = 0; cJSON_IsString(cmd) && !fn && i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd->valuestring, commands[i].name) == 0)
+            fn = commands[i].fn;
+    if (!fn || !fn(root, h, out, cap, &n))
         n = put_reply(reply_bad_request, out, cap);
     cJSON_Delete(root);
     return n;
@@ -167,7 +205,7 @@ static CURLcode set_get_options(sync_server *s, const char *url, struct curl_sli
     return rc;
 }
 
-/* sync_server_ask_fn over the bureau. `card` is already validated. */
+/* The card_status handler over the bureau. `card` is already validated. */
 static size_t ask_bureau(void *ctx, const char *card, char *out, size_t cap)
 {
     sync_server *s = ctx;
@@ -199,6 +237,23 @@ out:
              strncmp(out, "{\"ok\":true", 10) == 0 ? "answered" : "unreachable");
     curl_slist_free_all(hdrs);
     return n;
+}
+
+static void note_reader(void *ctx, const char *state)
+{
+    sync_server *s = ctx;
+    int idx = -1;
+    for (size_t i = 0; idx < 0 && i < sizeof reader_words / sizeof reader_words[0]; i++)
+        if (strcmp(state, reader_words[i]) == 0)
+            idx = (int)i;
+    if (atomic_exchange(&s->reader, idx) != idx)
+        log_info(WHERE, "the kiosk reports its reader %s", state);
+}
+
+const char *sync_server_reader(sync_server *s)
+{
+    int idx = s ? atomic_load(&s->reader) : -1;
+    return idx >= 0 ? reader_words[idx] : "unknown";
 }
 
 /* ---- the socket -------------------------------------------------------- */
@@ -243,11 +298,12 @@ static void serve_one(sync_server *s, int fd)
     static char line[SYNC_SERVER_LINE_MAX + 2], reply[SYNC_SERVER_LINE_MAX + 2];
     long n = read_line(fd, s->stop_fd, line, sizeof line);
     size_t rn, off = 0;
+    const sync_server_handlers handlers = { ask_bureau, note_reader, s };
     if (n < 0) {
         log_warn(WHERE, "a client sent no usable request line");
         rn = put_reply(reply_bad_request, reply, sizeof reply);
     } else {
-        rn = sync_server_reply(line, (size_t)n, ask_bureau, s, reply, sizeof reply);
+        rn = sync_server_reply(line, (size_t)n, &handlers, reply, sizeof reply);
     }
     while (off < rn) {
         ssize_t w = send(fd, reply + off, rn - off, MSG_NOSIGNAL);
@@ -325,6 +381,7 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
         goto out;
     }
     s->listen_fd = s->stop_fd = -1;
+    atomic_init(&s->reader, -1);
     errno = 0; /* only a failing call below may set it, for the message */
     s->cfg = *c;
     size_t ul = strlen(c->bureau_url);

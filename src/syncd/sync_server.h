@@ -39,14 +39,27 @@ void sync_server_stop(sync_server *s);
 /* True if `card` is 1..15 ASCII letters and digits. */
 bool sync_server_card_ok(const char *card);
 
+/* What a request line may ask; the server's handlers, or a test's. */
+typedef struct sync_server_handlers {
+    /* A valid card_status request: fills the reply for the card itself
+     * (with its '\n'), returns its length. */
+    size_t (*card_status)(void *ctx, const char *card, char *out, size_t cap);
+    /* A valid reader report: `state` is "present" or "absent". */
+    void (*reader)(void *ctx, const char *state);
+    void *ctx;
+} sync_server_handlers;
+
 /* The reply line (with its '\n') for the request line `req` (`len` bytes,
  * no newline, not NUL-terminated), written to `out` (`cap` bytes, at least
- * 64). `ask` is called only for a valid card_status request: it fills the
- * reply for the card itself (used by the server with the bureau GET; tests
- * may pass their own). Returns the reply length. */
-typedef size_t (*sync_server_ask_fn)(void *ctx, const char *card, char *out, size_t cap);
-size_t sync_server_reply(const char *req, size_t len, sync_server_ask_fn ask, void *ctx,
+ * 64), after calling the handler the request names. A request that is not
+ * valid JSON, names no known cmd, or has a bad argument gets bad_request
+ * and calls nothing. Returns the reply length. */
+size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
                          char *out, size_t cap);
+
+/* The reader state the kiosk last reported: "present", "absent", or
+ * "unknown" before any report (for the heartbeat). Thread-safe. */
+const char *sync_server_reader(sync_server *s);
 
 /* The reply for a bureau answer: `http_status` (0 = no answer) and its body
  * (`len` bytes, not NUL-terminated). 200 with a known status word →
