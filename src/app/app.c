@@ -33,6 +33,7 @@
 #include "ui/text.h"
 #include "ui/view.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "util/mask.h"
 #include "util/secure.h"
 
@@ -94,6 +95,8 @@ typedef struct {
     char pending_blocked[4][CORE_CARD_NUMBER_MAX]; /* pin_blocked records not written yet */
     int n_pending_blocked;
     uint64_t retry_at_ms;
+    uint64_t wd_every_ms;   /* WATCHDOG=1 this often (half systemd's period); 0 none */
+    uint64_t wd_next_ms;
     char card_masked[MASK_CARD_MAX];
     bool overlay;
     int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
@@ -1158,6 +1161,8 @@ static int app_wait_ms(app *a)
     }
     if (a->retry_at_ms && (next == 0 || a->retry_at_ms < next))
         next = a->retry_at_ms;
+    if (a->wd_next_ms && (next == 0 || a->wd_next_ms < next))
+        next = a->wd_next_ms;
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -1332,6 +1337,7 @@ static void app_drain(app *a)
 
 static void app_close(app *a)
 {
+    notify_close();
     if (a->ctl)
         ctl_server_stop(a->ctl);
     /* A delayed simulated command ends at once when its card is pulled;
@@ -1363,6 +1369,30 @@ static void app_close(app *a)
     TTF_Quit();
     IMG_Quit();
     SDL_Quit();
+}
+
+/* Pinged from the bottom of the main loop only (its wait wakes for it): a
+ * loop stuck anywhere - a frame, a handler, a lock - stops the pings and
+ * systemd restarts us. A thread of its own would ping through a hang. */
+static void app_watchdog(app *a)
+{
+    uint64_t t = now_ms();
+    if (a->wd_every_ms && t >= a->wd_next_ms) {
+        notify_send("WATCHDOG=1");
+        a->wd_next_ms = t + a->wd_every_ms;
+    }
+}
+
+/* systemd: READY=1 once the first frame is up, and the watchdog's period. */
+static void app_notify_ready(app *a)
+{
+    if (notify_init()) {
+        notify_send("READY=1");
+        a->wd_every_ms = notify_watchdog_ms() / 2;
+        a->wd_next_ms = a->wd_every_ms ? now_ms() : 0;
+        log_info("app", "told systemd we are ready%s", a->wd_every_ms ? "; watchdog on" : "");
+    }
+    app_watchdog(a);
 }
 
 int app_run(const kiosk_config *cfg, const app_options *opt)
@@ -1402,6 +1432,7 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     app_present(&a);
     app_stats_first_frame(&a.stats, now_ns());
     log_info("app", "first frame after %.1f ms", app_stats_startup_ms(&a.stats));
+    app_notify_ready(&a);
     while (!a.quit) {
         SDL_Event e;
         bool prefetching = a.prefetch_step < PREFETCH_DONE;
@@ -1418,7 +1449,9 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         app_after_events(&a);
         if (a.dirty)
             app_present(&a);
+        app_watchdog(&a);
     }
+    notify_send("STOPPING=1");
     status = 0;
 out:
     app_close(&a);
