@@ -27,6 +27,7 @@
 #include "syncd/outbox_scan.h"
 #include "syncd/sync_server.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 #define WHERE "kiosk-sync"
 #define IDLE_RESCAN_MS 1000u   /* a new event waits at most this long */
@@ -179,15 +180,27 @@ out:
 static int deliver_loop(loop_state *st)
 {
     bool stop = false;
-    long long next_pass = now_ms(), left;
+    long long next_pass = now_ms(), left, wd_every = (long long)notify_watchdog_ms() / 2;
+    long long next_wd = now_ms();
     while (!stop) {
+        /* From this loop only, like the kiosk's: a transfer stuck past
+         * curl's timeouts stops the pings (WatchdogSec must exceed
+         * connect_timeout_s + timeout_s, twice: a heartbeat and an event). */
+        if (wd_every && now_ms() >= next_wd) {
+            notify_send("WATCHDOG=1");
+            next_wd = now_ms() + wd_every;
+        }
         /* Heartbeat first: the one at start shows the backlog as it was. */
         heartbeat_due(st);
         if (now_ms() >= next_pass)
             next_pass = now_ms() + deliver_pass(st, &stop);
-        left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms) - now_ms();
+        left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms);
+        if (wd_every && next_wd < left)
+            left = next_wd;
+        left -= now_ms();
         stop = stop || wait_or_stop(st->sig_fd, left > 0 ? (unsigned)left : 0);
     }
+    notify_send("STOPPING=1");
     return 0;
 }
 
@@ -266,9 +279,13 @@ int main(int argc, char **argv)
     st.policy.base_ms = (uint32_t)cfg.retry_base_ms;
     st.policy.cap_ms = (uint32_t)cfg.retry_cap_s * 1000u;
     st.next_hb_ms = now_ms(); /* the first at start: the bureau sees a restart */
+    /* Ready once the kiosk can ask (the socket listens) and the config is sound. */
+    if (notify_init())
+        notify_send("READY=1");
     rc = deliver_loop(&st);
     log_info(WHERE, "stopped");
 out:
+    notify_close();
     sync_server_stop(srv);
     dlv_client_free(dlv);
     if (st.sig_fd >= 0)

@@ -569,3 +569,33 @@ class TestSync(unittest.TestCase):
         self.assertIn("the kiosk reports its reader absent", self.read_log())
         self.assertEqual(self.stats()["recorded"], 2, "a heartbeat was taken for an event")
         self.assert_no_pin_sent()
+
+    def test_r_systemd_notify(self):
+        # Type=notify: READY=1 once the socket listens; WATCHDOG=1 from the
+        # delivery loop (here every 150 ms: half of WATCHDOG_USEC), even in a
+        # long backoff; STOPPING=1 at SIGTERM.
+        from unittest import mock
+        path = os.path.join(self.dir, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(ns.close)
+        ns.bind(path)
+        ns.settimeout(5 * SLOW)
+        self.control("/faults", {"fail": {"count": 1000, "status": 503, "retry_after": 3600}})
+        with mock.patch.dict(os.environ, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "300000"}):
+            self.start_sync(heartbeat=False)
+        self.assertEqual(ns.recv(100), b"READY=1")
+        self.write_events((1,))
+        wait_for(lambda: "retry 1 in 3600000 ms" in self.read_log(), 10, "the long Retry-After")
+        got, end = [], time.monotonic() + 1.0
+        while time.monotonic() < end:
+            got.append(ns.recv(100))
+        self.assertGreaterEqual(got.count(b"WATCHDOG=1"), 4, got)
+        self.assertEqual(stop_pid(self.sync), 0)
+        msgs = []
+        ns.settimeout(1.0)
+        try:
+            while True:
+                msgs.append(ns.recv(100))
+        except socket.timeout:
+            pass
+        self.assertIn(b"STOPPING=1", msgs)
