@@ -13,6 +13,13 @@
 #include "control/ctl_proto.h"
 #include "kiosk_build.h"
 #include "util/log.h"
+#include "util/secmem.h"
+
+/* The core's state and the card worker (its queue and its 256 KiB stack),
+ * with room to spare; and the main thread's frames down to the core. The
+ * unit's LimitMEMLOCK covers both. */
+#define MAIN_SECRETS_BYTES (384u * 1024u)
+#define MAIN_STACK_LOCKED (128u * 1024u)
 
 static const char usage[] =
     "Usage: kiosk [OPTION]...\n"
@@ -51,7 +58,7 @@ int main(int argc, char **argv)
     app_options opt = { 0 };
     const char *config_path = "/etc/kiosk/kiosk.conf";
     char err[512], junk;
-    int ch;
+    int ch, rc;
 
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -94,5 +101,13 @@ int main(int argc, char **argv)
     if (getenv("KIOSK_DEBUG"))
         log_set_level(LOG_LVL_DEBUG);
     log_info("main", "kiosk %s starting, terminal %s", KIOSK_VERSION, cfg.terminal_id);
-    return app_run(&cfg, &opt);
+    /* Before any thread and any PIN: no core dump and no ptrace by our own
+     * user; an arena for the objects that hold PINs; the top of this stack,
+     * where the PIN-handling frames of the main loop live, locked. */
+    secmem_no_dumps();
+    secmem_init(MAIN_SECRETS_BYTES);
+    secmem_lock_stack(MAIN_STACK_LOCKED);
+    rc = app_run(&cfg, &opt);
+    secmem_shutdown();
+    return rc;
 }

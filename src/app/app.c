@@ -35,6 +35,7 @@
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/mask.h"
+#include "util/secmem.h"
 #include "util/secure.h"
 
 /* User event codes, offsets from the base SDL_RegisterEvents gave us. */
@@ -68,7 +69,8 @@ typedef struct {
     ui_renderer *ur;
     ui_view view;
     uint8_t keypad[10];
-    core core;
+    core *core;             /* in the secrets arena (util/secmem.h): it holds PINs */
+    core core_fallback;     /* only if there is no arena (secmem_init failed) */
     core_state shown_state;
     core_notice shown_notice;
     int shown_seconds;
@@ -362,12 +364,12 @@ static void app_effects(app *a, core_effects *fx)
 static void app_feed(app *a, core_event *ev)
 {
     core_effects fx;
-    const core *c = &a->core;
+    const core *c = a->core;
     /* What the screen shows of the core: a frame is drawn only when it moves. */
     int before[6] = { c->state, c->notice, c->entry_len, c->lang, c->tries_left, (int)c->entry_gen };
 
     ev->now_ms = now_ms();
-    core_handle(&a->core, ev, &fx);
+    core_handle(a->core, ev, &fx);
     app_effects(a, &fx);
     if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER)
         explicit_bzero(ev, sizeof *ev);
@@ -390,24 +392,24 @@ static void app_build_view(app *a)
     ui_view_input in;
 
     SDL_GetRendererOutputSize(a->ren, &w, &h);
-    mask_card(a->core.card_number, a->card_masked);
-    in = (ui_view_input){ w, h, a->keypad, a->core.card_number[0] ? a->card_masked : "" };
-    ui_view_build(&a->view, &a->core, &in);
+    mask_card(a->core->card_number, a->card_masked);
+    in = (ui_view_input){ w, h, a->keypad, a->core->card_number[0] ? a->card_masked : "" };
+    ui_view_build(&a->view, a->core, &in);
     a->pressed = a->press_id[0] ? ui_view_find(&a->view, a->press_id) : -1;
 }
 
 static void app_overlay_text(app *a, char *buf, size_t len)
 {
-    const char *n = core_notice_name(a->core.notice);
+    const char *n = core_notice_name(a->core->notice);
     char reader[PCSC_READER_NAME_MAX] = "";
 
     if (a->pcsc)
         pcsc_reader_current(a->pcsc, reader, sizeof reader);
     snprintf(buf, len, "%s%s%s  frame %.2f ms  card %s%s%s  SW %04X  outbox %d  %s",
-             core_state_name(a->core.state), n ? " / " : "", n ? n : "",
+             core_state_name(a->core->state), n ? " / " : "", n ? n : "",
              app_stats_last_frame_ms(&a->stats), a->cfg.card_backend == CFG_BACKEND_SIM ? "sim" : "pcsc",
              reader[0] ? " " : "", reader, a->last_sw, a->ob_depth,
-             a->core.bureau_offline ? "bureau offline" : "");
+             a->core->bureau_offline ? "bureau offline" : "");
 }
 
 static void app_draw(app *a)
@@ -435,7 +437,7 @@ static void app_present(app *a)
         app_stats_frame(&a->stats, t0, t1);
     if (t1 - t0 > 8000000u)
         log_debug("ui", "slow frame: %.1f ms on %s (draw %.1f, present %.1f, %d texts rendered)",
-                  (double)(t1 - t0) / 1e6, core_state_name(a->core.state), (double)(td - t0) / 1e6,
+                  (double)(t1 - t0) / 1e6, core_state_name(a->core->state), (double)(td - t0) / 1e6,
                   (double)(t1 - td) / 1e6, ui_renderer_misses(a->ur));
     if (a->tap_shown_pending) {
         app_stats_tap(&a->stats, t1 - a->tap_t0_ns);
@@ -468,7 +470,7 @@ static void app_prefetch(app *a)
     core c;
     int w, h;
     int step = a->prefetch_step;
-    core_state s = a->core.state;
+    core_state s = a->core->state;
     ui_view_input in;
 
     if (step == 0 && a->prefetch_tries == 0)
@@ -477,18 +479,18 @@ static void app_prefetch(app *a)
         s = app_next_state[s];
     /* A display-only copy: card number, holder and counts, never a PIN. */
     memset(&c, 0, sizeof c);
-    c.cfg = a->core.cfg;
+    c.cfg = a->core->cfg;
     c.state = s;
     /* Most visitors still have the initial PIN (that is why they come), so
      * the new-PIN screen is prepared with the notice they will see. */
-    c.notice = step == 0 ? a->core.notice : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
-    c.lang = step % 2 == 1 ? a->core.lang : (core_lang)((a->core.lang + 1) % LANG__LAST);
-    c.card_present = a->core.card_present || a->core.state == ST_IDLE;
-    c.tries_left = a->core.tries_left;
-    memcpy(c.card_number, a->core.card_number, sizeof c.card_number);
-    memcpy(c.holder, a->core.holder, sizeof c.holder);
-    c.now_ms = a->core.now_ms;
-    c.warning_end_ms = a->core.warning_end_ms;
+    c.notice = step == 0 ? a->core->notice : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
+    c.lang = step % 2 == 1 ? a->core->lang : (core_lang)((a->core->lang + 1) % LANG__LAST);
+    c.card_present = a->core->card_present || a->core->state == ST_IDLE;
+    c.tries_left = a->core->tries_left;
+    memcpy(c.card_number, a->core->card_number, sizeof c.card_number);
+    memcpy(c.holder, a->core->holder, sizeof c.holder);
+    c.now_ms = a->core->now_ms;
+    c.warning_end_ms = a->core->warning_end_ms;
     SDL_GetRendererOutputSize(a->ren, &w, &h);
     in = (ui_view_input){ w, h, a->keypad, c.card_number[0] ? a->card_masked : "" };
     ui_view_build(&a->scratch, &c, &in);
@@ -591,7 +593,7 @@ static void app_key(app *a, SDL_Keycode k)
             app_simple(a, app_keys[i].ev);
             break;
         case KEY_OK_OR_CONTINUE:
-            app_simple(a, a->core.notice == NT_TIMEOUT_WARNING ? EV_CONTINUE : EV_OK);
+            app_simple(a, a->core->notice == NT_TIMEOUT_WARNING ? EV_CONTINUE : EV_OK);
             break;
         case KEY_SIM_INSERT:
             if (a->sim)
@@ -634,22 +636,22 @@ static void app_reply_err(app *a, uint64_t client, const char *id_json, const ch
 static cJSON *app_state_json(app *a)
 {
     cJSON *o = cJSON_CreateObject();
-    const char *n = core_notice_name(a->core.notice);
+    const char *n = core_notice_name(a->core->notice);
 
-    cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
-    cJSON_AddStringToObject(o, "lang", a->core.lang == LANG_ZH ? "zh" : "en");
-    cJSON_AddNumberToObject(o, "pin_length", a->core.entry_len);
-    if (a->core.tries_left >= 0)
-        cJSON_AddNumberToObject(o, "tries_left", a->core.tries_left);
+    cJSON_AddStringToObject(o, "state", core_state_name(a->core->state));
+    cJSON_AddStringToObject(o, "lang", a->core->lang == LANG_ZH ? "zh" : "en");
+    cJSON_AddNumberToObject(o, "pin_length", a->core->entry_len);
+    if (a->core->tries_left >= 0)
+        cJSON_AddNumberToObject(o, "tries_left", a->core->tries_left);
     if (n)
         cJSON_AddStringToObject(o, "notice", n);
-    if (a->core.notice == NT_TIMEOUT_WARNING)
-        cJSON_AddNumberToObject(o, "seconds_left", core_warning_seconds_left(&a->core));
+    if (a->core->notice == NT_TIMEOUT_WARNING)
+        cJSON_AddNumberToObject(o, "seconds_left", core_warning_seconds_left(a->core));
     cJSON_AddNumberToObject(o, "frames", (double)a->frames);
-    cJSON_AddStringToObject(o, "card", a->core.card_present ? "present" : "absent");
-    if (a->core.card_number[0]) {
+    cJSON_AddStringToObject(o, "card", a->core->card_present ? "present" : "absent");
+    if (a->core->card_number[0]) {
         char masked[MASK_CARD_MAX];
-        mask_card(a->core.card_number, masked);
+        mask_card(a->core->card_number, masked);
         cJSON_AddStringToObject(o, "card_masked", masked);
     }
     cJSON_AddStringToObject(o, "version", KIOSK_VERSION);
@@ -935,7 +937,7 @@ static void app_control(app *a, uint64_t client, ctl_request *req)
         core_state s = core_state_from_name(req->state);
         if (s == ST__LAST) {
             app_reply_err(a, client, req->id_json, "unknown_state", "no such state");
-        } else if (s == a->core.state) {
+        } else if (s == a->core->state) {
             app_reply(a, client, req->id_json, app_state_json(a));
         } else if (a->n_waits == MAX_WAITS || app_waits_of(a, client) >= MAX_WAITS_PER_CLIENT) {
             app_reply_err(a, client, req->id_json, "busy", "too many waits");
@@ -987,12 +989,12 @@ static void app_check_waits(app *a)
         ctl_wait *w = &a->waits[i];
         if (!ctl_server_has_client(a->ctl, w->client)) {
             /* the client went away: its wait goes with it */
-        } else if (w->state == a->core.state) {
+        } else if (w->state == a->core->state) {
             app_reply(a, w->client, w->id_json, app_state_json(a));
         } else if (t >= w->deadline_ms) {
             cJSON *o = cJSON_CreateObject();
             char *line;
-            cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
+            cJSON_AddStringToObject(o, "state", core_state_name(a->core->state));
             line = ctl_reply_error_fields(w->id_json, "timeout", "the state did not come in time", o);
             if (line) {
                 ctl_server_send(a->ctl, w->client, line);
@@ -1011,16 +1013,16 @@ static void app_check_waits(app *a)
 
 static void app_after_events(app *a)
 {
-    int secs = core_warning_seconds_left(&a->core);
+    int secs = core_warning_seconds_left(a->core);
 
-    if (a->core.state != a->shown_state || a->core.notice != a->shown_notice) {
-        const char *n = core_notice_name(a->core.notice);
-        log_info("core", "-> [%s]%s%s", core_state_name(a->core.state), n ? " notice=" : "", n ? n : "");
+    if (a->core->state != a->shown_state || a->core->notice != a->shown_notice) {
+        const char *n = core_notice_name(a->core->notice);
+        log_info("core", "-> [%s]%s%s", core_state_name(a->core->state), n ? " notice=" : "", n ? n : "");
         if (a->ctl) {
             cJSON *o = cJSON_CreateObject();
             char *line;
             cJSON_AddStringToObject(o, "event", "state");
-            cJSON_AddStringToObject(o, "state", core_state_name(a->core.state));
+            cJSON_AddStringToObject(o, "state", core_state_name(a->core->state));
             if (n)
                 cJSON_AddStringToObject(o, "notice", n);
             cJSON_AddNumberToObject(o, "at_ms", (double)(now_ms() - a->stats.start_ms));
@@ -1033,8 +1035,8 @@ static void app_after_events(app *a)
             }
             cJSON_Delete(o);
         }
-        a->shown_state = a->core.state;
-        a->shown_notice = a->core.notice;
+        a->shown_state = a->core->state;
+        a->shown_notice = a->core->notice;
         a->dirty = true;
         a->prefetch_step = 0;
         a->prefetch_tries = 0;
@@ -1147,15 +1149,15 @@ static void app_event(app *a, SDL_Event *e)
 
 static int app_wait_ms(app *a)
 {
-    uint64_t t = now_ms(), next = core_next_deadline(&a->core);
+    uint64_t t = now_ms(), next = core_next_deadline(a->core);
     int64_t ms;
 
     for (int i = 0; i < a->n_waits; i++)
         if (next == 0 || a->waits[i].deadline_ms < next)
             next = a->waits[i].deadline_ms;
-    if (a->core.notice == NT_TIMEOUT_WARNING && a->core.warning_end_ms > t) {
+    if (a->core->notice == NT_TIMEOUT_WARNING && a->core->warning_end_ms > t) {
         /* Wake at the next whole second of the countdown to redraw it. */
-        uint64_t at = t + (a->core.warning_end_ms - t) % 1000 + 1;
+        uint64_t at = t + (a->core->warning_end_ms - t) % 1000 + 1;
         if (next == 0 || at < next)
             next = at;
     }
@@ -1315,7 +1317,10 @@ static void app_core_init(app *a)
     cc.offline_allow = a->cfg.offline_policy == CFG_OFFLINE_ALLOW;
     cc.scramble = a->cfg.scramble_keypad;
     cc.lang = strcmp(a->cfg.language, "en") == 0 ? LANG_EN : LANG_ZH;
-    core_init(&a->core, &cc, now_ms());
+    a->core = secmem_alloc(sizeof *a->core, SECMEM_ALIGN);
+    if (a->core == NULL)
+        a->core = &a->core_fallback;
+    core_init(a->core, &cc, now_ms());
     for (int i = 0; i < 9; i++)
         a->keypad[i] = (uint8_t)(i + 1);
     a->keypad[9] = 0;
@@ -1327,11 +1332,11 @@ static void app_drain(app *a)
 {
     SDL_Event e;
 
-    /* Free what workers posted but nobody handled. */
-    while (SDL_PollEvent(&e)) {
-        if (e.type == a->ev_base)
-            app_payload_free(e.user.code, e.user.data1, e.user.data2);
-    }
+    /* Free what workers posted but nobody handled. Not SDL_PollEvent: it
+     * stops at the poll sentinel SDL 2.26 leaves in the queue when the main
+     * loop quit mid-cycle, and would leave the payloads behind it. */
+    while (SDL_PeepEvents(&e, 1, SDL_GETEVENT, a->ev_base, a->ev_base) == 1)
+        app_payload_free(e.user.code, e.user.data1, e.user.data2);
     explicit_bzero(&e, sizeof e);
 }
 
@@ -1365,7 +1370,7 @@ static void app_close(app *a)
         SDL_DestroyRenderer(a->ren);
     if (a->win)
         SDL_DestroyWindow(a->win);
-    core_wipe(&a->core);
+    core_wipe(a->core);
     TTF_Quit();
     IMG_Quit();
     SDL_Quit();

@@ -1,5 +1,7 @@
 #include "app/stats.h"
 
+#include "util/secmem.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -91,5 +93,17 @@ cJSON *app_stats_json(const app_stats *s, uint64_t frames)
     }
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cJSON_AddNumberToObject(o, "peak_rss_kb", (double)ru.ru_maxrss);
+    {
+        /* How the PINs are kept, for the tests and a technician's check. */
+        secmem_info si;
+        cJSON *sec = cJSON_AddObjectToObject(o, "secrets");
+        secmem_status(&si);
+        cJSON_AddNumberToObject(sec, "arena_bytes", (double)si.size);
+        cJSON_AddNumberToObject(sec, "arena_used", (double)si.used);
+        cJSON_AddBoolToObject(sec, "locked", si.locked);
+        cJSON_AddBoolToObject(sec, "dontdump", si.dontdump);
+        cJSON_AddBoolToObject(sec, "stack_locked", si.stack_locked);
+        cJSON_AddNumberToObject(sec, "dumpable", si.dumpable);
+    }
     return o;
 }

@@ -2,12 +2,14 @@
 
 #include "card/profile.h"
 #include "util/log.h"
+#include "util/secmem.h"
 #include "util/secure.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* One more than CARD_PIN_MAX digits fit, so an over-long PIN stays over-long
  * (and is refused) instead of being cut to a valid one. */
@@ -71,6 +73,7 @@ static void *worker_main(void *arg)
     worker_job job;
     card_result res;
 
+    pthread_setname_np(pthread_self(), "card-worker"); /* for ps, gdb and the tests */
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (!w->stopping && w->count == 0)
@@ -94,12 +97,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The worker's thread stack: APDUs with PINs are built there, so it comes
+ * from the secrets arena when there is one (locked, never dumped). Card
+ * operations are shallow; this is ample even under ASan. */
+#define WORKER_STACK (256u * 1024u)
+
+/* Frees a worker from either home. */
+static void worker_free(card_worker *w)
+{
+    if (secmem_owns(w))
+        secure_wipe(w, sizeof *w); /* the arena is never given back */
+    else
+        free(w);
+}
+
 card_worker *card_worker_start(card_transport t, const card_cfg *cfg,
                                void (*post)(void *ud, const card_result *r), void *ud)
 {
-    card_worker *w = calloc(1, sizeof *w);
+    /* Its job queue holds PINs: the arena if there is one. */
+    card_worker *w = secmem_alloc(sizeof *w, SECMEM_ALIGN);
+    void *stack = NULL;
+    pthread_attr_t attr;
     int stage = 0;
+    long pg = sysconf(_SC_PAGESIZE);
 
+    if (w == NULL)
+        w = calloc(1, sizeof *w);
     if (w == NULL)
         goto fail;
     w->t = t;
@@ -116,16 +139,26 @@ card_worker *card_worker_start(card_transport t, const card_cfg *cfg,
     if (pthread_cond_init(&w->cv, NULL) != 0)
         goto fail;
     stage = 2;
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+    if (pthread_attr_init(&attr) != 0)
         goto fail;
+    stage = 3;
+    stack = secmem_alloc(WORKER_STACK, pg > 0 ? (size_t)pg : 4096u);
+    if (stack && pthread_attr_setstack(&attr, stack, WORKER_STACK) != 0)
+        goto fail;
+    if (pthread_create(&w->thread, &attr, worker_main, w) != 0)
+        goto fail;
+    pthread_attr_destroy(&attr);
     return w;
 fail:
     log_err("card", "cannot start the card worker");
+    if (stage >= 3)
+        pthread_attr_destroy(&attr);
     if (stage >= 2)
         pthread_cond_destroy(&w->cv);
     if (stage >= 1)
         pthread_mutex_destroy(&w->mu);
-    free(w);
+    if (w)
+        worker_free(w);
     return NULL;
 }
 
@@ -192,5 +225,5 @@ void card_worker_stop(card_worker *w)
     secure_wipe(w->q, sizeof w->q);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
-    free(w);
+    worker_free(w);
 }

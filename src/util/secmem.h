@@ -1,0 +1,59 @@
+/* secmem.h - where the kiosk keeps PINs: memory locked in RAM (never
+ * swapped), left out of core dumps, not inherited by children, wiped at
+ * the end; and a process that cannot be dumped or ptrace-attached by its
+ * own user.
+ *
+ * One arena per process, mapped at start-up and carved by a bump allocator:
+ * the few objects that hold PINs (the core's state, the card worker's job
+ * queue and its thread's stack) live for the whole run, so nothing is ever
+ * freed back into it. The main thread's PIN-handling frames are covered by
+ * locking the top of its stack.
+ *
+ * Locking can fail for want of RLIMIT_MEMLOCK (the unit sets LimitMEMLOCK);
+ * that is logged and the kiosk goes on: a PIN is still wiped on every path
+ * and the process is still not dumpable.
+ */
+#ifndef UTIL_SECMEM_H
+#define UTIL_SECMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SECMEM_ALIGN 64
+
+/* Maps the arena (`bytes`, rounded up to pages), marks it MADV_DONTDUMP
+ * and MADV_DONTFORK (MADV_WIPEONFORK where known) and mlocks it. False only
+ * if it could not be mapped; a second call is refused. */
+bool secmem_init(size_t bytes);
+
+/* `bytes` zeroed from the arena, aligned to `align` (a power of two,
+ * SECMEM_ALIGN or the page size); NULL if there is no arena or it is full.
+ * Never freed: see above. */
+void *secmem_alloc(size_t bytes, size_t align);
+
+/* True if `p` lies in the arena. */
+bool secmem_owns(const void *p);
+
+/* Locks (and marks don't-dump) the `bytes` of the calling thread's stack
+ * below the caller's frame, touching them first so they are mapped. Call it
+ * from main(), before the frames that handle PINs. */
+bool secmem_lock_stack(size_t bytes);
+
+/* prctl(PR_SET_DUMPABLE, 0): no core dump, and /proc/self/mem and ptrace
+ * closed to our own user. */
+bool secmem_no_dumps(void);
+
+typedef struct secmem_info {
+    size_t size, used;
+    bool locked;        /* the arena is mlocked */
+    bool dontdump;      /* MADV_DONTDUMP took */
+    bool stack_locked;  /* secmem_lock_stack succeeded */
+    int dumpable;       /* PR_GET_DUMPABLE now */
+} secmem_info;
+
+void secmem_status(secmem_info *out);
+
+/* Wipes the whole arena, unlocks and unmaps it. Objects in it are gone. */
+void secmem_shutdown(void);
+
+#endif

@@ -1,0 +1,80 @@
+/* test_secmem.c - the secrets arena and the process hardening. */
+#include "t.h"
+
+#include "util/secmem.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+T_TEST(no_arena_no_memory)
+{
+    T_CHECK(secmem_alloc(16, SECMEM_ALIGN) == NULL);
+    int x;
+    T_CHECK(!secmem_owns(&x));
+    secmem_info si;
+    secmem_status(&si);
+    T_EQ_INT(si.size, 0);
+}
+
+T_TEST(arena_carves_aligned_zeroed_blocks)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    T_CHECK(secmem_init(10000));
+    T_CHECK(!secmem_init(4096)); /* one arena per process */
+    secmem_info si;
+    secmem_status(&si);
+    T_EQ_INT(si.size % (size_t)pg, 0);
+    T_CHECK(si.size >= 10000);
+    T_CHECK(si.dontdump);
+    T_CHECK(si.locked); /* 12 KiB: within any default RLIMIT_MEMLOCK */
+
+    unsigned char *a = secmem_alloc(5, SECMEM_ALIGN);
+    unsigned char *b = secmem_alloc(100, SECMEM_ALIGN);
+    T_CHECK(a && b);
+    T_EQ_INT((uintptr_t)a % SECMEM_ALIGN, 0);
+    T_EQ_INT((uintptr_t)b % SECMEM_ALIGN, 0);
+    T_CHECK(b >= a + 5);
+    for (int i = 0; i < 100; i++)
+        T_EQ_INT(b[i], 0);
+    memset(b, 0x5a, 100);
+    T_CHECK(secmem_owns(a) && secmem_owns(b + 99));
+    int local;
+    T_CHECK(!secmem_owns(&local));
+    unsigned char *p = secmem_alloc(100, (size_t)pg);
+    T_CHECK(p != NULL);
+    T_EQ_INT((uintptr_t)p % (size_t)pg, 0);
+
+    /* Bad alignment, zero size, and more than is left: refused. */
+    T_CHECK(secmem_alloc(8, 3) == NULL);
+    T_CHECK(secmem_alloc(8, 0) == NULL);
+    T_CHECK(secmem_alloc(0, 8) == NULL);
+    secmem_status(&si);
+    T_CHECK(secmem_alloc(si.size, 8) == NULL);
+    size_t left = si.size - si.used;
+    T_CHECK(secmem_alloc(left, 1) != NULL); /* exactly what is left */
+    T_CHECK(secmem_alloc(1, 1) == NULL);
+
+    secmem_shutdown();
+    secmem_status(&si);
+    T_EQ_INT(si.size, 0);
+    T_CHECK(!secmem_owns(b));
+    T_CHECK(secmem_init(4096)); /* after shutdown, a new one may be made */
+    secmem_shutdown();
+}
+
+T_TEST(stack_lock_and_no_dumps)
+{
+    T_CHECK(secmem_lock_stack(64 * 1024));
+    secmem_info si;
+    secmem_status(&si);
+    T_CHECK(si.stack_locked);
+    T_EQ_INT(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+    T_CHECK(secmem_no_dumps());
+    secmem_status(&si);
+    T_EQ_INT(si.dumpable, 0);
+}
+
+T_MAIN(T_CASE(no_arena_no_memory), T_CASE(arena_carves_aligned_zeroed_blocks),
+       T_CASE(stack_lock_and_no_dumps))
