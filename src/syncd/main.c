@@ -192,8 +192,12 @@ static int deliver_loop(loop_state *st)
         }
         /* Heartbeat first: the one at start shows the backlog as it was. */
         heartbeat_due(st);
-        if (now_ms() >= next_pass)
-            next_pass = now_ms() + deliver_pass(st, &stop);
+        if (now_ms() >= next_pass) {
+            /* The wait counts from the last answer, not from the pass's
+             * start (two calls in one expression run in no fixed order). */
+            unsigned wait = deliver_pass(st, &stop);
+            next_pass = now_ms() + wait;
+        }
         left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms);
         if (wd_every && next_wd < left)
             left = next_wd;
