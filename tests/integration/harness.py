@@ -22,6 +22,9 @@ Environment:
                      e.g. "valgrind --error-exitcode=99 --leak-check=full"
     KIOSK_TEST_SLOW  multiplies every timeout (float, default 1; 10 for valgrind)
     KIOSK_TEST_KEEP  1: keep every temp dir (failed tests always keep theirs)
+    KIOSK_SYNC_BIN   kiosk-sync for sync="real" (default build/kiosk-sync, else
+                     build/src/syncd/kiosk-sync)
+    KIOSK_SYNC_WRAPPER  a command put in front of kiosk-sync, like KIOSK_WRAPPER
     SDL_VIDEODRIVER  default "dummy" (headless)
 
 PC/SC mode: Kiosk(self, pcsc_reader="Virtual PCD 00 00") runs the kiosk with
@@ -31,6 +34,24 @@ There is no simulated card then: insert() and remove() refuse, and a test
 inserts a vcard.py card instead, keeping its files in k.card_dir(name) so
 that the audit also reads the card's log (its state file, the card's own
 memory with the PIN in clear, is left out).
+
+Real-sync mode: Kiosk(self, sync="real") runs, instead of fake_sync, the
+bureau stand-in (tests/bureau/standin.py, over mutual TLS with certificates
+from tests/bureau/make-certs.sh) and the real kiosk-sync against it, both
+configured from the same kiosk.conf ([bureau] url, ca_file, client_cert,
+client_key, timeouts; [sync] retry_base_ms/retry_cap_s short so recovery
+after an outage takes seconds). The stand-in's files (certificates, its
+statuses file, its dedup state, raw-bodies.log with unmasked card numbers
+by design) live in a sibling temp dir, k.bureau_dir, which is NOT audited;
+kiosk-sync's log is k.sync_log_path inside k.dir, which is. Statuses work as
+with fake_sync: `statuses` maps cards to a status or {status, holder}, and
+every other card the test inserts is written into the stand-in's file with
+`sync_default` ("unknown" leaves it out: the stand-in then answers 404).
+Helpers: stop_sync()/start_sync()/kill9_sync()/restart_sync() for
+kiosk-sync, stop_bureau()/start_bureau()/restart_bureau() for the stand-in
+(same ports, same --state file, so its dedup survives), bureau() for its
+control port (/faults, /recorded, /stats), faults(), recorded(),
+raw_bodies(), dead_letters(). sync=True still means fake_sync.
 
 Python 3 standard library only.
 """
@@ -46,10 +67,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 FAKE_SYNC = os.path.join(HERE, "fake_sync.py")
+STANDIN = os.path.join(REPO, "tests", "bureau", "standin.py")
+MAKE_CERTS = os.path.join(REPO, "tests", "bureau", "make-certs.sh")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 SLOW = float(os.environ.get("KIOSK_TEST_SLOW", "1") or "1")
@@ -104,6 +128,40 @@ def kiosk_command(args):
     """The command line that runs the kiosk with `args`, wrapper included."""
     wrapper = shlex.split(os.environ.get("KIOSK_WRAPPER", ""))
     return wrapper + [kiosk_bin()] + list(args)
+
+
+def sync_bin():
+    """kiosk-sync for sync="real"; a relative KIOSK_SYNC_BIN is taken from the top of the tree."""
+    env = os.environ.get("KIOSK_SYNC_BIN")
+    if env:
+        return os.path.join(REPO, env)
+    for rel in ("build/kiosk-sync", "build/src/syncd/kiosk-sync"):
+        if os.access(os.path.join(REPO, rel), os.X_OK):
+            return os.path.join(REPO, rel)
+    return os.path.join(REPO, "build", "kiosk-sync")
+
+
+def sync_command(args):
+    return shlex.split(os.environ.get("KIOSK_SYNC_WRAPPER", "")) + [sync_bin()] + list(args)
+
+
+def stop_pid(proc, timeout, sig=signal.SIGTERM):
+    """Stops `proc` by its pid with `sig`, then SIGKILL if it does not go
+    within `timeout` s. Returns (exit status, True if it had to be killed)."""
+    killed = False
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        except ProcessLookupError:
+            pass
+    return proc.wait(), killed
 
 
 def kiosk_env():
@@ -266,6 +324,25 @@ class Kiosk:
         # PC/SC mode: no sim card commands; cards are vcard.py processes.
         self.pcsc = pcsc_reader is not None
         self.card_dirs = set()
+        # Real-sync mode (see the module doc): stand-in + kiosk-sync.
+        if sync not in (True, False, None, "real"):
+            raise ValueError("sync must be True (fake_sync), False or \"real\", not %r" % (sync,))
+        self.real_sync = sync == "real"
+        self.bureau_dir = None
+        self.bureau_proc = None
+        self.bureau_port = None
+        self.bureau_ctl_port = None
+        self.bureau_starts = 0
+        self.sync_exits = []          # kiosk-sync exit statuses: (status, how it was stopped)
+        self.statuses_given = {}
+        self.sync_log_path = os.path.join(self.dir, "kiosk-sync.log")
+        if self.real_sync:
+            self.bureau_dir = tempfile.mkdtemp(prefix="kiosk-it-bureau-", dir="/tmp")
+            self.certs_dir = os.path.join(self.bureau_dir, "certs")
+            self.statuses_path = os.path.join(self.bureau_dir, "statuses.json")
+            self.bureau_state_path = os.path.join(self.bureau_dir, "state.json")
+            self.bureau_out_path = os.path.join(self.bureau_dir, "standin.out")
+            self.raw_bodies_path = os.path.join(self.certs_dir, "raw-bodies.log")
 
         self.sections = {
             "terminal": {"id": TERMINAL_ID},
@@ -278,6 +355,15 @@ class Kiosk:
             "sync": {"socket": self.sync_path},
             "control": {"socket": self.ctl_path},
         }
+        if self.real_sync:
+            # Short limits, so that a test of an outage takes seconds; the
+            # url is filled in once the stand-in has its port.
+            self.sections["sync"].update({"retry_base_ms": 200, "retry_cap_s": 2})
+            self.sections["bureau"] = {
+                "url": "", "ca_file": os.path.join(self.certs_dir, "ca.pem"),
+                "client_cert": os.path.join(self.certs_dir, "client.pem"),
+                "client_key": os.path.join(self.certs_dir, "client.key"),
+                "connect_timeout_s": 2, "timeout_s": 5}
         for k, v in overrides.items():
             if k not in KEY_SECTION:
                 raise TypeError("unknown Kiosk override %r (use config={section: {key: value}})" % k)
@@ -296,7 +382,11 @@ class Kiosk:
         self.sync_unreachable = sync_unreachable
         self.set_statuses(statuses or {})
         try:
-            if sync:
+            if self.real_sync:
+                self.make_certs()
+                self.start_bureau()
+                self.start_sync()
+            elif sync:
                 self.start_sync()
             if start:
                 self.start()
@@ -357,17 +447,32 @@ class Kiosk:
             f.write("\n".join(lines) + "\n")
 
     def set_statuses(self, statuses):
-        """Rewrites the statuses file; fake_sync reads it for each request."""
+        """Rewrites the statuses file; fake_sync (or the stand-in) reads it for each request."""
         for card in statuses:
             self.note_card(card)
+        self.statuses_given = dict(statuses)
+        self._write_statuses()
+
+    def _write_statuses(self):
+        data = self.statuses_given
+        if self.real_sync:
+            # The stand-in has no default: every card the test has used
+            # gets sync_default, unless the test named it (or "unknown": 404).
+            data = {}
+            if self.sync_default != "unknown":
+                data = {c: self.sync_default for c in sorted(self.cards)}
+            data.update(self.statuses_given)
         tmp = self.statuses_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(statuses, f, ensure_ascii=False)
+            json.dump(data, f, ensure_ascii=False)
         os.rename(tmp, self.statuses_path)
 
     # ---- processes --------------------------------------------------------------
 
     def start_sync(self):
+        """Starts fake_sync, or in real-sync mode kiosk-sync."""
+        if self.real_sync:
+            return self._start_real_sync()
         args = [PYTHON, FAKE_SYNC, "--socket", self.sync_path, "--statuses", self.statuses_path,
                 "--default", self.sync_default, "--delay-ms", str(self.sync_delay_ms)]
         if self.sync_unreachable:
@@ -484,6 +589,10 @@ class Kiosk:
         return self.start()
 
     def stop_sync(self):
+        """Stops fake_sync, or in real-sync mode kiosk-sync (SIGTERM by pid;
+        a kiosk-sync that does not exit 0 is reported by close())."""
+        if self.real_sync:
+            return self._stop_real_sync(signal.SIGTERM)
         if self.sync_proc is not None:
             if self.sync_proc.poll() is None:
                 self.sync_proc.terminate()
@@ -493,6 +602,183 @@ class Kiosk:
                     self.sync_proc.kill()
                     self.sync_proc.wait()
             self.sync_proc = None
+
+    # ---- real-sync mode: the bureau stand-in and kiosk-sync ---------------------
+
+    def _need_real(self, what):
+        if not self.real_sync:
+            raise KioskError("%s needs Kiosk(sync=\"real\")" % what)
+
+    def make_certs(self):
+        """CA, server and client certificates for this kiosk's terminal id."""
+        self._need_real("make_certs")
+        r = subprocess.run(["sh", MAKE_CERTS, self.certs_dir, self.sections["terminal"]["id"]],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=slow(30))
+        if r.returncode != 0:
+            raise KioskError("make-certs.sh failed (%s): %s"
+                             % (r.returncode, r.stderr.decode("utf-8", "replace")))
+
+    def start_bureau(self, extra_args=()):
+        """Starts the stand-in: free ports the first time, the same ports and
+        --state file on every later start. `extra_args`: its fault flags to
+        start with (e.g. ["--fail", "1000:503"]), in force before the first
+        request. Returns when it listens."""
+        self._need_real("start_bureau")
+        assert self.bureau_proc is None, "the stand-in is already running"
+        first = self.bureau_port is None
+        try:
+            start_at = os.path.getsize(self.bureau_out_path)
+        except FileNotFoundError:
+            start_at = 0
+        args = [PYTHON, STANDIN, "--port", str(0 if first else self.bureau_port),
+                "--control", str(0 if first else self.bureau_ctl_port),
+                "--certs", self.certs_dir, "--terminal-id", self.sections["terminal"]["id"],
+                "--statuses", self.statuses_path, "--state", self.bureau_state_path] + list(extra_args)
+        out = open(self.bureau_out_path, "ab")
+        try:
+            self.bureau_proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
+                                                stderr=subprocess.STDOUT)
+        finally:
+            out.close()
+        self.bureau_starts += 1
+        deadline = time.monotonic() + slow(15)
+        https = ctl = None
+        while https is None or ctl is None:
+            with open(self.bureau_out_path, "rb") as f:
+                f.seek(start_at)
+                text = f.read().decode("utf-8", "replace")
+            for m in re.finditer(r"listening on https://127\.0\.0\.1:(\d+)", text):
+                https = int(m.group(1))
+            for m in re.finditer(r"control on http://127\.0\.0\.1:(\d+)", text):
+                ctl = int(m.group(1))
+            if https is not None and ctl is not None:
+                break
+            if self.bureau_proc.poll() is not None or time.monotonic() > deadline:
+                status = self.bureau_proc.poll()
+                self.stop_bureau()
+                raise KioskError("the bureau stand-in did not start (status %s):\n%s" % (status, text))
+            time.sleep(0.01)
+        if not first and (https, ctl) != (self.bureau_port, self.bureau_ctl_port):
+            raise KioskError("the stand-in came back on %s/%s, not %s/%s"
+                             % (https, ctl, self.bureau_port, self.bureau_ctl_port))
+        self.bureau_port, self.bureau_ctl_port = https, ctl
+        if first:
+            self.sections["bureau"]["url"] = "https://127.0.0.1:%d" % https
+            self.write_config()
+
+    def stop_bureau(self):
+        """Stops the stand-in by its pid (SIGTERM; SIGKILL if it lingers)."""
+        if self.bureau_proc is not None:
+            stop_pid(self.bureau_proc, slow(5))
+            self.bureau_proc = None
+
+    def restart_bureau(self, extra_args=()):
+        self.stop_bureau()
+        self.start_bureau(extra_args)
+
+    def bureau_running(self):
+        return self.bureau_proc is not None and self.bureau_proc.poll() is None
+
+    def _sync_socket_id(self):
+        try:
+            st = os.lstat(self.sync_path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_ctime_ns)
+
+    def _start_real_sync(self):
+        assert self.sync_proc is None, "kiosk-sync is already running"
+        before = self._sync_socket_id()
+        log = open(self.sync_log_path, "ab")
+        try:
+            self.sync_proc = subprocess.Popen(sync_command(["--config", self.conf_path]),
+                                              stdin=subprocess.DEVNULL, stdout=log,
+                                              stderr=subprocess.STDOUT, cwd=self.dir)
+        finally:
+            log.close()
+        # Ready once it has made its socket anew (one left by a kill -9 is
+        # stale); connecting to check would tie up its one-at-a-time server.
+        deadline = time.monotonic() + slow(10)
+        while True:
+            now = self._sync_socket_id()
+            if now is not None and now != before:
+                return
+            if self.sync_proc.poll() is not None:
+                status = self.sync_proc.returncode
+                self.sync_exits.append((status, "died"))
+                self.sync_proc = None
+                raise KioskError("kiosk-sync exited during start-up with status %s:\n%s"
+                                 % (status, self.sync_log_text()[-3000:]))
+            if time.monotonic() > deadline:
+                raise KioskError("kiosk-sync made no socket at %s within %.0f s:\n%s"
+                                 % (self.sync_path, slow(10), self.sync_log_text()[-3000:]))
+            time.sleep(0.005)
+
+    def _stop_real_sync(self, sig):
+        if self.sync_proc is None:
+            return None
+        p, self.sync_proc = self.sync_proc, None
+        if p.poll() is not None:
+            self.sync_exits.append((p.returncode, "died"))
+            return p.returncode
+        status, killed = stop_pid(p, slow(10), sig)
+        how = "kill" if sig == signal.SIGKILL else ("term-timeout" if killed else "term")
+        self.sync_exits.append((status, how))
+        return status
+
+    def kill9_sync(self):
+        """SIGKILL to kiosk-sync (its socket file stays behind, stale)."""
+        self._need_real("kill9_sync")
+        return self._stop_real_sync(signal.SIGKILL)
+
+    def restart_sync(self, kill=True):
+        """kiosk-sync killed with SIGKILL (or stopped with SIGTERM) and started again."""
+        self._need_real("restart_sync")
+        self._stop_real_sync(signal.SIGKILL if kill else signal.SIGTERM)
+        self._start_real_sync()
+
+    def sync_running(self):
+        return self.sync_proc is not None and self.sync_proc.poll() is None
+
+    def sync_log_text(self):
+        try:
+            with open(self.sync_log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def bureau(self, path, body=None, timeout=5):
+        """GET (or POST `body` as JSON) on the stand-in's control port; the parsed answer."""
+        self._need_real("bureau")
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.bureau_ctl_port, path),
+                                     data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=slow(timeout)) as r:
+            return json.loads(r.read().decode("utf-8"))
+
+    def faults(self, **switches):
+        """POST /faults (merged into the stand-in's switches); the switches now."""
+        return self.bureau("/faults", switches)
+
+    def recorded(self):
+        """The event bodies the stand-in recorded, in recording order."""
+        return self.bureau("/recorded")
+
+    def bureau_stats(self):
+        return self.bureau("/stats")
+
+    def raw_bodies(self):
+        """raw-bodies.log: every request body the stand-in received (b"" if none)."""
+        self._need_real("raw_bodies")
+        try:
+            with open(self.raw_bodies_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def dead_letters(self):
+        d = self.outbox + ".dead"
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
     def close(self, audit=True, keep=False):
         """Stops everything, then audits the files. Raises on any failure.
@@ -515,18 +801,34 @@ class Kiosk:
             self._kill()
             self._drop_conns()
             self.stop_sync()
+            if self.real_sync:
+                self.stop_bureau()
+        if self.real_sync:
+            for status, how in self.sync_exits:
+                if how == "term" and status != 0:
+                    problems.append("kiosk-sync exited with status %s after SIGTERM" % status)
+                elif how == "term-timeout":
+                    problems.append("kiosk-sync did not exit within %.0f s of SIGTERM" % slow(10))
+                elif how == "died":
+                    problems.append("kiosk-sync died on its own with status %s" % status)
         if audit:
             problems.extend(self.audit())
         keep = keep or bool(problems) or os.environ.get("KIOSK_TEST_KEEP") == "1"
+        where = self.dir + (" and %s" % self.bureau_dir if self.bureau_dir else "")
         if not keep:
             self._remove_dir()
         elif not problems:
-            sys.stderr.write("(kiosk files kept in %s)\n" % self.dir)
+            sys.stderr.write("(kiosk files kept in %s)\n" % where)
         if problems:
-            raise KioskError("\n".join(problems) + "\n(files kept in %s)" % self.dir)
+            raise KioskError("\n".join(problems) + "\n(files kept in %s)" % where)
 
     def _remove_dir(self):
-        for root, dirs, files in os.walk(self.dir, topdown=False):
+        for top in (self.dir, self.bureau_dir):
+            if top:
+                self._remove_tree(top)
+
+    def _remove_tree(self, top):
+        for root, dirs, files in os.walk(top, topdown=False):
             for name in files:
                 try:
                     os.unlink(os.path.join(root, name))
@@ -538,7 +840,7 @@ class Kiosk:
                 except OSError:
                     pass
         try:
-            os.rmdir(self.dir)
+            os.rmdir(top)
         except OSError:
             pass
 
@@ -547,12 +849,15 @@ class Kiosk:
     def audit(self):
         """Problems found in what the kiosk (and fake_sync) wrote; [] if none."""
         problems = []
-        log = self.log_text()
-        for rx, what in BAD_LOG_RES:
-            m = rx.search(log)
-            if m:
-                start = max(0, log.rfind("\n", 0, m.start()) - 2000)
-                problems.append("%s in the kiosk log:\n%s" % (what, log[start:m.end() + 2000]))
+        logs = [("kiosk", self.log_text())]
+        if self.real_sync:
+            logs.append(("kiosk-sync", self.sync_log_text()))
+        for who, log in logs:
+            for rx, what in BAD_LOG_RES:
+                m = rx.search(log)
+                if m:
+                    start = max(0, log.rfind("\n", 0, m.start()) - 2000)
+                    problems.append("%s in the %s log:\n%s" % (what, who, log[start:m.end() + 2000]))
         pins = sorted(self.pins - self.audit_skip_pins, key=len, reverse=True)
         cards = sorted(self.cards, key=len, reverse=True)
         for root, dirs, files in os.walk(self.dir):
@@ -570,7 +875,9 @@ class Kiosk:
                     problems.append("cannot read %s: %s" % (path, e))
                     continue
                 rel = os.path.relpath(path, self.dir)
-                in_outbox = path.startswith(self.outbox + os.sep)
+                # Dead letters (kiosk-sync's "<outbox>.dead") are records too.
+                in_outbox = (path.startswith(self.outbox + os.sep)
+                             or path.startswith(self.outbox + ".dead" + os.sep))
                 is_record = in_outbox and (name.startswith("evt-") or name.startswith("intent-"))
                 if not is_record:
                     for card in cards:
@@ -672,6 +979,9 @@ class Kiosk:
 
     def insert(self, card_number, pin=INITIAL_PIN, tries=3, **extra):
         self._no_sim("card insert")
+        if self.real_sync:
+            self.note_card(card_number)
+            self._write_statuses()
         req = {"cmd": "card", "action": "insert", "card_number": card_number, "pin": pin, "tries": tries}
         req.update(extra)
         return self.ok(req)
