@@ -97,6 +97,9 @@ typedef struct {
     char pending_blocked[4][CORE_CARD_NUMBER_MAX]; /* pin_blocked records not written yet */
     int n_pending_blocked;
     uint64_t retry_at_ms;
+    bool storage_down;      /* the outbox cannot take a record: no PIN changes */
+    char storage_why[192];  /* why, for the log and the service screen */
+    uint64_t probe_at_ms;   /* next look at the outbox's disk */
     uint64_t wd_every_ms;   /* WATCHDOG=1 this often (half systemd's period); 0 none */
     uint64_t wd_next_ms;
     char card_masked[MASK_CARD_MAX];
@@ -287,6 +290,39 @@ static void app_retry_records(app *a)
     a->ob_depth = outbox_depth(a->ob);
 }
 
+static void app_simple(app *a, core_event_type t);
+
+/* Looks at whether the outbox can take a record now (free space, and a
+ * small write and fsync) and tells the core when that changes: a full or
+ * failing disk stops new PIN changes instead of changing a PIN that could
+ * not be recorded. Again every few seconds while it fails, every minute
+ * while it works, and whenever a card comes or a write fails. */
+static void app_probe_storage(app *a)
+{
+    char why[sizeof a->storage_why];
+    bool ok = outbox_probe(a->ob, OUTBOX_MIN_FREE, why, sizeof why);
+
+    if (ok && a->pending_res >= 0)
+        app_retry_records(a);
+    if (ok && a->pending_res >= 0) {
+        ok = false;
+        snprintf(why, sizeof why, "a change record could not be written yet");
+    }
+    if (!ok && !a->storage_down) {
+        log_err("outbox", "cannot record: %s: PIN changes stopped until it can", why);
+        snprintf(a->storage_why, sizeof a->storage_why, "%s", why);
+        a->storage_down = true;
+        app_simple(a, EV_STORAGE_DOWN);
+    } else if (ok && a->storage_down) {
+        log_notice("outbox", "records can be written again: PIN changes resume");
+        a->storage_why[0] = '\0';
+        a->storage_down = false;
+        app_retry_records(a);
+        app_simple(a, EV_STORAGE_UP);
+    }
+    a->probe_at_ms = now_ms() + (a->storage_down ? 5000u : 60000u);
+}
+
 static void app_not_queued(app *a, unsigned gen, core_card_op op, core_card_answer answer)
 {
     core_event ev = { .type = EV_CARD_ANSWER, .gen = gen, .op = op, .answer = answer, .tries = -1 };
@@ -358,6 +394,7 @@ static void app_effects(app *a, core_effects *fx)
     if (failed) {
         core_event ev = { .type = EV_RECORD_FAILED };
         app_feed(a, &ev);
+        app_probe_storage(a); /* and no new journey until it can */
     }
 }
 
@@ -1072,6 +1109,10 @@ static void app_user_event(app *a, SDL_Event *e)
     case UEV_CARD_IN:
     case UEV_CARD_OUT:
         log_info("card", "card %s", e->user.code == UEV_CARD_IN ? "inserted" : "removed");
+        /* A disk that filled since the last look stops the journey here,
+         * before the citizen types anything. */
+        if (e->user.code == UEV_CARD_IN)
+            app_probe_storage(a);
         app_simple(a, e->user.code == UEV_CARD_IN ? EV_CARD_IN : EV_CARD_OUT);
         break;
     case UEV_SERVICE_UP:
@@ -1165,6 +1206,8 @@ static int app_wait_ms(app *a)
         next = a->retry_at_ms;
     if (a->wd_next_ms && (next == 0 || a->wd_next_ms < next))
         next = a->wd_next_ms;
+    if (a->probe_at_ms && (next == 0 || a->probe_at_ms < next))
+        next = a->probe_at_ms;
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -1433,6 +1476,7 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         goto out;
     }
     log_debug("app", "fonts and services after %.1f ms", (double)(now_ns() - a.stats.start_ns) / 1e6);
+    app_probe_storage(&a); /* out of service from the first frame if the disk is full */
     app_after_events(&a);
     app_present(&a);
     app_stats_first_frame(&a.stats, now_ns());
@@ -1451,6 +1495,8 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         app_simple(&a, EV_TICK);
         if (a.retry_at_ms && now_ms() >= a.retry_at_ms)
             app_retry_records(&a);
+        if (a.probe_at_ms && now_ms() >= a.probe_at_ms)
+            app_probe_storage(&a);
         app_after_events(&a);
         if (a.dirty)
             app_present(&a);

@@ -65,7 +65,8 @@ static const char *const core_events[EV__LAST] = {
     [EV_CARD_IN] = "card_in", [EV_CARD_OUT] = "card_out",
     [EV_CARD_ANSWER] = "card_answer", [EV_BUREAU_ANSWER] = "bureau_answer",
     [EV_RECORD_FAILED] = "record_failed", [EV_SERVICE_DOWN] = "service_down",
-    [EV_SERVICE_UP] = "service_up", [EV_TICK] = "tick",
+    [EV_SERVICE_UP] = "service_up", [EV_STORAGE_DOWN] = "storage_down",
+    [EV_STORAGE_UP] = "storage_up", [EV_TICK] = "tick",
 };
 
 /* What the bureau's verdict on a card means for the journey. */
@@ -168,8 +169,29 @@ static void core_resolve(core *c, core_effects *out, core_resolution r)
 /* Every state change goes through here (curl's multistate() habit): it runs
  * the entry action of the new state, so no path can forget to wipe digits or
  * to arm a timer. */
+/* The states a full disk stops: no command that changes the card is out,
+ * and none will go without a record first. VERIFYING is not one: its
+ * answer (a block, say) is still carried out and recorded. */
+static bool core_storage_stops(core_state s)
+{
+    static const core_state stops[] = { ST_IDLE, ST_READING_CARD, ST_ENTER_OLD_PIN,
+                                        ST_ENTER_NEW_PIN, ST_CONFIRM_NEW_PIN };
+    bool found = false;
+    for (size_t i = 0; !found && i < sizeof stops / sizeof stops[0]; i++)
+        found = stops[i] == s;
+    return found;
+}
+
 static void core_enter(core *c, core_state s, core_notice n, core_effects *out)
 {
+    bool journey_over = s == ST_IDLE;
+    /* While no record can be written, no journey starts and none goes on to
+     * the next PIN screen: the terminal says it is out of service instead.
+     * (A journey that ends still ends: its clean-up below runs.) */
+    if (c->storage_down && core_storage_stops(s)) {
+        s = ST_OUT_OF_SERVICE;
+        n = NT_STORAGE_FAILED;
+    }
     bool was_keypad = core_states[c->state].keypad;
     bool fresh_entry = core_states[s].keypad && (s != c->state || !was_keypad);
 
@@ -204,7 +226,7 @@ static void core_enter(core *c, core_state s, core_notice n, core_effects *out)
     if (s != ST_VERIFYING && s != ST_ENTER_NEW_PIN && s != ST_CONFIRM_NEW_PIN &&
         s != ST_CHANGING)
         core_wipe_pins(c);
-    if (s == ST_IDLE) {
+    if (journey_over) {
         c->card_present = false;
         c->tries_left = -1;
         c->seen_wrong = false;
@@ -609,6 +631,18 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
     case EV_SERVICE_UP:
         c->service_down = false;
         if (c->state == ST_OUT_OF_SERVICE && c->notice == NT_READER_UNAVAILABLE)
+            core_enter(c, ST_IDLE, NT_NONE, out);
+        break;
+    case EV_STORAGE_DOWN:
+        /* Stop before the intent, never after: a change under way finishes
+         * (its record is retried), and the citizen still sees its outcome. */
+        c->storage_down = true;
+        if (!c->service_down && core_storage_stops(c->state))
+            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, out);
+        break;
+    case EV_STORAGE_UP:
+        c->storage_down = false;
+        if (c->state == ST_OUT_OF_SERVICE && c->notice == NT_STORAGE_FAILED)
             core_enter(c, ST_IDLE, NT_NONE, out);
         break;
     case EV_TICK:

@@ -81,6 +81,8 @@ typedef enum {
     EV_RECORD_FAILED,/* the outbox could not write what an effect asked */
     EV_SERVICE_DOWN, /* the card reader (or pcscd) went away */
     EV_SERVICE_UP,   /* ... and is back */
+    EV_STORAGE_DOWN, /* the outbox cannot take a record (disk full or failing) */
+    EV_STORAGE_UP,   /* ... and can again */
     EV_TICK,
     EV__LAST
 } core_event_type;
@@ -180,6 +182,7 @@ typedef struct {
     bool on_initial;
     bool bureau_offline;   /* went on without the bureau (offline policy) */
     bool service_down;     /* no usable reader: out of service until it returns */
+    bool storage_down;     /* no record can be written: no new journey until it can */
     int tries_left;        /* -1: the card has not said */
     char card_number[CORE_CARD_NUMBER_MAX];
     char holder[CORE_HOLDER_MAX];

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define OB_WHERE "outbox"
@@ -26,6 +27,9 @@
 #define OB_NAME_MAX 64                    /* ".tmp-intent-<12 digits>.json" and then some */
 #define OB_TMP_PREFIX ".tmp-"
 #define OB_SEQ_FILE "seq"
+/* Group-readable: kiosk-sync, another user in the outbox's group, reads
+ * and delivers what the kiosk writes (docs/production.md). */
+#define OB_FILE_MODE 0640
 
 struct outbox {
     int dirfd;                   /* the directory; holds the flock */
@@ -119,11 +123,11 @@ static bool ob_write_atomic(const outbox *o, const char *name, const char *data,
     const char *step = "create";
 
     snprintf(tmp, sizeof tmp, OB_TMP_PREFIX "%s", name);
-    fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, OB_FILE_MODE);
     if (fd < 0 && errno == EEXIST) {
         /* Left by a failed write whose clean-up failed too. */
         unlinkat(o->dirfd, tmp, 0);
-        fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, OB_FILE_MODE);
     }
     if (fd < 0)
         goto out;
@@ -421,6 +425,52 @@ int outbox_depth(outbox *o)
     }
     closedir(d);
     return n;
+}
+
+bool outbox_probe(outbox *o, uint64_t min_free, char *why, size_t whylen)
+{
+    static const char name[] = OB_TMP_PREFIX "probe";
+    char block[512];
+    struct statvfs vs;
+    uint64_t avail;
+    bool ok = false, made = false;
+    int fd = -1;
+    const char *step = "statvfs";
+
+    /* A record is ~200 bytes; the rest of this much is headroom for the
+     * seq file, temp files and the intent of a change under way. */
+    if (fstatvfs(o->dirfd, &vs) != 0)
+        goto out;
+    avail = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
+    if (avail < min_free) {
+        snprintf(why, whylen, "only %" PRIu64 " KiB free in %s (%" PRIu64 " KiB needed)",
+                 avail / 1024, o->dir, min_free / 1024);
+        step = NULL; /* said */
+        goto out;
+    }
+    step = "create";
+    fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        goto out;
+    made = true;
+    memset(block, 'p', sizeof block);
+    step = "write";
+    if (!ob_write_all(fd, block, sizeof block))
+        goto out;
+    step = "fsync";
+    if (fsync(fd) != 0)
+        goto out;
+    ok = true;
+out:
+    if (!ok && step)
+        snprintf(why, whylen, "%s %s/%s: %s", step, o->dir, name, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (made && unlinkat(o->dirfd, name, 0) != 0 && ok) {
+        snprintf(why, whylen, "unlink %s/%s: %s", o->dir, name, strerror(errno));
+        ok = false;
+    }
+    return ok;
 }
 
 uint64_t outbox_last_seq(const outbox *o)

@@ -64,6 +64,15 @@ bool outbox_intent_open(const outbox *o);
 /* Number of event files waiting for delivery (evt-*.json), -1 on error. */
 int outbox_depth(outbox *o);
 
+/* Whether a record could be written now: at least `min_free` bytes free for
+ * us on the outbox's file system, and a small file written, fsynced and
+ * removed there (".tmp-probe": a crash leftover is cleaned at open). False
+ * with the reason (errno text or "only N KiB free") in `why`. The kiosk
+ * stops taking PIN changes while this is false: a change it could not
+ * record is worse than none. */
+#define OUTBOX_MIN_FREE (256u * 1024u)
+bool outbox_probe(outbox *o, uint64_t min_free, char *why, size_t whylen);
+
 /* The last sequence number handed out (0 if none ever was). */
 uint64_t outbox_last_seq(const outbox *o);
 

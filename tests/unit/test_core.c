@@ -126,13 +126,14 @@ static void reach(int s, bool deny)
 enum { E_DIGIT, E_DELETE, E_OK, E_CANCEL, E_CONTINUE, E_LANG, E_CARD_IN, E_CARD_OUT,
        E_A_OK, E_A_WRONG, E_A_BLOCKED, E_A_LOCKED, E_A_REMOVED, E_A_GARBAGE, E_A_REFUSED,
        E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK,
-       E_SVC_DOWN, E_SVC_UP, E__N };
+       E_SVC_DOWN, E_SVC_UP, E_STORE_DOWN, E_STORE_UP, E__N };
 
 static const char *const event_names[E__N] = {
     "digit", "delete", "ok", "cancel", "continue", "lang", "card_in", "card_out",
     "answer ok", "answer wrong", "answer blocked", "answer locked", "answer removed",
     "answer garbage", "answer refused", "answer stale", "bureau active", "bureau lost",
     "bureau unreachable", "record failed", "tick", "service down", "service up",
+    "storage down", "storage up",
 };
 
 /* The card operation a state waits for; other states get a verify answer,
@@ -171,6 +172,8 @@ static void fire(int s, int e)
     case E_TICK: tick_at(NOW + 10 * 60 * 1000); break;
     case E_SVC_DOWN: simple(EV_SERVICE_DOWN); break;
     case E_SVC_UP: simple(EV_SERVICE_UP); break;
+    case E_STORE_DOWN: simple(EV_STORAGE_DOWN); break;
+    case E_STORE_UP: simple(EV_STORAGE_UP); break;
     }
 }
 
@@ -188,21 +191,21 @@ static void fire(int s, int e)
 
 /* Rows: states (plus READING_CARD waiting for the bureau); columns: events. */
 static const int expect[N_ROWS][E__N] = {
-    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up */
-    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S },
-    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S },
-    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S },
-    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S },
-    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S },
-    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
-    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S },
-    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S },
+    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up  sDn  sUp */
+    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  OOS, S },
+    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S,  OOS, S },
+    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S,  OOS, S },
+    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
+    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
+    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S },
+    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
+    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
+    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S },
+    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
+    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
+    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
+    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  S  , S },
+    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
 };
 
 T_TEST(every_state_against_every_event)
@@ -633,6 +636,79 @@ T_TEST(reader_lost_and_back)
     T_EQ_INT(C.notice, NT_BUREAU_UNREACHABLE);
 }
 
+T_TEST(storage_down_and_back)
+{
+    /* Idle: out of service at once; a card is not taken. */
+    reach(ST_IDLE, false);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(FX.n, 0);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    simple(EV_STORAGE_UP);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_NONE);
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_READING_CARD);
+
+    /* Typing the new PIN: stopped before the intent, PINs wiped. */
+    reach(ST_CONFIRM_NEW_PIN, false);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
+    for (int i = 0; i < FX.n; i++)
+        T_CHECK(FX.fx[i].type != FX_RECORD_INTENT && FX.fx[i].type != FX_CARD_CHANGE);
+
+    /* Verifying: the card's answer is still carried out (a block is
+     * recorded), but the journey goes no further than that. */
+    reach(ST_VERIFYING, false);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_VERIFYING);
+    answer(CO_VERIFY, CA_OK, -1);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+    reach(ST_VERIFYING, false);
+    simple(EV_STORAGE_DOWN);
+    answer(CO_VERIFY, CA_BLOCKED, 0);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    T_EQ_INT(FX.fx[0].type, FX_RECORD_BLOCKED);
+
+    /* A change under way finishes: the citizen sees the outcome; the end
+     * of the journey is out of service until the disk is back. */
+    reach(ST_CHANGING, false);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_CHANGING);
+    answer(CO_CHANGE, CA_OK, -1);
+    T_EQ_INT(C.state, ST_SUCCESS);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_CHECK(!C.card_present);
+    T_CHECK(all_zero(C.card_number, sizeof C.card_number));
+
+    /* With the reader gone as well, the reader is what the screen says;
+     * when it returns, the disk is still the reason. */
+    reach(ST_IDLE, false);
+    simple(EV_STORAGE_DOWN);
+    simple(EV_SERVICE_DOWN);
+    T_EQ_INT(C.notice, NT_READER_UNAVAILABLE);
+    simple(EV_STORAGE_UP);
+    T_EQ_INT(C.notice, NT_READER_UNAVAILABLE);
+    simple(EV_STORAGE_DOWN);
+    simple(EV_SERVICE_UP);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    simple(EV_STORAGE_UP);
+    T_EQ_INT(C.state, ST_IDLE);
+}
+
 T_TEST(language_toggles_anywhere)
 {
     reach(ST_SUCCESS, false);
@@ -665,5 +741,5 @@ T_MAIN(T_CASE(every_state_against_every_event), T_CASE(happy_path_emits_effects_
        T_CASE(stale_answers_from_an_earlier_card_are_ignored),
        T_CASE(scramble_asks_for_a_new_keypad_at_each_entry),
        T_CASE(record_failure_stops_the_change), T_CASE(reader_lost_and_back),
-       T_CASE(language_toggles_anywhere),
+       T_CASE(storage_down_and_back), T_CASE(language_toggles_anywhere),
        T_CASE(names_round_trip))

@@ -195,6 +195,7 @@ T_TEST(record_writes_exactly_the_event_body)
     struct stat st;
     outbox *o;
 
+    umask(027); /* kiosk.service's UMask=, which keeps the group's read bit */
     make_base();
     o = open_base();
     T_EQ_INT(outbox_last_seq(o), 0);
@@ -208,8 +209,11 @@ T_TEST(record_writes_exactly_the_event_body)
     text = slurp(path_in("evt-000000000001.json"));
     T_EQ_STR(text, want);
     free(text);
-    T_CHECK(stat(path_in("evt-000000000001.json"), &st) == 0 && (st.st_mode & 0777) == 0600);
-    T_CHECK(stat(path_in("seq"), &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* 0640: kiosk-sync, another user in the outbox's group, must read it. */
+    T_CHECK(stat(path_in("evt-000000000001.json"), &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0640);
+    T_CHECK(stat(path_in("seq"), &st) == 0);
+    T_EQ_INT(st.st_mode & 0777, 0640);
 
     T_CHECK(outbox_record(o, CARD, OUTBOX_PIN_BLOCKED, T0 + 5));
     check_event("evt-000000000002.json", 2, "pin_blocked", T5_TEXT, NULL);
@@ -642,6 +646,40 @@ T_TEST(logs_mask_the_card_number)
     remove_base();
 }
 
+T_TEST(probe_says_whether_a_record_could_be_written)
+{
+    struct rlimit saved;
+    char why[256] = "", before[512];
+    outbox *o;
+
+    make_base();
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &saved);
+    o = open_base();
+    T_CHECK(outbox_record(o, CARD, OUTBOX_PIN_CHANGED, T0));
+    snprintf(before, sizeof before, "%s", listing(base));
+    T_CHECK(outbox_probe(o, OUTBOX_MIN_FREE, why, sizeof why));
+    T_EQ_STR(listing(base), before); /* the probe leaves nothing behind */
+
+    /* Not enough room for us: said in KiB, nothing written. */
+    T_CHECK(!outbox_probe(o, UINT64_MAX / 2, why, sizeof why));
+    T_CHECK(strstr(why, "KiB free in") != NULL);
+    T_CHECK(strstr(why, base) != NULL);
+    T_EQ_STR(listing(base), before);
+
+    /* A write that fails (here: the file-size limit; ENOSPC and EIO take
+     * the same path) is reported with its step and reason. */
+    limit_file_size(16);
+    T_CHECK(!outbox_probe(o, 0, why, sizeof why));
+    setrlimit(RLIMIT_FSIZE, &saved);
+    T_CHECK(strncmp(why, "write ", 6) == 0);
+    T_CHECK(strstr(why, ".tmp-probe: File too large") != NULL);
+    T_EQ_STR(listing(base), before);
+    T_CHECK(outbox_probe(o, 0, why, sizeof why)); /* and it recovers */
+    outbox_close(o);
+    remove_base();
+}
+
 T_MAIN(T_CASE(record_writes_exactly_the_event_body), T_CASE(event_ids_differ),
        T_CASE(seq_survives_reopen_and_delivery), T_CASE(intent_resolved_changed_keeps_id_and_seq),
        T_CASE(intent_resolved_unknown_keeps_its_time),
@@ -649,4 +687,5 @@ T_MAIN(T_CASE(record_writes_exactly_the_event_body), T_CASE(event_ids_differ),
        T_CASE(leftover_intent_is_promoted_on_open), T_CASE(depth_counts_only_events),
        T_CASE(creates_directory_and_parents_0700), T_CASE(unusable_directory_fails_cleanly),
        T_CASE(second_open_of_the_same_dir_is_refused), T_CASE(failed_writes_leave_no_event_file),
-       T_CASE(bad_arguments_are_refused), T_CASE(logs_mask_the_card_number))
+       T_CASE(bad_arguments_are_refused), T_CASE(logs_mask_the_card_number),
+       T_CASE(probe_says_whether_a_record_could_be_written))
