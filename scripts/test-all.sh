@@ -84,6 +84,11 @@ integration "$OUT/bureau-standin.log" $PY tests/bureau/test_standin.py
 echo "== the card layer fuzzed with arbitrary replies (libFuzzer, ASan+UBSan, 60 s)"
 integration "$OUT/fuzz.log" tests/fuzz/run.sh 60
 
+# Needs no display, reader or network; root only to apply the sysusers.d and
+# tmpfiles.d snippets to the temporary tree (skipped otherwise).
+echo "== the production install: meson install --destdir, systemd-analyze verify and security ($BUILD)"
+integration "$OUT/install.log" $PY tests/install/test_install.py "$BUILD"
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

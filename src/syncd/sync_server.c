@@ -406,8 +406,9 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
         why = "cannot create the socket";
         goto out;
     }
-    /* The socket is born 0600: no window in which another user may connect. */
-    mode_t old = umask(0177);
+    /* The socket is born 0660: the kiosk, another user in the socket's
+     * group, connects; no window in which anyone else may. */
+    mode_t old = umask(0117);
     int b = bind(s->listen_fd, (struct sockaddr *)&a, sizeof a);
     umask(old);
     if (b != 0) {
