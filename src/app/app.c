@@ -97,6 +97,7 @@ typedef struct {
     char pending_blocked[4][CORE_CARD_NUMBER_MAX]; /* pin_blocked records not written yet */
     int n_pending_blocked;
     uint64_t retry_at_ms;
+    ui_service_info svc;    /* the service screen's figures, gathered on opening it */
     bool storage_down;      /* the outbox cannot take a record: no PIN changes */
     char storage_why[192];  /* why, for the log and the service screen */
     uint64_t probe_at_ms;   /* next look at the outbox's disk */
@@ -430,7 +431,7 @@ static void app_build_view(app *a)
 
     SDL_GetRendererOutputSize(a->ren, &w, &h);
     mask_card(a->core->card_number, a->card_masked);
-    in = (ui_view_input){ w, h, a->keypad, a->core->card_number[0] ? a->card_masked : "" };
+    in = (ui_view_input){ w, h, a->keypad, a->core->card_number[0] ? a->card_masked : "", &a->svc };
     ui_view_build(&a->view, a->core, &in);
     a->pressed = a->press_id[0] ? ui_view_find(&a->view, a->press_id) : -1;
 }
@@ -529,7 +530,7 @@ static void app_prefetch(app *a)
     c.now_ms = a->core->now_ms;
     c.warning_end_ms = a->core->warning_end_ms;
     SDL_GetRendererOutputSize(a->ren, &w, &h);
-    in = (ui_view_input){ w, h, a->keypad, c.card_number[0] ? a->card_masked : "" };
+    in = (ui_view_input){ w, h, a->keypad, c.card_number[0] ? a->card_masked : "", &a->svc };
     ui_view_build(&a->scratch, &c, &in);
     /* One text per idle turn; a step that cannot finish (the cache is full
      * of what is on screen) is given up after as many turns as it has texts,
@@ -1225,9 +1226,6 @@ static bool app_open_display(app *a, char *err, size_t errlen)
     int h = a->opt.height > 0 ? a->opt.height : a->cfg.height;
     bool fullscreen = !a->opt.windowed && a->cfg.fullscreen;
 
-    /* No GPU on most terminals: the software renderer without a framebuffer
-     * copy is the fastest and smallest way to get pixels on screen. */
-    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
     SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
     /* Touch and mouse are told apart by us (see app_event). */
     SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "1");
@@ -1242,6 +1240,13 @@ static bool app_open_display(app *a, char *err, size_t errlen)
                  "xvfb-run, or SDL_VIDEODRIVER=dummy for a headless run)", SDL_GetError());
         return false;
     }
+    /* No GPU on most terminals: on X11 the software renderer without a
+     * framebuffer copy is the fastest and smallest way to get pixels on
+     * screen. SDL 2.26's Wayland driver (the terminal, under cage) has no
+     * window framebuffer of its own: there the copy is the only way. */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION,
+                strcmp(SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "", "wayland") == 0
+                    ? "1" : "0");
     if (TTF_Init() != 0) {
         snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
         return false;

@@ -5,7 +5,7 @@
 
 /* READING_CARD starts on the card's clock and moves to the bureau's once
  * the card has been read (ACT_READ_OK in core_apply_answer). */
-enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE };
+enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE, TIMER_SERVICE };
 
 /* One row per state: its protocol name, what it shows, and what cancel does.
  * `timer` says which of the core's clocks run there. */
@@ -30,6 +30,8 @@ static const struct {
     [ST_ERROR]           = { "ERROR",           false, false, true,  TIMER_NONE },
     [ST_OUT_OF_SERVICE]  = { "OUT_OF_SERVICE",  false, false, true,  TIMER_NONE },
     [ST_TAKE_CARD]       = { "TAKE_CARD",       false, false, true,  TIMER_NONE },
+    [ST_SERVICE_CODE]    = { "SERVICE_CODE",    true,  true,  false, TIMER_SERVICE },
+    [ST_SERVICE]         = { "SERVICE",         false, false, false, TIMER_SERVICE },
 };
 
 static const char *const core_notices[NT__LAST] = {
@@ -57,6 +59,7 @@ static const char *const core_notices[NT__LAST] = {
     [NT_CHANGE_UNKNOWN] = "change_unknown",
     [NT_STORAGE_FAILED] = "storage_failed",
     [NT_READER_UNAVAILABLE] = "reader_unavailable",
+    [NT_WRONG_CODE] = "wrong_code",
 };
 
 static const char *const core_events[EV__LAST] = {
@@ -66,7 +69,9 @@ static const char *const core_events[EV__LAST] = {
     [EV_CARD_ANSWER] = "card_answer", [EV_BUREAU_ANSWER] = "bureau_answer",
     [EV_RECORD_FAILED] = "record_failed", [EV_SERVICE_DOWN] = "service_down",
     [EV_SERVICE_UP] = "service_up", [EV_STORAGE_DOWN] = "storage_down",
-    [EV_STORAGE_UP] = "storage_up", [EV_TICK] = "tick",
+    [EV_STORAGE_UP] = "storage_up", [EV_SERVICE_GESTURE] = "service_gesture",
+    [EV_CODE_OK] = "code_ok", [EV_CODE_BAD] = "code_bad", [EV_REQUEUE] = "requeue",
+    [EV_TICK] = "tick",
 };
 
 /* What the bureau's verdict on a card means for the journey. */
@@ -217,6 +222,9 @@ static void core_enter(core *c, core_state s, core_notice n, core_effects *out)
     case TIMER_NOTICE:
         if (n != NT_NONE)
             c->deadline_ms = c->now_ms + c->cfg.notice_ms;
+        break;
+    case TIMER_SERVICE:
+        c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
         break;
     case TIMER_NONE:
         break;
@@ -564,12 +572,130 @@ static void core_card_out(core *c, core_effects *out)
     core_enter(c, ST_IDLE, n, out);
 }
 
+/* ---- the service screens ----------------------------------------------------- */
+
+static bool core_in_service(const core *c)
+{
+    return c->state == ST_SERVICE_CODE || c->state == ST_SERVICE;
+}
+
+/* Back to where a citizen would find the terminal: out of service while the
+ * reader is gone (and, through core_enter, while the disk is). */
+static void core_leave_service(core *c, core_effects *out)
+{
+    c->card_present = false;
+    if (c->service_down)
+        core_enter(c, ST_OUT_OF_SERVICE, NT_READER_UNAVAILABLE, out);
+    else
+        core_enter(c, ST_IDLE, NT_NONE, out);
+}
+
+static void core_code_typed(core *c, const core_event *ev, core_effects *out)
+{
+    core_fx *fx;
+    c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
+    if (ev->type == EV_DIGIT && ev->digit >= 0 && ev->digit <= 9 && c->entry_len < PIN_MAX) {
+        c->entry[c->entry_len++] = (char)('0' + ev->digit);
+        c->notice = NT_NONE;
+    } else if (ev->type == EV_DELETE && c->entry_len > 0) {
+        c->entry[--c->entry_len] = '\0';
+    } else if (ev->type == EV_OK && c->entry_len < CORE_CODE_MIN) {
+        c->notice = NT_WRONG_CODE;
+        core_wipe_entry(c);
+    } else if (ev->type == EV_OK) {
+        /* The caller checks the code against its salted hash and answers. */
+        fx = core_fx_add(out, FX_CHECK_CODE, c->gen);
+        memcpy(fx->pin_a, c->entry, sizeof fx->pin_a);
+        core_wipe_entry(c);
+    }
+}
+
+/* Handles what the service screens take; false for everything else. */
+static bool core_service_event(core *c, const core_event *ev, core_effects *out)
+{
+    bool in = core_in_service(c), handled = in;
+
+    switch (in ? ev->type : EV__LAST) {
+    case EV_DIGIT:
+    case EV_DELETE:
+    case EV_OK:
+        if (c->state == ST_SERVICE_CODE)
+            core_code_typed(c, ev, out);
+        break;
+    case EV_CODE_OK:
+        if (c->state == ST_SERVICE_CODE) {
+            c->code_fails = 0;
+            core_enter(c, ST_SERVICE, NT_NONE, out);
+            core_fx_add(out, FX_SERVICE_OPEN, c->gen);
+        }
+        break;
+    case EV_CODE_BAD:
+        /* A few tries, then the gesture does nothing for a while: the code
+         * cannot be guessed at the screen. */
+        if (c->state == ST_SERVICE_CODE && ++c->code_fails >= CORE_CODE_TRIES) {
+            c->code_fails = 0;
+            c->service_locked_until_ms = c->now_ms + CORE_CODE_LOCKOUT_MS;
+            core_leave_service(c, out);
+        } else if (c->state == ST_SERVICE_CODE) {
+            c->notice = NT_WRONG_CODE;
+            c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
+        }
+        break;
+    case EV_REQUEUE:
+        if (c->state == ST_SERVICE) {
+            c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
+            core_fx_add(out, FX_REQUEUE_DEAD, c->gen);
+        }
+        break;
+    case EV_CANCEL:
+        core_leave_service(c, out);
+        break;
+    case EV_CONTINUE:
+        c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
+        break;
+    case EV_LANG:
+        c->lang = (core_lang)((c->lang + 1) % LANG__LAST);
+        c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
+        break;
+    case EV_RECORD_FAILED:
+        c->intent_open = false; /* a retried record: the technician stays */
+        break;
+    case EV_CARD_IN:
+    case EV_CARD_OUT:
+        /* A technician at work: a card comes and goes without a journey. */
+        c->card_present = ev->type == EV_CARD_IN;
+        break;
+    case EV_SERVICE_DOWN:
+        c->service_down = true; /* shown on leaving */
+        break;
+    case EV_SERVICE_UP:
+        c->service_down = false;
+        break;
+    case EV_TICK:
+        if (c->deadline_ms && c->now_ms >= c->deadline_ms)
+            core_leave_service(c, out);
+        break;
+    default:
+        handled = false; /* language, storage, stale answers: as anywhere */
+        break;
+    }
+    if (!in && ev->type == EV_SERVICE_GESTURE) {
+        handled = true;
+        if (c->cfg.service_enabled && (c->state == ST_IDLE || c->state == ST_OUT_OF_SERVICE) &&
+            c->now_ms >= c->service_locked_until_ms)
+            core_enter(c, ST_SERVICE_CODE, NT_NONE, out);
+    }
+    return handled;
+}
+
 void core_handle(core *c, const core_event *ev, core_effects *out)
 {
     out->n = 0;
     if (ev->now_ms > c->now_ms)
         c->now_ms = ev->now_ms;
 
+    if (core_service_event(c, ev, out))
+        return;
     switch (ev->type) {
     case EV_DIGIT:
     case EV_DELETE:

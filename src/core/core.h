@@ -34,6 +34,8 @@ typedef enum {
     ST_ERROR,
     ST_OUT_OF_SERVICE,
     ST_TAKE_CARD, /* cancelled or timed out: asks for the card back */
+    ST_SERVICE_CODE, /* a technician types their code */
+    ST_SERVICE,      /* the service screen */
     ST__LAST
 } core_state;
 
@@ -62,6 +64,7 @@ typedef enum {
     NT_CHANGE_UNKNOWN,   /* the change may or may not have reached the card */
     NT_STORAGE_FAILED,   /* the record could not be written: no change made */
     NT_READER_UNAVAILABLE, /* no reader, or the PC/SC service is gone */
+    NT_WRONG_CODE,       /* the technician code did not match */
     NT__LAST
 } core_notice;
 
@@ -83,6 +86,10 @@ typedef enum {
     EV_SERVICE_UP,   /* ... and is back */
     EV_STORAGE_DOWN, /* the outbox cannot take a record (disk full or failing) */
     EV_STORAGE_UP,   /* ... and can again */
+    EV_SERVICE_GESTURE, /* the long press no citizen makes by chance */
+    EV_CODE_OK,      /* the technician code matched (the caller checked FX_CHECK_CODE) */
+    EV_CODE_BAD,
+    EV_REQUEUE,      /* "move dead letters back" on the service screen */
     EV_TICK,
     EV__LAST
 } core_event_type;
@@ -132,6 +139,9 @@ typedef enum {
     FX_RESOLVE_INTENT,  /* .resolution */
     FX_RECORD_BLOCKED,  /* .card_number */
     FX_SHUFFLE_KEYPAD,  /* a new PIN entry starts with scrambling on */
+    FX_CHECK_CODE,      /* .pin_a: the technician code typed; answer EV_CODE_OK/BAD */
+    FX_SERVICE_OPEN,    /* gather the service screen's figures */
+    FX_REQUEUE_DEAD,    /* move the dead letters back into the outbox */
     FX__LAST
 } core_fx_type;
 
@@ -165,7 +175,13 @@ typedef struct {
     bool offline_allow;
     bool scramble;
     core_lang lang;
+    bool service_enabled;       /* a technician code is configured */
+    uint32_t service_idle_ms;   /* the service screens leave untouched this long */
 } core_config;
+
+#define CORE_CODE_MIN 4           /* technician code digits; at most PIN_MAX */
+#define CORE_CODE_TRIES 3         /* wrong codes in a row before the lockout */
+#define CORE_CODE_LOCKOUT_MS (5u * 60u * 1000u)
 
 typedef struct {
     core_config cfg;
@@ -195,6 +211,8 @@ typedef struct {
     uint64_t deadline_ms;  /* the state's own timer; 0 none */
     uint64_t warning_end_ms;
     unsigned entry_gen;    /* +1 at each fresh PIN entry (keypad reshuffle) */
+    int code_fails;        /* wrong technician codes in a row */
+    uint64_t service_locked_until_ms;
 } core;
 
 void core_init(core *c, const core_config *cfg, uint64_t now_ms);

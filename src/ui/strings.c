@@ -25,6 +25,26 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_WARNING] = { "您还在吗？%d秒后将自动退出", "Are you still there? Leaving in %d seconds" },
     [S_COUNTER_ADVICE] = { "请携带身份证到社保服务窗口办理",
                            "Please go to a social security service counter with your ID card" },
+    [S_CODE_HINT] = { "输入技术人员代码，然后按“确认”", "Type the technician code, then press OK" },
+    [S_BTN_REQUEUE] = { "重新发送被拒记录（%d）", "Send dead letters again (%d)" },
+    [S_BTN_EXIT] = { "退出", "Exit" },
+    [S_SV_VERSION] = { "软件版本", "Version" },
+    [S_SV_TERMINAL] = { "终端编号", "Terminal" },
+    [S_SV_READERS] = { "读卡器", "Readers" },
+    [S_SV_READER_USED] = { "在用读卡器", "Reader in use" },
+    [S_SV_PROFILE] = { "上一张卡", "Last card profile" },
+    [S_SV_BUREAU] = { "社保系统", "Bureau" },
+    [S_SV_LAST_ERROR] = { "最近的错误", "Last error" },
+    [S_SV_OUTBOX] = { "待发送记录", "Outbox" },
+    [S_SV_DEAD] = { "被拒记录", "Dead letters" },
+    [S_SV_UPTIME] = { "已运行", "Uptime" },
+    [S_SV_DISK] = { "记录盘可用空间", "Free for the outbox" },
+    [S_SV_STORAGE] = { "记录盘", "Outbox disk" },
+    [S_SV_NONE] = { "无", "none" },
+    [S_SV_OK] = { "正常", "fine" },
+    [S_SV_BUREAU_OK] = { "可以连接", "reachable" },
+    [S_SV_BUREAU_DOWN] = { "连接不上", "unreachable" },
+    [S_SV_BUREAU_UNKNOWN] = { "还不知道", "not known yet" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {
@@ -41,6 +61,8 @@ static const char *const str_headings[ST__LAST][LANG__LAST] = {
     [ST_ERROR] = { "没有办理完成", "This could not be finished" },
     [ST_OUT_OF_SERVICE] = { "本机暂停服务", "This terminal is out of service" },
     [ST_TAKE_CARD] = { "请取回您的社保卡", "Please take your card" },
+    [ST_SERVICE_CODE] = { "技术人员代码", "Technician code" },
+    [ST_SERVICE] = { "维护信息", "Service" },
 };
 
 /* The sentence under the heading: by state for a plain visit, then by
@@ -94,6 +116,7 @@ static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
                             "This terminal cannot do this now. Your PIN was not changed. Please take your card to a service counter" },
     [NT_READER_UNAVAILABLE] = { "本机暂时不能读卡，密码没有修改。请到社保服务窗口办理",
                                 "This terminal cannot read cards right now. Nothing was changed. Please use a service counter" },
+    [NT_WRONG_CODE] = { "代码不对，请重新输入", "That code is not right. Please try again" },
 };
 
 const char *str_get(str_id id, core_lang lang)

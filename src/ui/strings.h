@@ -31,6 +31,27 @@ typedef enum {
     S_WRONG_LENGTH,    /* %d digits */
     S_WARNING,         /* %d seconds */
     S_COUNTER_ADVICE,
+    /* The service screens (a technician's, not a citizen's). */
+    S_CODE_HINT,
+    S_BTN_REQUEUE,     /* %d dead letters */
+    S_BTN_EXIT,
+    S_SV_VERSION,      /* each S_SV_ label is followed by its value */
+    S_SV_TERMINAL,
+    S_SV_READERS,
+    S_SV_READER_USED,
+    S_SV_PROFILE,
+    S_SV_BUREAU,
+    S_SV_LAST_ERROR,
+    S_SV_OUTBOX,
+    S_SV_DEAD,
+    S_SV_UPTIME,
+    S_SV_DISK,
+    S_SV_STORAGE,
+    S_SV_NONE,         /* a value that is not there: no reader, no card yet */
+    S_SV_OK,           /* storage fine */
+    S_SV_BUREAU_OK,
+    S_SV_BUREAU_DOWN,
+    S_SV_BUREAU_UNKNOWN,
     S__LAST
 } str_id;
 

@@ -16,7 +16,8 @@
 typedef struct { int x, y, w, h; } ui_rect;
 
 typedef enum {
-    W_KEY_DIGIT, W_KEY_BACK, W_KEY_OK, W_BTN_CANCEL, W_BTN_LANG, W_BTN_CONTINUE, W__LAST
+    W_KEY_DIGIT, W_KEY_BACK, W_KEY_OK, W_BTN_CANCEL, W_BTN_LANG, W_BTN_CONTINUE,
+    W_BTN_REQUEUE, W_BTN_EXIT, W__LAST
 } ui_widget_kind;
 
 typedef struct {
@@ -49,6 +50,7 @@ typedef enum { BOX_PLAIN, BOX_NOTICE, BOX_DIALOG } ui_box_kind;
 typedef struct { ui_box_kind kind; ui_rect r; } ui_box;
 
 #define UI_MAX_WIDGETS 20
+#define UI_SERVICE_LINES 12
 #define UI_MAX_TEXTS 32
 #define UI_MAX_BOXES 4
 
@@ -69,13 +71,33 @@ typedef struct {
     ui_rect picture;
     /* Formatted strings live here so the view owns all it points to. */
     char buf_notice[256], buf_hint[256], buf_card[96], buf_holder[256], buf_warning[128];
+    char buf_service[UI_SERVICE_LINES][320], buf_requeue[96];
 } ui_view;
+
+/* The service screen's figures, gathered by the app. Strings are plain
+ * text the view shows as they are ("" when there is none). */
+typedef enum { UI_BUREAU_UNKNOWN, UI_BUREAU_OK, UI_BUREAU_DOWN } ui_bureau_state;
+typedef struct {
+    char version[32];
+    char terminal[64];
+    char readers[256];      /* every reader pcscd lists, "; " between */
+    char reader_used[128];
+    char profile[16];       /* of the last card read: "ssse", "iso7816" */
+    ui_bureau_state bureau;
+    char last_error[128];   /* kiosk-sync's last problem with the bureau */
+    long outbox_depth;      /* -1: could not be counted */
+    long dead_letters;      /* -1: could not be counted */
+    long uptime_s;
+    long long disk_free_kb; /* -1: unknown */
+    char storage[192];      /* why records cannot be written; "" when they can */
+} ui_service_info;
 
 /* What the view needs besides the core. */
 typedef struct {
     int w, h;
     const uint8_t *keypad_order; /* 10 digits in screen order (scrambled or 1..9,0) */
     const char *card_masked;     /* "A12***678" or "" */
+    const ui_service_info *service; /* for ST_SERVICE; NULL elsewhere is fine */
 } ui_view_input;
 
 /* Colours (0xRRGGBB), chosen for at least 7:1 contrast with what they sit on. */

@@ -17,6 +17,8 @@ static core_config test_cfg(void)
         .offline_allow = true,
         .scramble = false,
         .lang = LANG_ZH,
+        .service_enabled = true,
+        .service_idle_ms = 60000,
     };
     return cfg;
 }
@@ -91,6 +93,12 @@ static void reach(int s, bool deny)
     start(cfg);
     if (s == ST_IDLE)
         return;
+    if (s == ST_SERVICE_CODE || s == ST_SERVICE) {
+        simple(EV_SERVICE_GESTURE);
+        if (s == ST_SERVICE)
+            simple(EV_CODE_OK);
+        return;
+    }
     simple(EV_CARD_IN);
     if (s == ST_READING_CARD)
         return;
@@ -126,14 +134,15 @@ static void reach(int s, bool deny)
 enum { E_DIGIT, E_DELETE, E_OK, E_CANCEL, E_CONTINUE, E_LANG, E_CARD_IN, E_CARD_OUT,
        E_A_OK, E_A_WRONG, E_A_BLOCKED, E_A_LOCKED, E_A_REMOVED, E_A_GARBAGE, E_A_REFUSED,
        E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK,
-       E_SVC_DOWN, E_SVC_UP, E_STORE_DOWN, E_STORE_UP, E__N };
+       E_SVC_DOWN, E_SVC_UP, E_STORE_DOWN, E_STORE_UP, E_GESTURE, E_CODE_OK, E_CODE_BAD,
+       E_REQUEUE, E__N };
 
 static const char *const event_names[E__N] = {
     "digit", "delete", "ok", "cancel", "continue", "lang", "card_in", "card_out",
     "answer ok", "answer wrong", "answer blocked", "answer locked", "answer removed",
     "answer garbage", "answer refused", "answer stale", "bureau active", "bureau lost",
     "bureau unreachable", "record failed", "tick", "service down", "service up",
-    "storage down", "storage up",
+    "storage down", "storage up", "service gesture", "code ok", "code bad", "requeue",
 };
 
 /* The card operation a state waits for; other states get a verify answer,
@@ -174,6 +183,10 @@ static void fire(int s, int e)
     case E_SVC_UP: simple(EV_SERVICE_UP); break;
     case E_STORE_DOWN: simple(EV_STORAGE_DOWN); break;
     case E_STORE_UP: simple(EV_STORAGE_UP); break;
+    case E_GESTURE: simple(EV_SERVICE_GESTURE); break;
+    case E_CODE_OK: simple(EV_CODE_OK); break;
+    case E_CODE_BAD: simple(EV_CODE_BAD); break;
+    case E_REQUEUE: simple(EV_REQUEUE); break;
     }
 }
 
@@ -188,24 +201,28 @@ static void fire(int s, int e)
 #define OOS ST_OUT_OF_SERVICE
 #define TAK ST_TAKE_CARD
 #define SUC ST_SUCCESS
+#define SVC ST_SERVICE_CODE
+#define SVS ST_SERVICE
 
 /* Rows: states (plus READING_CARD waiting for the bureau); columns: events. */
 static const int expect[N_ROWS][E__N] = {
-    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up  sDn  sUp */
-    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  OOS, S },
-    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S,  OOS, S },
-    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S,  OOS, S },
-    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
-    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
-    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S },
-    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
-    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S },
-    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S },
-    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
-    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
-    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
-    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  S  , S },
-    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S },
+    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up  sDn  sUp  gst  cOK  cBD  rq */
+    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  OOS, S, SVC, S,  S,  S },
+    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S,  OOS, S, S  , S,  S,  S },
+    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S,  OOS, S, S  , S,  S,  S },
+    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
+    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
+    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
+    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  S  , S, SVC, S,  S,  S },
+    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
+    [ST_SERVICE_CODE] = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   SVS, S,  S },
+    [ST_SERVICE]      = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   S,   S,  S },
 };
 
 T_TEST(every_state_against_every_event)
@@ -540,6 +557,12 @@ T_TEST(card_pulled_in_every_state_goes_idle_and_wipes)
         if (core_state_has_keypad(C.state))
             type("12");
         simple(EV_CARD_OUT);
+        if (s == ST_SERVICE_CODE || s == ST_SERVICE) {
+            /* A technician at work: the screen stays; no PIN is about. */
+            T_EQ_INT(C.state, s);
+            T_CHECK(!C.card_present);
+            continue;
+        }
         T_EQ_INT(C.state, ST_IDLE);
         T_CHECK(all_zero(C.entry, sizeof C.entry));
         T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
@@ -709,6 +732,104 @@ T_TEST(storage_down_and_back)
     T_EQ_INT(C.state, ST_IDLE);
 }
 
+T_TEST(service_screen)
+{
+    /* Not configured: the gesture does nothing. */
+    core_config cfg = test_cfg();
+    cfg.service_enabled = false;
+    start(cfg);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_IDLE);
+
+    /* Not during a journey. */
+    reach(ST_ENTER_OLD_PIN, false);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+
+    /* The code: too short is refused without a check; typed digits go to
+     * the caller in FX_CHECK_CODE and leave the core at once. */
+    reach(ST_IDLE, false);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    T_CHECK(core_can_cancel(&C));
+    type("123");
+    simple(EV_OK);
+    T_EQ_INT(C.notice, NT_WRONG_CODE);
+    T_EQ_INT(FX.n, 0);
+    T_EQ_INT(C.entry_len, 0);
+    type("12345678901234567"); /* one more than fits */
+    T_EQ_INT(C.entry_len, PIN_MAX);
+    for (int i = 0; i < PIN_MAX; i++)
+        simple(EV_DELETE);
+    type("2468");
+    simple(EV_OK);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_CHECK_CODE);
+    T_EQ_STR(FX.fx[0].pin_a, "2468");
+    T_CHECK(all_zero(C.entry, sizeof C.entry));
+    core_effects_wipe(&FX);
+    T_CHECK(all_zero(FX.fx[0].pin_a, sizeof FX.fx[0].pin_a));
+
+    /* Wrong, wrong, right: the count resets; the screen opens. */
+    simple(EV_CODE_BAD);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    T_EQ_INT(C.notice, NT_WRONG_CODE);
+    simple(EV_CODE_BAD);
+    simple(EV_CODE_OK);
+    T_EQ_INT(C.state, ST_SERVICE);
+    T_EQ_INT(FX.fx[0].type, FX_SERVICE_OPEN);
+    simple(EV_REQUEUE);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_REQUEUE_DEAD);
+    /* A card comes and goes: no journey starts. */
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_SERVICE);
+    T_EQ_INT(FX.n, 0);
+    simple(EV_CARD_OUT);
+
+    /* Untouched for the idle time: it leaves by itself; a touch restarts
+     * the count. */
+    tick_at(NOW + 59000);
+    T_EQ_INT(C.state, ST_SERVICE);
+    simple(EV_REQUEUE);
+    tick_at(NOW + 59000);
+    T_EQ_INT(C.state, ST_SERVICE);
+    tick_at(NOW + 1000);
+    T_EQ_INT(C.state, ST_IDLE);
+
+    /* Three wrong codes: back, and the gesture is dead for five minutes. */
+    simple(EV_SERVICE_GESTURE);
+    for (int i = 0; i < CORE_CODE_TRIES; i++)
+        simple(EV_CODE_BAD);
+    T_EQ_INT(C.state, ST_IDLE);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_IDLE);
+    tick_at(NOW + CORE_CODE_LOCKOUT_MS - 1);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_IDLE);
+    tick_at(NOW + 1);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    simple(EV_CANCEL);
+    T_EQ_INT(C.state, ST_IDLE);
+
+    /* From out of service (reader gone): it stays gone while the technician
+     * looks, and leaving shows it again; a full disk likewise. */
+    reach(ST_IDLE, false);
+    simple(EV_SERVICE_DOWN);
+    simple(EV_SERVICE_GESTURE);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    simple(EV_CODE_OK);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_SERVICE);
+    simple(EV_CANCEL);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_READER_UNAVAILABLE);
+    simple(EV_SERVICE_UP);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+}
+
 T_TEST(language_toggles_anywhere)
 {
     reach(ST_SUCCESS, false);
@@ -741,5 +862,5 @@ T_MAIN(T_CASE(every_state_against_every_event), T_CASE(happy_path_emits_effects_
        T_CASE(stale_answers_from_an_earlier_card_are_ignored),
        T_CASE(scramble_asks_for_a_new_keypad_at_each_entry),
        T_CASE(record_failure_stops_the_change), T_CASE(reader_lost_and_back),
-       T_CASE(storage_down_and_back), T_CASE(language_toggles_anywhere),
+       T_CASE(storage_down_and_back), T_CASE(service_screen), T_CASE(language_toggles_anywhere),
        T_CASE(names_round_trip))

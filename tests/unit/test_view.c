@@ -43,6 +43,21 @@ static const screen screens[] = {
     { ST_OUT_OF_SERVICE, NT_BUREAU_UNREACHABLE, -1 }, { ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, -1 },
     { ST_OUT_OF_SERVICE, NT_READER_UNAVAILABLE, -1 },
     { ST_TAKE_CARD, NT_CANCELLED, -1 }, { ST_TAKE_CARD, NT_TIMED_OUT, -1 },
+    { ST_SERVICE_CODE, NT_NONE, -1 }, { ST_SERVICE_CODE, NT_WRONG_CODE, -1 },
+    { ST_SERVICE, NT_NONE, -1 },
+};
+
+/* The service screen with figures as long as they get in the field. */
+static const ui_service_info service_sample = {
+    .version = "0.1.0", .terminal = "GZ-YX-0042-HOSPITAL-EAST-WING",
+    .readers = "Generic Smart Card Reader Interface [CCID Interface] (12345678) 00 00; "
+               "Virtual PCD 00 00; Virtual PCD 00 01",
+    .reader_used = "Generic Smart Card Reader Interface [CCID Interface] (12345678) 00 00",
+    .profile = "iso7816", .bureau = UI_BUREAU_DOWN,
+    .last_error = "http 0, curl 28: Connection timed out after 5001 milliseconds",
+    .outbox_depth = 1834, .dead_letters = 12, .uptime_s = 86400L * 123 + 3661,
+    .disk_free_kb = 123456789,
+    .storage = "fsync /var/lib/kiosk/outbox/.tmp-probe: No space left on device",
 };
 
 static const struct { int w, h; } sizes[] = { { 1920, 1080 }, { 1024, 768 }, { 1080, 1920 } };
@@ -157,7 +172,8 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
                 core c;
                 ui_view v;
                 char what[160];
-                ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678" };
+                ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678",
+                                     &service_sample };
                 make_core(&c, &screens[i], (core_lang)lang);
                 ui_view_build(&v, &c, &in);
                 snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
@@ -177,7 +193,7 @@ T_TEST(targets_are_finger_sized_on_the_reference_panel)
     /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678" };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
 
     make_core(&c, &sc, LANG_ZH);
@@ -201,7 +217,7 @@ T_TEST(the_last_try_stays_in_view_whatever_the_notice)
 {
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678" };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 };
     bool seen = false;
 
@@ -223,7 +239,7 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     core c;
     ui_view v;
     static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
-    ui_view_input in = { 1024, 768, shuffled, "A12***678" };
+    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
     int k;
 
