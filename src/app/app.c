@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -35,13 +36,18 @@
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/mask.h"
+#include "service/tcode.h"
 #include "util/secmem.h"
 #include "util/secure.h"
 
 /* User event codes, offsets from the base SDL_RegisterEvents gave us. */
 /* Presence and service changes carry no payload: the code says it all. */
 enum { UEV_CARD, UEV_CARD_IN, UEV_CARD_OUT, UEV_SERVICE_UP, UEV_SERVICE_DOWN, UEV_BUREAU,
-       UEV_CONTROL, UEV_CONTROL_DONE, UEV__LAST };
+       UEV_CONTROL, UEV_CONTROL_DONE, UEV_BUREAU_INFO, UEV__LAST };
+
+/* The service gesture: a finger held this long on the title, top left, of
+ * the idle or out-of-service screen. No citizen presses there that long. */
+#define SERVICE_HOLD_MS 3000
 
 /* Synthetic taps and keys are refused ("busy") above this many queued
  * events, so a flooding script cannot fill SDL's queue and make real events
@@ -98,6 +104,13 @@ typedef struct {
     int n_pending_blocked;
     uint64_t retry_at_ms;
     ui_service_info svc;    /* the service screen's figures, gathered on opening it */
+    tcode tcode;            /* the technician code's salted hash, if configured */
+    bool tcode_set;
+    uint64_t gesture_at_ms; /* a finger is on the corner: the gesture fires then */
+    uint64_t synth_up_at_ms;/* a control-socket long press lifts its finger then */
+    int synth_up_x, synth_up_y;
+    char last_profile[16];  /* of the last card read, for the service screen */
+    uint64_t started_ms;
     bool storage_down;      /* the outbox cannot take a record: no PIN changes */
     char storage_why[192];  /* why, for the log and the service screen */
     uint64_t probe_at_ms;   /* next look at the outbox's disk */
@@ -151,6 +164,9 @@ static void app_payload_free(int code, void *data1, void *data2)
     case UEV_CONTROL_DONE:
         if (data1)
             free(((ctl_pending *)data1)->id_json);
+        free(data1);
+        break;
+    case UEV_BUREAU_INFO:
         free(data1);
         break;
     default:
@@ -207,6 +223,15 @@ static void app_on_sync(void *ud, const sync_result *r)
     if (copy) {
         *copy = *r;
         app_post(ud, UEV_BUREAU, copy, NULL);
+    }
+}
+
+static void app_on_bureau_info(void *ud, const sync_bureau_info *info)
+{
+    sync_bureau_info *copy = malloc(sizeof *copy);
+    if (copy) {
+        *copy = *info;
+        app_post(ud, UEV_BUREAU_INFO, copy, NULL);
     }
 }
 
@@ -293,6 +318,38 @@ static void app_retry_records(app *a)
 
 static void app_simple(app *a, core_event_type t);
 
+/* Gathers the service screen's figures (the bureau's come from kiosk-sync,
+ * asked separately). */
+static void app_service_refresh(app *a)
+{
+    ui_service_info *si = &a->svc;
+    ui_bureau_state bureau = si->bureau;
+    char last_error[sizeof si->last_error];
+    struct statvfs vs;
+
+    memcpy(last_error, si->last_error, sizeof last_error);
+    memset(si, 0, sizeof *si);
+    si->bureau = bureau; /* until kiosk-sync answers again */
+    memcpy(si->last_error, last_error, sizeof last_error);
+    snprintf(si->version, sizeof si->version, "%s", KIOSK_VERSION);
+    snprintf(si->terminal, sizeof si->terminal, "%s", a->cfg.terminal_id);
+    if (a->pcsc) {
+        pcsc_reader_current(a->pcsc, si->reader_used, sizeof si->reader_used);
+        pcsc_reader_all(a->pcsc, si->readers, sizeof si->readers);
+    } else {
+        snprintf(si->reader_used, sizeof si->reader_used, "simulated card (development)");
+        snprintf(si->readers, sizeof si->readers, "simulated card (development)");
+    }
+    snprintf(si->profile, sizeof si->profile, "%s", a->last_profile);
+    si->outbox_depth = outbox_depth(a->ob);
+    si->dead_letters = outbox_dead_count(a->ob);
+    si->uptime_s = (long)((now_ms() - a->started_ms) / 1000);
+    si->disk_free_kb = statvfs(a->cfg.outbox_dir, &vs) == 0
+                     ? (long long)((uint64_t)vs.f_bavail * vs.f_frsize / 1024) : -1;
+    snprintf(si->storage, sizeof si->storage, "%s", a->storage_down ? a->storage_why : "");
+    a->dirty = true;
+}
+
 /* Looks at whether the outbox can take a record now (free space, and a
  * small write and fsync) and tells the core when that changes: a full or
  * failing disk stops new PIN changes instead of changing a PIN that could
@@ -337,7 +394,7 @@ static void app_not_queued(app *a, unsigned gen, core_card_op op, core_card_answ
 static void app_effects(app *a, core_effects *fx)
 {
     time_t t = time(NULL);
-    bool failed = false;
+    bool failed = false, code_checked = false, code_ok = false;
 
     for (int i = 0; i < fx->n && !failed; i++) {
         core_fx *f = &fx->fx[i];
@@ -384,6 +441,21 @@ static void app_effects(app *a, core_effects *fx)
         case FX_SHUFFLE_KEYPAD:
             app_shuffle(a);
             break;
+        case FX_CHECK_CODE:
+            /* Never logged, wiped with the effects below. */
+            code_ok = a->tcode_set && tcode_check(&a->tcode, f->pin_a);
+            code_checked = true;
+            break;
+        case FX_SERVICE_OPEN:
+            log_notice("service", "service screen opened");
+            app_service_refresh(a);
+            sync_client_ask_bureau(a->sync, app_on_bureau_info, a);
+            break;
+        case FX_REQUEUE_DEAD:
+            log_notice("service", "the technician moves the dead letters back: %ld moved",
+                       outbox_requeue_dead(a->ob));
+            app_service_refresh(a);
+            break;
         default:
             break;
         }
@@ -392,6 +464,13 @@ static void app_effects(app *a, core_effects *fx)
         if (fx->fx[i].type == FX_RESOLVE_INTENT || fx->fx[i].type == FX_RECORD_BLOCKED)
             a->ob_depth = outbox_depth(a->ob);
     core_effects_wipe(fx);
+    if (code_checked) {
+        if (code_ok)
+            log_notice("service", "technician code accepted");
+        else
+            log_warn("service", "wrong technician code");
+        app_simple(a, code_ok ? EV_CODE_OK : EV_CODE_BAD);
+    }
     if (failed) {
         core_event ev = { .type = EV_RECORD_FAILED };
         app_feed(a, &ev);
@@ -558,6 +637,8 @@ static void app_widget_action(app *a, int idx)
     case W_BTN_CANCEL: ev.type = EV_CANCEL; break;
     case W_BTN_LANG: ev.type = EV_LANG; break;
     case W_BTN_CONTINUE: ev.type = EV_CONTINUE; break;
+    case W_BTN_REQUEUE: ev.type = EV_REQUEUE; break;
+    case W_BTN_EXIT: ev.type = EV_CANCEL; break;
     default: break;
     }
     if (ev.type != EV__LAST)
@@ -575,7 +656,12 @@ static void app_pointer(app *a, bool down, int x, int y)
     if (down) {
         snprintf(a->press_id, sizeof a->press_id, "%s", id);
         a->pressed = hit;
+        /* The title, top left, of a screen with nothing for a citizen to do. */
+        a->gesture_at_ms = (a->core->state == ST_IDLE || a->core->state == ST_OUT_OF_SERVICE) &&
+                           hit < 0 && x < a->view.w / 4 && y < a->view.bar.h
+                         ? now_ms() + SERVICE_HOLD_MS : 0;
     } else {
+        a->gesture_at_ms = 0;
         if (hit >= 0 && strcmp(id, a->press_id) == 0)
             app_widget_action(a, hit);
         a->press_id[0] = '\0';
@@ -612,6 +698,7 @@ static const struct { SDL_Keycode key; enum app_key_act act; core_event_type ev;
     { SDLK_F1, KEY_SIM_INSERT, EV__LAST },
     { SDLK_F2, KEY_SIM_REMOVE, EV__LAST },
     { SDLK_F3, KEY_EVENT, EV_LANG },
+    { SDLK_F9, KEY_EVENT, EV_SERVICE_GESTURE },
     { SDLK_F12, KEY_OVERLAY, EV__LAST },
 };
 
@@ -713,6 +800,24 @@ static cJSON *app_layout_json(app *a)
         cJSON_AddNumberToObject(j, "w", w->r.w);
         cJSON_AddNumberToObject(j, "h", w->r.h);
         cJSON_AddBoolToObject(j, "enabled", w->enabled);
+        cJSON_AddItemToArray(arr, j);
+    }
+    /* The words on screen, for scripts that check what a screen says (the
+     * service screen's figures, say). Never a PIN: digits show as dots. */
+    static const char *const roles[TXT__LAST] = {
+        [TXT_BAR] = "bar", [TXT_HEADING] = "heading", [TXT_BODY] = "body", [TXT_NOTICE] = "notice",
+        [TXT_INFO] = "info", [TXT_WARNING] = "warning", [TXT_KEY] = "key",
+    };
+    arr = cJSON_AddArrayToObject(o, "texts");
+    for (int i = 0; i < a->view.n_texts; i++) {
+        const ui_text *t = &a->view.texts[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "role", t->role < TXT__LAST ? roles[t->role] : "?");
+        cJSON_AddStringToObject(j, "text", t->text);
+        cJSON_AddNumberToObject(j, "x", t->r.x);
+        cJSON_AddNumberToObject(j, "y", t->r.y);
+        cJSON_AddNumberToObject(j, "w", t->r.w);
+        cJSON_AddNumberToObject(j, "h", t->r.h);
         cJSON_AddItemToArray(arr, j);
     }
     return o;
@@ -934,7 +1039,15 @@ static void app_control(app *a, uint64_t client, ctl_request *req)
             y = a->view.widgets[i].r.y + a->view.widgets[i].r.h / 2;
         }
         a->tap_t0_ns = now_ns();
-        app_push_tap(a, x, y);
+        if (req->hold_ms > 0) {
+            /* The finger goes down now and comes up in the main loop. */
+            app_push_finger(a, SDL_FINGERDOWN, x, y);
+            a->synth_up_at_ms = now_ms() + (uint64_t)req->hold_ms;
+            a->synth_up_x = x;
+            a->synth_up_y = y;
+        } else {
+            app_push_tap(a, x, y);
+        }
         app_push_done(a, client, req);
         break;
     }
@@ -1102,9 +1215,22 @@ static void app_user_event(app *a, SDL_Event *e)
         if (r->op == CARD_OP_CHANGE && !r->sent && ev.answer != CA_OK)
             ev.answer = CA_REFUSED;
         a->last_sw = r->sw; /* the card layer has logged the answer */
+        if (r->op == CARD_OP_READ && r->res == CARD_RES_OK)
+            snprintf(a->last_profile, sizeof a->last_profile, "%s", card_profile_name(r->profile));
         snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);
         app_payload_free(UEV_CARD, r, NULL);
         app_feed(a, &ev);
+        break;
+    }
+    case UEV_BUREAU_INFO: {
+        static const ui_bureau_state states[] = { [SYNC_BUREAU_NOT_KNOWN] = UI_BUREAU_UNKNOWN,
+                                                  [SYNC_BUREAU_OK] = UI_BUREAU_OK,
+                                                  [SYNC_BUREAU_DOWN] = UI_BUREAU_DOWN };
+        const sync_bureau_info *info = e->user.data1;
+        a->svc.bureau = info->bureau <= SYNC_BUREAU_DOWN ? states[info->bureau] : UI_BUREAU_UNKNOWN;
+        snprintf(a->svc.last_error, sizeof a->svc.last_error, "%s", info->last_error);
+        app_payload_free(UEV_BUREAU_INFO, e->user.data1, NULL);
+        a->dirty = true;
         break;
     }
     case UEV_CARD_IN:
@@ -1209,6 +1335,10 @@ static int app_wait_ms(app *a)
         next = a->wd_next_ms;
     if (a->probe_at_ms && (next == 0 || a->probe_at_ms < next))
         next = a->probe_at_ms;
+    if (a->gesture_at_ms && (next == 0 || a->gesture_at_ms < next))
+        next = a->gesture_at_ms;
+    if (a->synth_up_at_ms && (next == 0 || a->synth_up_at_ms < next))
+        next = a->synth_up_at_ms;
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -1365,6 +1495,8 @@ static void app_core_init(app *a)
     cc.offline_allow = a->cfg.offline_policy == CFG_OFFLINE_ALLOW;
     cc.scramble = a->cfg.scramble_keypad;
     cc.lang = strcmp(a->cfg.language, "en") == 0 ? LANG_EN : LANG_ZH;
+    cc.service_enabled = a->tcode_set;
+    cc.service_idle_ms = (uint32_t)a->cfg.service_idle_s * 1000u;
     a->core = secmem_alloc(sizeof *a->core, SECMEM_ALIGN);
     if (a->core == NULL)
         a->core = &a->core_fallback;
@@ -1461,6 +1593,9 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     a.pressed = -1;
     a.pending_res = -1;
     app_stats_init(&a.stats, now_ms());
+    a.started_ms = now_ms();
+    /* Checked when the config was read; without one, no service screen. */
+    a.tcode_set = a.cfg.service_code_hash[0] && tcode_parse(a.cfg.service_code_hash, &a.tcode, NULL, 0);
     app_core_init(&a);
     if (!app_open_display(&a, err, sizeof err)) {
         log_err("app", "%s", err);
@@ -1502,6 +1637,15 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
             app_retry_records(&a);
         if (a.probe_at_ms && now_ms() >= a.probe_at_ms)
             app_probe_storage(&a);
+        if (a.synth_up_at_ms && now_ms() >= a.synth_up_at_ms) {
+            a.synth_up_at_ms = 0;
+            app_push_finger(&a, SDL_FINGERUP, a.synth_up_x, a.synth_up_y);
+        }
+        if (a.gesture_at_ms && now_ms() >= a.gesture_at_ms) {
+            a.gesture_at_ms = 0;
+            log_info("service", "long press on the title: asking for the technician code");
+            app_simple(&a, EV_SERVICE_GESTURE);
+        }
         app_after_events(&a);
         if (a.dirty)
             app_present(&a);

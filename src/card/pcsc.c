@@ -124,6 +124,7 @@ struct pcsc_reader {
     bool mon_ctx_valid;
     SCARDCONTEXT mon_ctx;
     char current[PCSC_READER_NAME_MAX]; /* the chosen reader, "" none */
+    char all[PCSC_READERS_TEXT_MAX];    /* every reader listed, "; " between */
     bool card_in;                       /* the monitor said CARD_IN last */
     unsigned card_seq;                  /* bumped at every CARD_IN */
     unsigned service_epoch;             /* bumped at every new monitor context */
@@ -361,6 +362,20 @@ out:
     return cls;
 }
 
+/* For the service screen: the readers pcscd lists, as one line. */
+static void mon_note_all(pcsc_reader *r, const mon_state *m)
+{
+    char all[PCSC_READERS_TEXT_MAX] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < m->n && used < sizeof all; i++) {
+        int k = snprintf(all + used, sizeof all - used, "%s%s", i ? "; " : "", m->st[i].szReader);
+        used += k > 0 ? (size_t)k : 0;
+    }
+    pthread_mutex_lock(&r->mu);
+    memcpy(r->all, all, sizeof all);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Before a look: which reader is ours now. */
 static void mon_choose(pcsc_reader *r, mon_state *m)
 {
@@ -484,6 +499,7 @@ static void *monitor_main(void *arg)
             continue;
         }
         mon_choose(r, &m);
+        mon_note_all(r, &m);
 
         rv = SCardGetStatusChange(m.ctx, PCSC_WAIT_MS, m.st, (DWORD)m.n + 1);
         cls = pe_classify(rv);
@@ -822,6 +838,18 @@ void pcsc_reader_current(pcsc_reader *r, char *buf, size_t len)
         return;
     pthread_mutex_lock(&r->mu);
     snprintf(buf, len, "%s", r->current);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void pcsc_reader_all(pcsc_reader *r, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0)
+        return;
+    buf[0] = '\0';
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    snprintf(buf, len, "%s", r->all);
     pthread_mutex_unlock(&r->mu);
 }
 

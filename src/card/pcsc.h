@@ -68,6 +68,11 @@ void pcsc_reader_current(pcsc_reader *r, char *buf, size_t len);
  * ends the transaction, resets the card if it is still connected (so a PIN
  * verified in this session does not stay verified), releases both contexts,
  * frees `r`. No event is posted during or after the stop. NULL is fine. */
+/* Every reader pcscd lists now, "; " between them (cut to `len`), for the
+ * service screen; "" when none or not yet known. Thread-safe. */
+#define PCSC_READERS_TEXT_MAX 512
+void pcsc_reader_all(pcsc_reader *r, char *buf, size_t len);
+
 void pcsc_reader_stop(pcsc_reader *r);
 
 #endif

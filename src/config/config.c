@@ -1,4 +1,6 @@
 #include "config/config.h"
+
+#include "service/tcode.h"
 #include "util/text.h"
 
 #include "util/log.h"
@@ -53,6 +55,7 @@ static bool cfg_parse_int(const cfg_key *k, kiosk_config *c, const char *v, char
 static bool cfg_parse_choice(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_word(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_initial(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
+static bool cfg_parse_code_hash(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 
 static const cfg_choice cfg_bool[] = {
     { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 }, { "1", 1 }, { "0", 0 }, { NULL, 0 },
@@ -136,6 +139,11 @@ static const cfg_key cfg_keys[] = {
 
     /* Automation is opt-in. */
     K_STR("control", "socket", control_socket, ""),
+
+    /* The technician's screen: none until a code's salted hash is set
+     * (kiosk-code-hash makes the line). */
+    { "service", "code_hash", cfg_parse_code_hash, CFG_FIELD(service_code_hash), "", 0, 0, NULL, 0 },
+    K_INT("service", "idle_s", service_idle_s, "60", 5, 600),
 };
 
 #define CFG_NKEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -199,6 +207,18 @@ static bool cfg_parse_string(const cfg_key *k, kiosk_config *c, const char *v, c
     memcpy(dst, v, len);
     dst[len] = '\0';
     return true;
+}
+
+/* Checked here, so that a mistyped hash stops the start with its line
+ * number instead of silently locking the technician out. */
+static bool cfg_parse_code_hash(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)
+{
+    tcode t;
+    bool ok = v[0] == '\0' || tcode_parse(v, &t, why, n);
+    if (ok)
+        ok = cfg_parse_string(k, c, v, why, n);
+    explicit_bzero(&t, sizeof t);
+    return ok;
 }
 
 static bool cfg_parse_int(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)

@@ -56,6 +56,9 @@ typedef struct kiosk_config {
     int connect_timeout_s, timeout_s;
     /* [control] */
     char control_socket[108];        /* "" = no control socket */
+    /* [service] */
+    char service_code_hash[160];     /* a checked tcode value (service/tcode.h); "" = no service screen */
+    int service_idle_s;
 } kiosk_config;
 
 /* Fills `c` with the defaults of every key (the table in config.c). */

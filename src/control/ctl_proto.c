@@ -199,6 +199,9 @@ static bool parse_tap(const cJSON *root, ctl_request *req, ctl_err *e)
                      sizeof req->widget, e);
     if (w == FIELD_BAD)
         return false;
+    /* A long press: the finger stays down this long (the service gesture). */
+    if (field_int(root, "hold_ms", 0, CTL_HOLD_MAX_MS, &req->hold_ms, e) == FIELD_BAD)
+        return false;
     x = field_int(root, "x", 0, CTL_COORD_MAX, &req->x, e);
     if (x == FIELD_BAD)
         return false;

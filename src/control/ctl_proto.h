@@ -30,6 +30,7 @@ typedef enum { CTL_CARD_INSERT, CTL_CARD_REMOVE } ctl_card_action;
 #define CTL_CARD_PIN_DEFAULT "123456"
 #define CTL_DELAY_MAX_MS 60000
 #define CTL_COORD_MAX 32767
+#define CTL_HOLD_MAX_MS 10000
 
 typedef struct ctl_request {
     ctl_cmd cmd;
@@ -44,6 +45,7 @@ typedef struct ctl_request {
     char widget[48];
     bool has_xy;
     int x, y;
+    int hold_ms;     /* tap: 0..CTL_HOLD_MAX_MS the finger stays down; 0 a plain tap */
 
     char digits[65]; /* type: 1..64 ASCII digits (a PIN: wiped by clear) */
     char key[16];    /* key "name": Return Escape Backspace 0..9 F1..F12 */

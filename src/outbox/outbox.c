@@ -427,6 +427,97 @@ int outbox_depth(outbox *o)
     return n;
 }
 
+/* "evt-" + 12 digits + ".json", as ob_name spells it. */
+static bool ob_is_event_name(const char *name)
+{
+    uint64_t seq;
+    return ob_parse_name(name, "evt-", &seq);
+}
+
+/* The dead-letter folder kiosk-sync keeps beside the outbox, opened; -1 if
+ * there is none (errno ENOENT: nothing was ever refused). */
+static int ob_open_dead(const outbox *o)
+{
+    char path[PATH_MAX + 8];
+    int k = snprintf(path, sizeof path, "%s.dead", o->dir);
+    if (k < 0 || (size_t)k >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+long outbox_dead_count(outbox *o)
+{
+    DIR *d = NULL;
+    struct dirent *e;
+    long n = -1;
+    int fd = o ? ob_open_dead(o) : -1;
+
+    if (fd < 0) {
+        n = o && errno == ENOENT ? 0 : -1;
+        goto out;
+    }
+    if ((d = fdopendir(fd)) == NULL)
+        goto out;
+    fd = -1;
+    n = 0;
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0)
+        n += ob_is_event_name(e->d_name);
+    if (errno != 0)
+        n = -1;
+out:
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
+    return n;
+}
+
+long outbox_requeue_dead(outbox *o)
+{
+    DIR *d = NULL;
+    struct dirent *e;
+    long moved = -1, clashes = 0;
+    int fd = o ? ob_open_dead(o) : -1, dfd = -1;
+
+    if (fd < 0) {
+        moved = o && errno == ENOENT ? 0 : -1;
+        if (moved < 0 && o)
+            log_err(OB_WHERE, "cannot open the dead letters of %s: %s", o->dir, strerror(errno));
+        goto out;
+    }
+    dfd = dup(fd);
+    if (dfd < 0 || (d = fdopendir(fd)) == NULL)
+        goto out;
+    fd = -1;
+    moved = 0;
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+        if (!ob_is_event_name(e->d_name))
+            continue;
+        /* Never over an event of the same name (a seq is never reused, so
+         * that would be a second copy): it stays a dead letter. */
+        if (renameat2(dfd, e->d_name, o->dirfd, e->d_name, RENAME_NOREPLACE) == 0) {
+            moved++;
+        } else {
+            clashes++;
+            log_err(OB_WHERE, "dead letter %s stays: %s", e->d_name, strerror(errno));
+        }
+    }
+    if (moved > 0 && (fsync(dfd) != 0 || !ob_fsync_dir(o)))
+        log_err(OB_WHERE, "fsync after moving dead letters back: %s", strerror(errno));
+    log_notice(OB_WHERE, "%ld dead letter(s) moved back into %s%s", moved, o->dir,
+               clashes ? " (some stayed: see above)" : "");
+out:
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    return moved;
+}
+
 bool outbox_probe(outbox *o, uint64_t min_free, char *why, size_t whylen)
 {
     static const char name[] = OB_TMP_PREFIX "probe";

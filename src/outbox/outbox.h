@@ -64,6 +64,17 @@ bool outbox_intent_open(const outbox *o);
 /* Number of event files waiting for delivery (evt-*.json), -1 on error. */
 int outbox_depth(outbox *o);
 
+/* Dead letters: events kiosk-sync moved to "<dir>.dead" because the bureau
+ * refused them (docs/outbox.md). The count of them (0 when the folder does
+ * not exist), or -1 if it cannot be read. */
+long outbox_dead_count(outbox *o);
+
+/* The service screen's "send them again": moves every dead letter back into
+ * the outbox, never over a file of the same name (that one stays, logged),
+ * and fsyncs both folders. How many moved, or -1 if the folder could not
+ * be read. kiosk-sync sends them again, oldest seq first. */
+long outbox_requeue_dead(outbox *o);
+
 /* Whether a record could be written now: at least `min_free` bytes free for
  * us on the outbox's file system, and a small file written, fsynced and
  * removed there (".tmp-probe": a crash leftover is cleaned at open). False

@@ -79,6 +79,8 @@ struct sync_client {
     sync_question queue[SYNC_QUEUE_MAX];    /* under mu; a ring */
     size_t q_head, q_len;
     char reader[SYNC_READER_WORD_MAX];      /* under mu: last reader state, "" none yet */
+    sync_bureau_fn bureau_fn;               /* under mu: a status question waits */
+    void *bureau_ud;
     long long reader_due_ms;                /* under mu: when to (re)send it */
 };
 
@@ -392,6 +394,44 @@ static const char *ask_card(const sync_client *c, const sync_question *q, const 
     return why;
 }
 
+/* kiosk-sync's {"cmd":"status"}: what it last heard from the bureau. */
+static void ask_bureau_status(const sync_client *c, sync_bureau_info *info)
+{
+    static const char *const words[] = { [SYNC_BUREAU_NOT_KNOWN] = "unknown",
+                                         [SYNC_BUREAU_OK] = "reachable",
+                                         [SYNC_BUREAU_DOWN] = "unreachable" };
+    static const char req[] = "{\"cmd\":\"status\"}\n";
+    char buf[SYNC_REPLY_MAX + 1];
+    size_t len = 0;
+    cJSON *root = NULL;
+    const char *why = exchange(c, req, sizeof req - 1, now_ms() + c->timeout_ms, buf, &len);
+
+    memset(info, 0, sizeof *info);
+    if (!why) {
+        root = cJSON_ParseWithLength(buf, len);
+        const cJSON *ok = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ok") : NULL;
+        const cJSON *b = cJSON_IsTrue(ok) ? cJSON_GetObjectItemCaseSensitive(root, "bureau") : NULL;
+        const cJSON *e = cJSON_IsTrue(ok) ? cJSON_GetObjectItemCaseSensitive(root, "last_error") : NULL;
+        why = "an answer that is not a status";
+        for (size_t i = 0; cJSON_IsString(b) && why && i < sizeof words / sizeof words[0]; i++)
+            if (strcmp(b->valuestring, words[i]) == 0) {
+                info->bureau = (sync_bureau)i;
+                why = NULL;
+            }
+        /* Shown on the screen: printable ASCII only, cut to fit. */
+        if (!why && cJSON_IsString(e)) {
+            snprintf(info->last_error, sizeof info->last_error, "%s", e->valuestring);
+            for (char *p = info->last_error; *p; p++)
+                *p = *p < 0x20 || *p > 0x7e ? '?' : *p;
+        }
+    }
+    if (why) {
+        info->bureau = SYNC_BUREAU_NOT_KNOWN;
+        snprintf(info->last_error, sizeof info->last_error, "kiosk-sync: %s", why);
+    }
+    cJSON_Delete(root);
+}
+
 /* Tells kiosk-sync the reader's state for its heartbeat. True if it said ok. */
 static bool report_reader(const sync_client *c, const char *word)
 {
@@ -456,7 +496,8 @@ static void *sync_main(void *arg)
 
     pthread_mutex_lock(&c->mu);
     for (;;) {
-        while (!c->stopping && c->q_len == 0 && !(c->reader[0] && now_ms() >= c->reader_due_ms)) {
+        while (!c->stopping && c->q_len == 0 && !c->bureau_fn &&
+               !(c->reader[0] && now_ms() >= c->reader_due_ms)) {
             if (!c->reader[0]) {
                 pthread_cond_wait(&c->cv, &c->mu);
             } else {
@@ -468,6 +509,17 @@ static void *sync_main(void *arg)
         }
         if (c->q_len == 0 && c->stopping)
             break; /* every question answered */
+        if (c->q_len == 0 && c->bureau_fn) {
+            sync_bureau_fn fn = c->bureau_fn;
+            void *ud = c->bureau_ud;
+            sync_bureau_info info;
+            c->bureau_fn = NULL;
+            pthread_mutex_unlock(&c->mu);
+            ask_bureau_status(c, &info);
+            fn(ud, &info);
+            pthread_mutex_lock(&c->mu);
+            continue;
+        }
         if (c->q_len == 0) {
             /* Questions first: a citizen waits on those, nobody on this. */
             memcpy(word, c->reader, sizeof word);
@@ -597,6 +649,22 @@ bool sync_client_report_reader(sync_client *c, const char *state)
         pthread_mutex_unlock(&c->mu);
     }
     return ok && c != NULL;
+}
+
+bool sync_client_ask_bureau(sync_client *c, sync_bureau_fn fn, void *ud)
+{
+    bool ok = false;
+    if (c != NULL && fn != NULL) {
+        pthread_mutex_lock(&c->mu);
+        if (!c->stopping) {
+            c->bureau_fn = fn;
+            c->bureau_ud = ud;
+            pthread_cond_signal(&c->cv);
+            ok = true;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return ok;
 }
 
 void sync_client_stop(sync_client *c)

@@ -66,6 +66,21 @@ bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number);
 #define SYNC_READER_WORD_MAX 16
 bool sync_client_report_reader(sync_client *c, const char *state);
 
+/* What kiosk-sync last heard from the bureau, for the service screen. */
+typedef enum { SYNC_BUREAU_NOT_KNOWN, SYNC_BUREAU_OK, SYNC_BUREAU_DOWN } sync_bureau;
+typedef struct {
+    sync_bureau bureau;
+    char last_error[128]; /* printable ASCII; "" none. When kiosk-sync did not
+                             answer: NOT_KNOWN, and this says why */
+} sync_bureau_info;
+typedef void (*sync_bureau_fn)(void *ud, const sync_bureau_info *info);
+
+/* Asks kiosk-sync ({"cmd":"status"}). Sent when no card question waits;
+   `fn` is called once, on the worker thread, with the answer (valid only
+   during the call). A second ask before the first is answered replaces it.
+   False if the client is stopping. Thread-safe. */
+bool sync_client_ask_bureau(sync_client *c, sync_bureau_fn fn, void *ud);
+
 /* Answers every question still open with SYNC_ST_UNREACHABLE (cutting short
    the one in flight), joins the worker and frees c. No post() runs after it
    returns. NULL is fine. */

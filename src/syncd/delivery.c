@@ -289,6 +289,16 @@ static void post(dlv_client *d, const char *url, const char *extra, const char *
         dlv_error_code(d->body, d->body_len, out->error_code);
 out:
     out->curl_code = (int)rc;
+    if (rc != CURLE_OK)
+        snprintf(out->detail, sizeof out->detail, "curl %d: %.100s", (int)rc,
+                 d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
+    else if (out->http_status < 200 || out->http_status > 299)
+        snprintf(out->detail, sizeof out->detail, "http %ld%s%s", out->http_status,
+                 out->error_code[0] ? " " : "", out->error_code);
+    /* It is shown on a screen: printable ASCII only. */
+    for (char *p = out->detail; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
     curl_slist_free_all(hdrs);
 }
 
@@ -302,6 +312,7 @@ void dlv_send_event(dlv_client *d, const char *body, size_t len, const char *eve
         shown = "(invalid)"; /* never echo raw bytes into the log */
         memset(out, 0, sizeof *out);
         out->curl_code = CURLE_BAD_FUNCTION_ARGUMENT;
+        snprintf(out->detail, sizeof out->detail, "an event_id that is not a plain header value");
         out->retry_after_s = -1;
         d->errbuf[0] = '\0';
         log_err(WHERE, "refusing an event_id that is not a plain header value");

@@ -40,6 +40,7 @@ typedef enum {
 
 #define DLV_BODY_MAX (64u * 1024u) /* bureau-api.md: larger answers are errors */
 #define DLV_CODE_MAX 48            /* the "error.code" we keep for the log */
+#define DLV_DETAIL_MAX 128         /* dlv_outcome.detail, for the service screen */
 
 typedef struct dlv_outcome {
     dlv_result result;
@@ -47,6 +48,7 @@ typedef struct dlv_outcome {
     long http_status;              /* 0 when no answer came */
     long retry_after_s;            /* -1 when absent (BACKOFF_NO_RETRY_AFTER) */
     char error_code[DLV_CODE_MAX]; /* the bureau's error.code, "" if none or unusable */
+    char detail[DLV_DETAIL_MAX];   /* what went wrong, in words (printable ASCII); "" on a 2xx */
 } dlv_outcome;
 
 /* The verdict for a transfer that ended with `curl_code` (a CURLcode) and,

@@ -72,9 +72,10 @@ static void heartbeat_due(loop_state *st)
     if (now >= st->next_hb_ms) {
         hb_refresh(st->cfg->outbox_dir, &st->hb);
         st->hb.reader = sync_server_reader(st->srv);
-        if ((body = hb_body(&st->hb, KIOSK_VERSION, &len)) != NULL)
-            dlv_send_heartbeat(st->dlv, body, len, &o);
-        else
+        if ((body = hb_body(&st->hb, KIOSK_VERSION, &len)) != NULL) {
+            bool ok = dlv_send_heartbeat(st->dlv, body, len, &o);
+            sync_server_note_bureau(st->srv, o.http_status != 0, ok ? "" : o.detail);
+        } else
             log_err(WHERE, "out of memory for the heartbeat");
         cJSON_free(body);
         now = now_ms();
@@ -154,6 +155,7 @@ static unsigned deliver_pass(loop_state *st, bool *stop)
         switch (oscan_read(st->cfg->outbox_dir, list[i].name, body, sizeof body, &len, event_id)) {
         case OSCAN_READ_OK:
             dlv_send_event(st->dlv, body, len, event_id, &o);
+            sync_server_note_bureau(st->srv, o.http_status != 0, o.result == DLV_DELIVERED ? "" : o.detail);
             wait = after_verdict(st, list[i].name, &o);
             break;
         case OSCAN_READ_GONE:

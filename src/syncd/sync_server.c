@@ -48,6 +48,9 @@ struct sync_server {
     char body[DLV_BODY_MAX];
     size_t body_len;
     atomic_int reader;             /* index in reader_words, -1 before any report */
+    pthread_mutex_t bureau_mu;     /* guards the two below; any thread notes */
+    int bureau;                    /* SYNC_BUREAU_* */
+    char last_error[DLV_DETAIL_MAX];
 };
 
 bool sync_server_card_ok(const char *card)
@@ -143,10 +146,40 @@ static bool cmd_reader(const cJSON *root, const sync_server_handlers *h, char *o
     return word != NULL;
 }
 
+static bool cmd_status(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
+                       size_t *n)
+{
+    (void)root;
+    *n = h->status(h->ctx, out, cap);
+    return true;
+}
+
 static const struct { const char *name; cmd_fn fn; } commands[] = {
     { "card_status", cmd_card_status },
     { "reader", cmd_reader },
+    { "status", cmd_status },
 };
+
+size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap)
+{
+    static const char *const words[] = { [SYNC_BUREAU_UNKNOWN] = "unknown",
+                                         [SYNC_BUREAU_REACHABLE] = "reachable",
+                                         [SYNC_BUREAU_UNREACHABLE] = "unreachable" };
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    size_t n;
+    if (o && cJSON_AddTrueToObject(o, "ok")
+        && cJSON_AddStringToObject(o, "bureau", words[bureau >= 0 && bureau <= 2 ? bureau : 0])
+        && cJSON_AddStringToObject(o, "last_error", last_error ? last_error : ""))
+        text = cJSON_PrintUnformatted(o);
+    if (text && strlen(text) + 2 <= cap)
+        n = (size_t)snprintf(out, cap, "%s\n", text);
+    else
+        n = put_reply(reply_bad_request, out, cap);
+    cJSON_free(text);
+    cJSON_Delete(o);
+    return n;
+}
 
 size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
                          char *out, size_t cap)
@@ -231,12 +264,46 @@ static size_t ask_bureau(void *ctx, const char *card, char *out, size_t cap)
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &http);
 out:
     n = sync_server_from_bureau(http, s->body, s->body_len, out, cap);
+    {
+        char detail[DLV_DETAIL_MAX] = "";
+        if (rc != CURLE_OK)
+            snprintf(detail, sizeof detail, "curl %d: %.100s", (int)rc,
+                     s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+        else if (http != 200 && http != 404)
+            snprintf(detail, sizeof detail, "http %ld to a card-status question", http);
+        for (char *p = detail; *p; p++)
+            *p = *p < 0x20 || *p > 0x7e ? '?' : *p;
+        sync_server_note_bureau(s, http != 0, detail);
+    }
     mask_card(card, masked);
     log_info(WHERE, "card %s: http %ld, curl %d%s%s -> %s", masked, http, (int)rc,
              s->errbuf[0] ? ": " : "", s->errbuf,
              strncmp(out, "{\"ok\":true", 10) == 0 ? "answered" : "unreachable");
     curl_slist_free_all(hdrs);
     return n;
+}
+
+void sync_server_note_bureau(sync_server *s, bool answered, const char *error)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->bureau_mu);
+    s->bureau = answered ? SYNC_BUREAU_REACHABLE : SYNC_BUREAU_UNREACHABLE;
+    if (error && error[0])
+        snprintf(s->last_error, sizeof s->last_error, "%s", error);
+    pthread_mutex_unlock(&s->bureau_mu);
+}
+
+static size_t answer_status(void *ctx, char *out, size_t cap)
+{
+    sync_server *s = ctx;
+    char err[DLV_DETAIL_MAX];
+    int bureau;
+    pthread_mutex_lock(&s->bureau_mu);
+    bureau = s->bureau;
+    memcpy(err, s->last_error, sizeof err);
+    pthread_mutex_unlock(&s->bureau_mu);
+    return sync_server_status_reply(bureau, err, out, cap);
 }
 
 static void note_reader(void *ctx, const char *state)
@@ -298,7 +365,7 @@ static void serve_one(sync_server *s, int fd)
     static char line[SYNC_SERVER_LINE_MAX + 2], reply[SYNC_SERVER_LINE_MAX + 2];
     long n = read_line(fd, s->stop_fd, line, sizeof line);
     size_t rn, off = 0;
-    const sync_server_handlers handlers = { ask_bureau, note_reader, s };
+    const sync_server_handlers handlers = { ask_bureau, note_reader, answer_status, s };
     if (n < 0) {
         log_warn(WHERE, "a client sent no usable request line");
         rn = put_reply(reply_bad_request, reply, sizeof reply);
@@ -382,6 +449,7 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
     }
     s->listen_fd = s->stop_fd = -1;
     atomic_init(&s->reader, -1);
+    pthread_mutex_init(&s->bureau_mu, NULL);
     errno = 0; /* only a failing call below may set it, for the message */
     s->cfg = *c;
     size_t ul = strlen(c->bureau_url);
@@ -454,5 +522,6 @@ void sync_server_stop(sync_server *s)
         close(s->stop_fd);
     if (s->h)
         curl_easy_cleanup(s->h);
+    pthread_mutex_destroy(&s->bureau_mu);
     free(s);
 }

@@ -46,6 +46,8 @@ typedef struct sync_server_handlers {
     size_t (*card_status)(void *ctx, const char *card, char *out, size_t cap);
     /* A valid reader report: `state` is "present" or "absent". */
     void (*reader)(void *ctx, const char *state);
+    /* A status question (the service screen's): fills the reply. */
+    size_t (*status)(void *ctx, char *out, size_t cap);
     void *ctx;
 } sync_server_handlers;
 
@@ -56,6 +58,19 @@ typedef struct sync_server_handlers {
  * and calls nothing. Returns the reply length. */
 size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
                          char *out, size_t cap);
+
+/* What the last exchange with the bureau said, for the kiosk's service
+ * screen ({"cmd":"status"}): `answered` if an HTTP answer came (the bureau
+ * is reachable), `error` what went wrong ("" for a success; kept until the
+ * next error). Thread-safe; the card-status GETs note theirs themselves. */
+void sync_server_note_bureau(sync_server *s, bool answered, const char *error);
+
+/* The reply to a status question: {"ok":true,"bureau":"reachable"|
+ * "unreachable"|"unknown","last_error":"..."} and its '\n'. Pure. */
+size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap);
+#define SYNC_BUREAU_UNKNOWN 0
+#define SYNC_BUREAU_REACHABLE 1
+#define SYNC_BUREAU_UNREACHABLE 2
 
 /* The reader state the kiosk last reported: "present", "absent", or
  * "unknown" before any report (for the heartbeat). Thread-safe. */

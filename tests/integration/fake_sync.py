@@ -128,6 +128,16 @@ class Handler(socketserver.StreamRequestHandler):
                 if not self.send({"ok": True}):
                     return
                 continue
+            if isinstance(req, dict) and req.get("cmd") == "status":
+                # The service screen's question: what the bureau said last.
+                say("status")
+                if opts.unreachable:
+                    reply = {"ok": True, "bureau": "unreachable", "last_error": "fake_sync: unreachable"}
+                else:
+                    reply = {"ok": True, "bureau": "reachable", "last_error": ""}
+                if not self.send(reply):
+                    return
+                continue
             if (not isinstance(req, dict) or req.get("cmd") != "card_status"
                     or not isinstance(req.get("card_number"), str)):
                 reply, note = {"ok": False, "error": "bad_request"}, "error=bad_request"

@@ -223,6 +223,28 @@ T_TEST(ranges_have_inclusive_bounds)
     T_BAD("[sync]\nretry_base_ms = 99\n", "t.conf:2: retry_base_ms: 99 is out of range 100..60000");
     T_BAD("[sync]\nretry_cap_s = 0\n", "t.conf:2: retry_cap_s: 0 is out of range 1..3600");
 
+    /* The technician code's hash: checked at load, never echoed back. */
+    T_EQ_STR(c.service_code_hash, "");
+    T_EQ_INT(c.service_idle_s, 60);
+    static const char good[] = "pbkdf2-sha256$150000$00112233445566778899aabbccddeeff$"
+                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    char text[400];
+    snprintf(text, sizeof text, "[service]\ncode_hash = %s\nidle_s = 5\n", good);
+    T_CHECK(load(&c, text));
+    T_EQ_STR(c.service_code_hash, good);
+    T_EQ_INT(c.service_idle_s, 5);
+    kiosk_config bad;
+    config_defaults(&bad);
+    snprintf(text, sizeof text, "[service]\ncode_hash = pbkdf2-sha256$150000$00112233445566778899aabbccddeeff$"
+             "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n");
+    T_CHECK(!load(&bad, text));
+    T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
+    T_CHECK(strstr(err, "0123456789") == NULL); /* the hash is not repeated */
+    T_EQ_STR(bad.service_code_hash, "");
+    T_CHECK(!load(&bad, "[service]\ncode_hash = 1234\n"));
+    T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
+    T_BAD("[service]\nidle_s = 4\n", "t.conf:2: idle_s: 4 is out of range 5..600");
+
     T_CHECK(load(&c, "[pin]\nlength = 4\ninitial = 0000\n"));
     T_EQ_INT(c.pin_length, 4);
     T_CHECK(load(&c, "[pin]\nlength = 12\ninitial = 123456789012\n"));

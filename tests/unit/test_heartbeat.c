@@ -133,7 +133,7 @@ T_TEST(interval_jitters_ten_percent)
 /* ---- the sync socket's requests (sync_server_reply) ------------------ */
 
 typedef struct {
-    int card_calls, reader_calls;
+    int card_calls, reader_calls, status_calls;
     char card[32], reader[16];
 } seen;
 
@@ -152,9 +152,16 @@ static void fake_reader(void *ctx, const char *state)
     snprintf(s->reader, sizeof s->reader, "%s", state);
 }
 
+static size_t fake_status(void *ctx, char *out, size_t cap)
+{
+    seen *s = ctx;
+    s->status_calls++;
+    return sync_server_status_reply(SYNC_BUREAU_UNREACHABLE, "curl 7: \"refused\"", out, cap);
+}
+
 static size_t reply(seen *s, const char *req, size_t len, char *out, size_t cap)
 {
-    sync_server_handlers h = { fake_card, fake_reader, s };
+    sync_server_handlers h = { fake_card, fake_reader, fake_status, s };
     return sync_server_reply(req, len, &h, out, cap);
 }
 
@@ -178,6 +185,16 @@ T_TEST(reply_dispatches_by_command)
     T_EQ_INT(s.reader_calls, 1);
     T_EQ_STR(s.reader, "absent");
     T_EQ_INT(s.card_calls, 1);
+
+    req = "{\"cmd\":\"status\"}";
+    n = reply(&s, req, strlen(req), out, sizeof out);
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unreachable\",\"last_error\":\"curl 7: \\\"refused\\\"\"}\n");
+    T_EQ_INT(s.status_calls, 1);
+    /* Each state's word; an out-of-range one reads unknown. */
+    sync_server_status_reply(SYNC_BUREAU_REACHABLE, "", out, sizeof out);
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"reachable\",\"last_error\":\"\"}\n");
+    sync_server_status_reply(7, NULL, out, sizeof out);
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unknown\",\"last_error\":\"\"}\n");
 }
 
 T_TEST(reply_refuses_what_it_cannot_read)

@@ -680,6 +680,54 @@ T_TEST(probe_says_whether_a_record_could_be_written)
     remove_base();
 }
 
+T_TEST(dead_letters_counted_and_moved_back)
+{
+    char dead[128], text[200];
+    outbox *o;
+
+    make_base();
+    o = open_base();
+    T_EQ_INT(outbox_dead_count(o), 0);  /* no folder yet: none */
+    T_EQ_INT(outbox_requeue_dead(o), 0);
+    snprintf(dead, sizeof dead, "%s.dead", base);
+    T_EQ_INT(mkdir(dead, 0700), 0);
+    T_CHECK(outbox_record(o, CARD, OUTBOX_PIN_CHANGED, T0)); /* evt 1 stays in the outbox */
+    static const char *const names[] = { "evt-000000000001.json", "evt-000000000002.json",
+                                         "evt-000000000003.json", "notes.txt", "evt-12.json" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(text, sizeof text, "%s/%s", dead, names[i]);
+        FILE *f = fopen(text, "w");
+        T_CHECK(f != NULL);
+        fputs(names[i], f);
+        fclose(f);
+    }
+    T_EQ_INT(outbox_dead_count(o), 3);
+    /* evt 1 exists in the outbox: that dead letter stays; 2 and 3 go back. */
+    T_EQ_INT(outbox_requeue_dead(o), 2);
+    T_EQ_STR(listing(base), "evt-000000000001.json evt-000000000002.json evt-000000000003.json seq");
+    T_EQ_STR(listing(dead), "evt-000000000001.json evt-12.json notes.txt");
+    T_EQ_INT(outbox_dead_count(o), 1);
+    char *back = slurp(path_in("evt-000000000002.json"));
+    T_EQ_STR(back, "evt-000000000002.json");
+    free(back);
+    T_EQ_INT(outbox_depth(o), 3);
+    /* An unreadable folder: -1, nothing moved. */
+    T_EQ_INT(chmod(dead, 0), 0);
+    if (geteuid() != 0) {
+        T_EQ_INT(outbox_dead_count(o), -1);
+        T_EQ_INT(outbox_requeue_dead(o), -1);
+    }
+    T_EQ_INT(chmod(dead, 0700), 0);
+    T_EQ_INT(outbox_dead_count(NULL), -1);
+    outbox_close(o);
+    remove_base();
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dead);
+        T_EQ_INT(system(cmd), 0);
+    }
+}
+
 T_MAIN(T_CASE(record_writes_exactly_the_event_body), T_CASE(event_ids_differ),
        T_CASE(seq_survives_reopen_and_delivery), T_CASE(intent_resolved_changed_keeps_id_and_seq),
        T_CASE(intent_resolved_unknown_keeps_its_time),
@@ -688,4 +736,4 @@ T_MAIN(T_CASE(record_writes_exactly_the_event_body), T_CASE(event_ids_differ),
        T_CASE(creates_directory_and_parents_0700), T_CASE(unusable_directory_fails_cleanly),
        T_CASE(second_open_of_the_same_dir_is_refused), T_CASE(failed_writes_leave_no_event_file),
        T_CASE(bad_arguments_are_refused), T_CASE(logs_mask_the_card_number),
-       T_CASE(probe_says_whether_a_record_could_be_written))
+       T_CASE(probe_says_whether_a_record_could_be_written), T_CASE(dead_letters_counted_and_moved_back))
