@@ -1215,6 +1215,13 @@ static void app_user_event(app *a, SDL_Event *e)
         if (r->op == CARD_OP_CHANGE && !r->sent && ev.answer != CA_OK)
             ev.answer = CA_REFUSED;
         a->last_sw = r->sw; /* the card layer has logged the answer */
+        if (ev.answer != CA_OK && ev.answer != CA_WRONG_PIN && ev.answer != CA_REMOVED) {
+            /* The card layer's line cannot say which card; this one can. */
+            char masked[MASK_CARD_MAX];
+            mask_card(r->card_number[0] ? r->card_number : a->core->card_number, masked);
+            log_warn("card", "card %s: %s ended %s (sw %04X)", masked[0] ? masked : "-",
+                     card_op_name(r->op), card_res_name(r->res), r->sw);
+        }
         if (r->op == CARD_OP_READ && r->res == CARD_RES_OK)
             snprintf(a->last_profile, sizeof a->last_profile, "%s", card_profile_name(r->profile));
         snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);

@@ -62,10 +62,11 @@ void hb_refresh(const char *outbox_dir, hb_figures *f)
     else
         log_err(WHERE, "cannot count the outbox %s: the heartbeat keeps its last figure", outbox_dir);
     if (oscan_dead_dir(outbox_dir, dead, sizeof dead)) {
-        n_dead = oscan_count(dead);
-        /* No folder yet: nothing was ever refused. */
-        if (n_dead < 0 && access(dead, F_OK) != 0 && errno == ENOENT)
+        /* No folder yet: nothing was ever refused (and nothing to log). */
+        if (access(dead, F_OK) != 0 && errno == ENOENT)
             n_dead = 0;
+        else
+            n_dead = oscan_count(dead);
     }
     if (n_dead >= 0)
         f->dead_letters = n_dead;
