@@ -111,6 +111,7 @@ typedef struct {
     int synth_up_x, synth_up_y;
     char last_profile[16];  /* of the last card read, for the service screen */
     uint64_t started_ms;
+    uint64_t svc_refresh_at_ms;
     bool storage_down;      /* the outbox cannot take a record: no PIN changes */
     char storage_why[192];  /* why, for the log and the service screen */
     uint64_t probe_at_ms;   /* next look at the outbox's disk */
@@ -452,8 +453,9 @@ static void app_effects(app *a, core_effects *fx)
             sync_client_ask_bureau(a->sync, app_on_bureau_info, a);
             break;
         case FX_REQUEUE_DEAD:
-            log_notice("service", "the technician moves the dead letters back: %ld moved",
-                       outbox_requeue_dead(a->ob));
+            /* The outbox logs how many moved, and what stayed. */
+            if (outbox_requeue_dead(a->ob) < 0)
+                log_err("service", "the dead letters could not be moved back");
             app_service_refresh(a);
             break;
         default:
@@ -1346,6 +1348,8 @@ static int app_wait_ms(app *a)
         next = a->gesture_at_ms;
     if (a->synth_up_at_ms && (next == 0 || a->synth_up_at_ms < next))
         next = a->synth_up_at_ms;
+    if (a->core->state == ST_SERVICE && (next == 0 || a->svc_refresh_at_ms < next))
+        next = a->svc_refresh_at_ms;
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -1647,6 +1651,12 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         if (a.synth_up_at_ms && now_ms() >= a.synth_up_at_ms) {
             a.synth_up_at_ms = 0;
             app_push_finger(&a, SDL_FINGERUP, a.synth_up_x, a.synth_up_y);
+        }
+        if (a.core->state == ST_SERVICE && now_ms() >= a.svc_refresh_at_ms) {
+            /* The figures move while a technician watches (a backlog
+             * draining, say): a fresh look every two seconds. */
+            app_service_refresh(&a);
+            a.svc_refresh_at_ms = now_ms() + 2000;
         }
         if (a.gesture_at_ms && now_ms() >= a.gesture_at_ms) {
             a.gesture_at_ms = 0;

@@ -60,6 +60,7 @@ static const char *const core_notices[NT__LAST] = {
     [NT_STORAGE_FAILED] = "storage_failed",
     [NT_READER_UNAVAILABLE] = "reader_unavailable",
     [NT_WRONG_CODE] = "wrong_code",
+    [NT_STORAGE_DOWN] = "storage_down",
 };
 
 static const char *const core_events[EV__LAST] = {
@@ -192,10 +193,12 @@ static void core_enter(core *c, core_state s, core_notice n, core_effects *out)
     bool journey_over = s == ST_IDLE;
     /* While no record can be written, no journey starts and none goes on to
      * the next PIN screen: the terminal says it is out of service instead.
-     * (A journey that ends still ends: its clean-up below runs.) */
-    if (c->storage_down && core_storage_stops(s)) {
+     * A journey that ends still ends (its clean-up below runs), and the
+     * notice that says how (a change that may have happened) stays its
+     * while on IDLE first; core_tick then goes out of service. */
+    if (c->storage_down && core_storage_stops(s) && !(journey_over && n != NT_NONE)) {
         s = ST_OUT_OF_SERVICE;
-        n = NT_STORAGE_FAILED;
+        n = NT_STORAGE_DOWN;
     }
     bool was_keypad = core_states[c->state].keypad;
     bool fresh_entry = core_states[s].keypad && (s != c->state || !was_keypad);
@@ -510,8 +513,12 @@ static void core_tick(core *c, core_effects *out)
         return;
     switch (c->state) {
     case ST_IDLE:
-        c->notice = NT_NONE;
-        c->deadline_ms = 0;
+        if (c->storage_down) {
+            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_DOWN, out);
+        } else {
+            c->notice = NT_NONE;
+            c->deadline_ms = 0;
+        }
         break;
     case ST_ENTER_OLD_PIN:
     case ST_ENTER_NEW_PIN:
@@ -632,6 +639,11 @@ static bool core_service_event(core *c, const core_event *ev, core_effects *out)
     case EV_CODE_BAD:
         /* A few tries, then the gesture does nothing for a while: the code
          * cannot be guessed at the screen. */
+        if (c->state == ST_SERVICE_CODE && c->code_fails > 0 &&
+            c->now_ms - c->last_code_fail_ms >= CORE_CODE_LOCKOUT_MS)
+            c->code_fails = 0; /* last week's typos do not count today */
+        if (c->state == ST_SERVICE_CODE)
+            c->last_code_fail_ms = c->now_ms;
         if (c->state == ST_SERVICE_CODE && ++c->code_fails >= CORE_CODE_TRIES) {
             c->code_fails = 0;
             c->service_locked_until_ms = c->now_ms + CORE_CODE_LOCKOUT_MS;
@@ -718,7 +730,10 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
             core_touch(c);
         break;
     case EV_CARD_IN:
-        if (c->state == ST_IDLE) {
+        if (c->state == ST_IDLE && c->storage_down) {
+            c->card_present = true; /* no journey: nothing could be recorded */
+            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_DOWN, out);
+        } else if (c->state == ST_IDLE) {
             c->gen++;
             c->card_present = true;
             core_enter(c, ST_READING_CARD, NT_NONE, out);
@@ -763,12 +778,15 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
         /* Stop before the intent, never after: a change under way finishes
          * (its record is retried), and the citizen still sees its outcome. */
         c->storage_down = true;
-        if (!c->service_down && core_storage_stops(c->state))
-            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, out);
+        /* IDLE still saying how the last journey ended keeps saying it;
+         * core_tick goes out of service when that notice is done. */
+        if (!c->service_down && core_storage_stops(c->state) &&
+            !(c->state == ST_IDLE && c->notice != NT_NONE))
+            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_DOWN, out);
         break;
     case EV_STORAGE_UP:
         c->storage_down = false;
-        if (c->state == ST_OUT_OF_SERVICE && c->notice == NT_STORAGE_FAILED)
+        if (c->state == ST_OUT_OF_SERVICE && c->notice == NT_STORAGE_DOWN)
             core_enter(c, ST_IDLE, NT_NONE, out);
         break;
     case EV_TICK:

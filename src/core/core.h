@@ -65,6 +65,7 @@ typedef enum {
     NT_STORAGE_FAILED,   /* the record could not be written: no change made */
     NT_READER_UNAVAILABLE, /* no reader, or the PC/SC service is gone */
     NT_WRONG_CODE,       /* the technician code did not match */
+    NT_STORAGE_DOWN,     /* out of service: the outbox cannot take a record now */
     NT__LAST
 } core_notice;
 
@@ -211,7 +212,8 @@ typedef struct {
     uint64_t deadline_ms;  /* the state's own timer; 0 none */
     uint64_t warning_end_ms;
     unsigned entry_gen;    /* +1 at each fresh PIN entry (keypad reshuffle) */
-    int code_fails;        /* wrong technician codes in a row */
+    int code_fails;        /* wrong technician codes in a row (forgotten after a lockout's time) */
+    uint64_t last_code_fail_ms;
     uint64_t service_locked_until_ms;
 } core;
 

@@ -738,6 +738,10 @@ outbox *outbox_open(const char *dir, const char *terminal_id, char *err, size_t 
     }
     o->dirfd = -1;
     snprintf(o->dir, sizeof o->dir, "%s", dir);
+    /* "outbox/" and "outbox" are one directory, and its dead letters are
+     * "outbox.dead" either way (kiosk-sync's oscan_dead_dir agrees). */
+    for (size_t n = strlen(o->dir); n > 1 && o->dir[n - 1] == '/'; n--)
+        o->dir[n - 1] = '\0';
     snprintf(o->terminal_id, sizeof o->terminal_id, "%s", terminal_id);
     if (!ob_mkdirs(dir, err, errlen))
         goto out;

@@ -407,6 +407,8 @@ static void ask_bureau_status(const sync_client *c, sync_bureau_info *info)
     const char *why = exchange(c, req, sizeof req - 1, now_ms() + c->timeout_ms, buf, &len);
 
     memset(info, 0, sizeof *info);
+    if (!why && (memchr(buf, '\0', len) || text_json_has_nul_escape(buf, len)))
+        why = "a NUL in the answer";
     if (!why) {
         root = cJSON_ParseWithLength(buf, len);
         const cJSON *ok = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ok") : NULL;

@@ -77,7 +77,8 @@ typedef void (*sync_bureau_fn)(void *ud, const sync_bureau_info *info);
 
 /* Asks kiosk-sync ({"cmd":"status"}). Sent when no card question waits;
    `fn` is called once, on the worker thread, with the answer (valid only
-   during the call). A second ask before the first is answered replaces it.
+   during the call), unless the client stops first. A second ask before the
+   first is answered replaces it.
    False if the client is stopping. Thread-safe. */
 bool sync_client_ask_bureau(sync_client *c, sync_bureau_fn fn, void *ud);
 

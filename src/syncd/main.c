@@ -50,6 +50,8 @@ typedef struct loop_state {
     sync_server *srv;          /* for the reader state the kiosk reports */
     hb_figures hb;             /* the last figures, kept when one cannot be read */
     long long next_hb_ms;      /* when the next heartbeat is due */
+    long long wd_every_ms;     /* WATCHDOG=1 this often (half systemd's period); 0 none */
+    long long next_wd_ms;
 } loop_state;
 
 static long long now_ms(void)
@@ -80,6 +82,18 @@ static void heartbeat_due(loop_state *st)
         cJSON_free(body);
         now = now_ms();
         st->next_hb_ms = now + hb_interval_ms((unsigned)st->cfg->heartbeat_s, backoff_rand_secure, NULL);
+    }
+}
+
+/* Pings systemd's watchdog if due. Called from the loop and between two
+ * events of a pass, never from a thread of its own: a transfer stuck past
+ * curl's timeouts stops the pings (WatchdogSec must exceed
+ * connect_timeout_s + timeout_s, twice: a heartbeat and an event). */
+static void watchdog_due(loop_state *st)
+{
+    if (st->wd_every_ms && now_ms() >= st->next_wd_ms) {
+        notify_send("WATCHDOG=1");
+        st->next_wd_ms = now_ms() + st->wd_every_ms;
     }
 }
 
@@ -169,8 +183,11 @@ static unsigned deliver_pass(loop_state *st, bool *stop)
                 wait = IO_RETRY_MS;
             break;
         }
-        /* A stop between two events, without waiting for the whole backlog. */
+        /* Between two events: a stop, the watchdog and the heartbeat are
+         * not held up by a long backlog. */
         *stop = *stop || wait_or_stop(st->sig_fd, 0);
+        watchdog_due(st);
+        heartbeat_due(st);
     }
 out:
     free(list);
@@ -182,16 +199,11 @@ out:
 static int deliver_loop(loop_state *st)
 {
     bool stop = false;
-    long long next_pass = now_ms(), left, wd_every = (long long)notify_watchdog_ms() / 2;
-    long long next_wd = now_ms();
+    long long next_pass = now_ms(), left;
+    st->wd_every_ms = (long long)notify_watchdog_ms() / 2;
+    st->next_wd_ms = now_ms();
     while (!stop) {
-        /* From this loop only, like the kiosk's: a transfer stuck past
-         * curl's timeouts stops the pings (WatchdogSec must exceed
-         * connect_timeout_s + timeout_s, twice: a heartbeat and an event). */
-        if (wd_every && now_ms() >= next_wd) {
-            notify_send("WATCHDOG=1");
-            next_wd = now_ms() + wd_every;
-        }
+        watchdog_due(st);
         /* Heartbeat first: the one at start shows the backlog as it was. */
         heartbeat_due(st);
         if (now_ms() >= next_pass) {
@@ -201,8 +213,8 @@ static int deliver_loop(loop_state *st)
             next_pass = now_ms() + wait;
         }
         left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms);
-        if (wd_every && next_wd < left)
-            left = next_wd;
+        if (st->wd_every_ms && st->next_wd_ms < left)
+            left = st->next_wd_ms;
         left -= now_ms();
         stop = stop || wait_or_stop(st->sig_fd, left > 0 ? (unsigned)left : 0);
     }

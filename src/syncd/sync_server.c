@@ -4,6 +4,7 @@
 #include "syncd/delivery.h"
 #include "util/log.h"
 #include "util/mask.h"
+#include "util/text.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -187,7 +188,8 @@ size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers
     cJSON *root = NULL;
     size_t n = 0;
     /* cJSON stops at a NUL; the protocol forbids one anywhere in a line. */
-    bool ok = len > 0 && len <= SYNC_SERVER_LINE_MAX && !memchr(req, '\0', len);
+    bool ok = len > 0 && len <= SYNC_SERVER_LINE_MAX && !memchr(req, '\0', len) &&
+              !text_json_has_nul_escape(req, len); /* cJSON would cut a value there */
     cmd_fn fn = NULL;
 
     if (ok)

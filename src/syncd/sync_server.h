@@ -24,8 +24,8 @@
 
 typedef struct sync_server sync_server;
 
-/* Creates the socket at c->sync_socket (mode 0600; a stale socket left by a
- * crash is removed, anything else at that path is refused), and starts the
+/* Creates the socket at c->sync_socket (mode 0660, for the kiosk's group; a
+ * stale socket left by a crash is removed, anything else at that path is refused), and starts the
  * serving thread. Copies what it needs from `c`; the caller keeps it.
  * Changes the process umask for the bind, so call it before other threads
  * exist. curl_global_init() must have been called. NULL with a reason in

@@ -117,6 +117,8 @@ static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
     [NT_READER_UNAVAILABLE] = { "本机暂时不能读卡，密码没有修改。请到社保服务窗口办理",
                                 "This terminal cannot read cards right now. Nothing was changed. Please use a service counter" },
     [NT_WRONG_CODE] = { "代码不对，请重新输入", "That code is not right. Please try again" },
+    [NT_STORAGE_DOWN] = { "本机暂时不能记录密码修改，所以暂停办理。请到社保服务窗口办理",
+                          "This terminal cannot record PIN changes right now, so it takes none. Please use a service counter" },
 };
 
 const char *str_get(str_id id, core_lang lang)

@@ -269,14 +269,11 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
  * them: what this is, what it talks to, what waits, how it is. */
 static int view_service_lines(ui_view *v, const core *c, const ui_service_info *si)
 {
-    static const char *const bureau_words[] = { [UI_BUREAU_UNKNOWN] = NULL, [UI_BUREAU_OK] = NULL,
-                                                [UI_BUREAU_DOWN] = NULL };
     const char *none = str_get(S_SV_NONE, c->lang);
     const str_id bureau_ids[] = { [UI_BUREAU_UNKNOWN] = S_SV_BUREAU_UNKNOWN,
                                   [UI_BUREAU_OK] = S_SV_BUREAU_OK, [UI_BUREAU_DOWN] = S_SV_BUREAU_DOWN };
     char n1[32], n2[32], n3[32], n4[48];
     int n = 0;
-    (void)bureau_words;
 
 #define LINE(id, fmt, ...) \
     snprintf(v->buf_service[n++], sizeof v->buf_service[0], "%s   " fmt, str_get(id, c->lang), __VA_ARGS__)

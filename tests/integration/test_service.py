@@ -151,7 +151,7 @@ class TestService(ServiceTest):
         self.assertEqual(os.listdir(k.outbox + ".dead"), [])
         self.assertIn("evt-000000900001.json", k.outbox_names())
         self.assertIn("evt-000000900002.json", k.outbox_names())
-        self.assertIn("2 moved", k.log_text())
+        self.assertIn("2 dead letter(s) moved back", k.log_text())
 
         # Exit: back to IDLE; a journey works as before.
         k.tap("btn.exit")

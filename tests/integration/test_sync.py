@@ -599,3 +599,30 @@ class TestSync(unittest.TestCase):
         except socket.timeout:
             pass
         self.assertIn(b"STOPPING=1", msgs)
+
+    def test_s_watchdog_through_a_backlog(self):
+        # A pass that delivers a long backlog one answer at a time still
+        # pings between events: systemd must not kill kiosk-sync while it
+        # catches up after an outage.
+        from unittest import mock
+        path = os.path.join(self.dir, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(ns.close)
+        ns.bind(path)
+        recs = self.write_events(range(1, 13))
+        self.control("/faults", {"delay_ms": 300})
+        with mock.patch.dict(os.environ, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"}):
+            self.start_sync(heartbeat=False)
+        pings, end = [], time.monotonic() + 15 * SLOW
+        ns.settimeout(0.2)
+        while time.monotonic() < end and (self.events_left() or len(pings) < 3):
+            try:
+                if ns.recv(100) == b"WATCHDOG=1":
+                    pings.append(time.monotonic())
+            except socket.timeout:
+                pass
+        self.control("/faults", {"delay_ms": 0})
+        self.wait_delivered(recs, 10, "the backlog")
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        self.assertGreaterEqual(len(pings), 4, pings)
+        self.assertLess(max(gaps), 1.0 * SLOW, "a ping came later than the watchdog period: %r" % gaps)

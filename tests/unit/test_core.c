@@ -665,13 +665,13 @@ T_TEST(storage_down_and_back)
     reach(ST_IDLE, false);
     simple(EV_STORAGE_DOWN);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     simple(EV_CARD_IN);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
     T_EQ_INT(FX.n, 0);
     simple(EV_CARD_OUT);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     simple(EV_STORAGE_UP);
     T_EQ_INT(C.state, ST_IDLE);
     T_EQ_INT(C.notice, NT_NONE);
@@ -682,7 +682,7 @@ T_TEST(storage_down_and_back)
     reach(ST_CONFIRM_NEW_PIN, false);
     simple(EV_STORAGE_DOWN);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
     T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
     for (int i = 0; i < FX.n; i++)
@@ -695,7 +695,7 @@ T_TEST(storage_down_and_back)
     T_EQ_INT(C.state, ST_VERIFYING);
     answer(CO_VERIFY, CA_OK, -1);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
     reach(ST_VERIFYING, false);
     simple(EV_STORAGE_DOWN);
@@ -712,9 +712,48 @@ T_TEST(storage_down_and_back)
     T_EQ_INT(C.state, ST_SUCCESS);
     simple(EV_CARD_OUT);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     T_CHECK(!C.card_present);
     T_CHECK(all_zero(C.card_number, sizeof C.card_number));
+
+    /* A change whose answer was lost when the card was pulled: the citizen
+     * is told so first (the change may have happened); then out of service. */
+    reach(ST_CHANGING, false);
+    simple(EV_STORAGE_DOWN);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    simple(EV_STORAGE_UP);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN); /* still said */
+    simple(EV_CARD_IN);                    /* but no new journey */
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
+    T_EQ_INT(FX.n, 0);
+    reach(ST_CHANGING, false);
+    simple(EV_STORAGE_DOWN);
+    simple(EV_CARD_OUT);
+    tick_at(NOW + 9999);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    tick_at(NOW + 1);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
+
+    /* The intent could not be written: no change, and the screen says so
+     * (storage_failed: "not changed"); the card out, out of service. */
+    reach(ST_CONFIRM_NEW_PIN, false);
+    type("582039");
+    simple(EV_OK);
+    T_EQ_INT(FX.fx[0].type, FX_RECORD_INTENT);
+    simple(EV_RECORD_FAILED);
+    simple(EV_STORAGE_DOWN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    simple(EV_STORAGE_UP);
+    T_EQ_INT(C.notice, NT_STORAGE_FAILED); /* the card is still in: it is asked back */
+    simple(EV_STORAGE_DOWN);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
 
     /* With the reader gone as well, the reader is what the screen says;
      * when it returns, the disk is still the reason. */
@@ -727,7 +766,7 @@ T_TEST(storage_down_and_back)
     simple(EV_STORAGE_DOWN);
     simple(EV_SERVICE_UP);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     simple(EV_STORAGE_UP);
     T_EQ_INT(C.state, ST_IDLE);
 }
@@ -813,6 +852,20 @@ T_TEST(service_screen)
     simple(EV_CANCEL);
     T_EQ_INT(C.state, ST_IDLE);
 
+    /* Two wrong codes long ago do not make today's first typo the third. */
+    simple(EV_SERVICE_GESTURE);
+    simple(EV_CODE_BAD);
+    simple(EV_CODE_BAD);
+    simple(EV_CANCEL);
+    tick_at(NOW + CORE_CODE_LOCKOUT_MS);
+    simple(EV_SERVICE_GESTURE);
+    simple(EV_CODE_BAD);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    simple(EV_CODE_BAD);
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    simple(EV_CODE_BAD);
+    T_EQ_INT(C.state, ST_IDLE); /* three in a row today: locked */
+
     /* From out of service (reader gone): it stays gone while the technician
      * looks, and leaving shows it again; a full disk likewise. */
     reach(ST_IDLE, false);
@@ -827,7 +880,7 @@ T_TEST(service_screen)
     T_EQ_INT(C.notice, NT_READER_UNAVAILABLE);
     simple(EV_SERVICE_UP);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
-    T_EQ_INT(C.notice, NT_STORAGE_FAILED);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
 }
 
 T_TEST(language_toggles_anywhere)

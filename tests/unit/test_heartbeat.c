@@ -215,6 +215,10 @@ T_TEST(reply_refuses_what_it_cannot_read)
         "{\"cmd\":\"reader\",\"state\":1}",
         "{\"cmd\":\"delete_everything\"}",
         "{\"cmd\":null}",
+        /* A NUL escape: cJSON would cut the value there. */
+        "{\"cmd\":\"reader\",\"state\":\"present\\u0000junk\"}",
+        "{\"cmd\":\"status\\u0000x\"}",
+        "{\"cmd\":\"card_status\",\"card_number\":\"A1\\u0000../x\"}",
     };
     seen s = { 0 };
     char out[256];

@@ -720,6 +720,15 @@ T_TEST(dead_letters_counted_and_moved_back)
     T_EQ_INT(chmod(dead, 0700), 0);
     T_EQ_INT(outbox_dead_count(NULL), -1);
     outbox_close(o);
+    /* A trailing slash names the same outbox and the same dead letters. */
+    {
+        char slashed[160], err[256];
+        snprintf(slashed, sizeof slashed, "%s//", base);
+        o = outbox_open(slashed, TERM, err, sizeof err);
+        T_CHECK(o != NULL);
+        T_EQ_INT(outbox_dead_count(o), 1);
+        outbox_close(o);
+    }
     remove_base();
     {
         char cmd[200];
