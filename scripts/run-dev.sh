@@ -26,6 +26,13 @@ mkdir -p tests/out/dev && mkdir -p -m 0700 tests/out/dev/outbox
 $PY tests/bureau/standin.py --port 18443 --control 18444 --certs tests/out/dev/certs \
     --terminal-id DEV-0001 --statuses tests/dev/statuses.json &
 BUREAU_PID=$!
+# kiosk-sync's first heartbeat goes at once: let the stand-in listen first
+# (its control port opens after its TLS port).
+for _ in $(seq 50); do
+    $PY -c 'import socket; socket.create_connection(("127.0.0.1", 18444), 0.2).close()' \
+        2>/dev/null && break
+    sleep 0.1
+done
 "$BUILD/src/syncd/kiosk-sync" --config tests/dev/kiosk-dev.conf &
 SYNC_PID=$!
 trap 'kill "$SYNC_PID" "$BUREAU_PID" 2>/dev/null; wait "$SYNC_PID" "$BUREAU_PID" 2>/dev/null || true' EXIT INT TERM

@@ -799,6 +799,10 @@ def main(argv):
         srv.serve_forever()
     except KeyboardInterrupt:
         pass
+    # A second SIGTERM or ^C (a shell's trap and a terminal both sending
+    # one) must not interrupt the shutdown below with a traceback.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     srv.server_close()
     if ctl:
         ctl.shutdown()
