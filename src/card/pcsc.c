@@ -829,7 +829,8 @@ card_transport pcsc_reader_transport(pcsc_reader *r)
     return t;
 }
 
-void pcsc_reader_current(pcsc_reader *r, char *buf, size_t len)
+/* Copies a string the monitor keeps under r->mu. */
+static void copy_locked(pcsc_reader *r, const char *field, char *buf, size_t len)
 {
     if (buf == NULL || len == 0)
         return;
@@ -837,20 +838,18 @@ void pcsc_reader_current(pcsc_reader *r, char *buf, size_t len)
     if (r == NULL)
         return;
     pthread_mutex_lock(&r->mu);
-    snprintf(buf, len, "%s", r->current);
+    snprintf(buf, len, "%s", field);
     pthread_mutex_unlock(&r->mu);
+}
+
+void pcsc_reader_current(pcsc_reader *r, char *buf, size_t len)
+{
+    copy_locked(r, r ? r->current : "", buf, len);
 }
 
 void pcsc_reader_all(pcsc_reader *r, char *buf, size_t len)
 {
-    if (buf == NULL || len == 0)
-        return;
-    buf[0] = '\0';
-    if (r == NULL)
-        return;
-    pthread_mutex_lock(&r->mu);
-    snprintf(buf, len, "%s", r->all);
-    pthread_mutex_unlock(&r->mu);
+    copy_locked(r, r ? r->all : "", buf, len);
 }
 
 void pcsc_reader_stop(pcsc_reader *r)

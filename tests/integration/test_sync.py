@@ -22,6 +22,8 @@ import unittest
 import urllib.request
 import uuid
 
+from harness import sync_bin
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
@@ -29,16 +31,6 @@ SLOW = float(os.environ.get("KIOSK_TEST_SLOW", "1") or "1")
 TERMINAL_ID = "GZ-TEST-0001"
 STATUSES = {"A12345678": {"status": "lost", "holder": "张*明"},
             "B00000001": "active"}
-
-
-def sync_bin():
-    env = os.environ.get("KIOSK_SYNC_BIN")
-    if env:
-        return os.path.join(REPO, env)
-    for rel in ("build/kiosk-sync", "build/src/syncd/kiosk-sync"):
-        if os.access(os.path.join(REPO, rel), os.X_OK):
-            return os.path.join(REPO, rel)
-    return os.path.join(REPO, "build", "kiosk-sync")
 
 
 def wait_for(pred, timeout, what):
