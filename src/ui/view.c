@@ -219,7 +219,8 @@ static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in,
     int y = msg.y;
     int dot_h = sc(x, 56);
 
-    y = view_info(x, c, in, msg, y, ALIGN_LEFT);
+    if (c->state != ST_SERVICE_CODE) /* a technician's screen: no citizen's card on it */
+        y = view_info(x, c, in, msg, y, ALIGN_LEFT);
     y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_HEADING), true, 2,
                    ALIGN_LEFT, UI_RGB_TEXT);
     y = view_stack(x, msg, y, TXT_BODY, view_hint(v, c), sc(x, TYPE_BODY), false, 3, ALIGN_LEFT, UI_RGB_TEXT);
