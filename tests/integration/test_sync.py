@@ -215,13 +215,15 @@ class TestSync(unittest.TestCase):
     # ---- tests ----------------------------------------------------------
 
     def test_a_delivers_in_seq_order_once(self):
-        self.start_sync()
         recs = []
-        for seq in (3, 1, 2):   # written out of order: delivery goes by seq
+        # Written out of order, all before kiosk-sync looks (a pass between
+        # two writes would rightly send what it found): delivery goes by seq.
+        for seq in (3, 1, 2):
             rec, text = event_body(seq)
             recs.append(rec)
             self.write_event(seq, text)
         recs.sort(key=lambda r: r["seq"])
+        self.start_sync()
         wait_for(lambda: not self.events_left() and len(self.recorded()) == 3, 15,
                  "three events delivered")
         self.assert_recorded_once(recs)
