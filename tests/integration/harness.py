@@ -1068,6 +1068,17 @@ class Kiosk:
         self.wait("IDLE")
         return r["state"] == "ENTER_NEW_PIN"
 
+    def settle(self, busy, timeout=5):
+        """Polls until the kiosk has left the `busy` state; returns the state."""
+        deadline = time.monotonic() + slow(timeout)
+        while True:
+            st = self.state()
+            if st["state"] != busy:
+                return st
+            if time.monotonic() > deadline:
+                self.fail("still %s after %.1f s" % (busy, slow(timeout)))
+            time.sleep(0.005)
+
     def wait_any(self, states, after=None, timeout=5):
         """Polls `state` until it is one of `states` (and not `after`)."""
         deadline = time.monotonic() + slow(timeout)

@@ -235,14 +235,7 @@ class E2ETest(unittest.TestCase):
 
     def settle(self, k, busy, timeout=5):
         """Polls until the kiosk has left the `busy` state; returns the state."""
-        deadline = time.monotonic() + slow(timeout)
-        while True:
-            st = k.state()
-            if st["state"] != busy:
-                return st
-            if time.monotonic() > deadline:
-                self.fail("still %s after %.1f s" % (busy, slow(timeout)))
-            time.sleep(0.005)
+        return k.settle(busy, timeout)
 
     def journey(self, k, card, new_pin, old_pin=INITIAL_PIN):
         k.change_pin(card, old_pin, new_pin)

@@ -56,14 +56,7 @@ class KioskTest(unittest.TestCase):
 
     def settle(self, k, busy, timeout=5):
         """Polls until the kiosk has left the `busy` state; returns the state."""
-        deadline = time.monotonic() + slow(timeout)
-        while True:
-            st = k.state()
-            if st["state"] != busy:
-                return st
-            if time.monotonic() > deadline:
-                self.fail("still %s after %.1f s" % (busy, slow(timeout)))
-            time.sleep(0.005)
+        return k.settle(busy, timeout)
 
     def verify(self, k, pin):
         """Types `pin` on ENTER_OLD_PIN, presses OK; returns the state after VERIFYING."""
