@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""check_sim.py - vcard.py's card logic held against src/card/sim.c, byte for byte.
+"""check_sim.py - vcard.py's card logic held against src/card/sim_card.c, byte for byte.
 
-Builds tests/card/sim_driver.c with src/card/sim.c (gcc, the project's
-flags), then plays the same random command sequences into both cards: the
-kiosk's own commands (right and wrong PINs, every padding, GET RESPONSE,
-wrong Le) mixed with mutated and random APDUs, removals and reinsertions.
-Every reply and the stored PIN/tries/blocked after every command must be
-equal. No pcscd needed: this checks the card, vcard's tests check the wire.
+Builds tests/card/sim_driver.c with src/card/sim.c and sim_card.c (gcc, the
+project's flags), then plays the same random command sequences into both
+cards: the kiosk's own commands (right and wrong PINs, every padding, GET
+RESPONSE, wrong Le) mixed with mutated and random APDUs, removals and
+reinsertions. Every reply and the stored PIN/tries/blocked after every
+command must be equal. No pcscd needed: this checks the card, vcard's tests
+check the wire.
 
     /usr/bin/python3 tests/card/check_sim.py [--seed N] [--rounds N] [--cc gcc] [--sanitize]
 
@@ -34,11 +35,12 @@ def build_driver(cc, out, sanitize):
     cmd = [cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O1", "-g",
            "-I" + os.path.join(REPO, "src")]
     if sanitize:
-        # The mutated APDUs double as a small fuzz of sim.c's parser.
+        # The mutated APDUs double as a small fuzz of sim_card.c's parser.
         cmd += ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                 "-fno-omit-frame-pointer"]
     cmd += [os.path.join(HERE, "sim_driver.c"),
             os.path.join(REPO, "src", "card", "sim.c"),
+            os.path.join(REPO, "src", "card", "sim_card.c"),
             os.path.join(REPO, "src", "util", "secure.c"),
             "-pthread", "-o", out]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -265,7 +267,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=400)
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
-    ap.add_argument("--sanitize", action="store_true", help="build sim.c with ASan+UBSan")
+    ap.add_argument("--sanitize", action="store_true", help="build the sim with ASan+UBSan")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)

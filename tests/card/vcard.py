@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-# ---- the card's fixed data (same values as src/card/sim.c) -----------------
+# ---- the card's fixed data (same values as src/card/sim_card.c, sim.c) -----
 
 SSSE_AID = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")
 DEFAULT_ATR = bytes.fromhex("3B80800101")
@@ -131,7 +131,7 @@ def sw_bytes(sw):
 
 
 class Apdu:
-    """A parsed short command APDU (sim.c parse_apdu)."""
+    """A parsed short command APDU (sim_card.c parse_apdu)."""
 
     __slots__ = ("cla", "ins", "p1", "p2", "data", "lc", "has_le", "le")
 
@@ -195,7 +195,7 @@ def block_decode(b, pad):
 
 
 class Card:
-    """The card's logic: sim.c's command handlers, plus the --t0, --wrong-le
+    """The card's logic: sim_card.c's command handlers, plus the --t0, --wrong-le
     and --no-count variants (all off: the sim's card exactly). `state` is the
     persistent memory (a dict in the state file's format, kept by reference);
     `changed` is set when a command touched it."""
@@ -386,7 +386,7 @@ class Card:
             return sw_bytes(0x6A80)
         return sw_bytes(self.change_pin(old, new))
 
-    # (cla, ins, profile or None for both, handler) - sim.c sim_cmds
+    # (cla, ins, profile or None for both, handler) - sim_card.c sim_cmds
     CMDS = (
         (0x00, 0xA4, None, h_select),
         (0x00, 0xC0, None, h_get_response),
