@@ -29,6 +29,31 @@ void app_stats_tap(app_stats *s, uint64_t latency_ns)
     s->tap_us[s->n_taps++ % STATS_RING] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+void app_stats_tap_begin(app_stats *s, uint64_t t_ns)
+{
+    s->tap_t0_ns = t_ns;
+}
+
+void app_stats_tap_released(app_stats *s)
+{
+    if (s->tap_t0_ns)
+        s->tap_shown_pending = true;
+}
+
+void app_stats_tap_presented(app_stats *s, uint64_t t_ns)
+{
+    if (s->tap_shown_pending) {
+        app_stats_tap(s, t_ns - s->tap_t0_ns);
+        s->tap_shown_pending = false;
+    }
+}
+
+void app_stats_tap_settled(app_stats *s)
+{
+    if (!s->tap_shown_pending)
+        s->tap_t0_ns = 0;
+}
+
 void app_stats_first_frame(app_stats *s, uint64_t t_ns)
 {
     if (s->first_frame_ns == 0)

@@ -1,0 +1,392 @@
+/* display.c - window, renderer, frames, overlay, screens prepared ahead and
+ * screenshots (display.h). Only the main thread touches SDL's video. */
+#include "app/display.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SDL.h>
+#include <SDL_image.h>
+#include <SDL_ttf.h>
+
+#include "app/input.h"
+#include "ui/render.h"
+#include "ui/text.h"
+#include "util/log.h"
+#include "util/mask.h"
+#include "util/secure.h"
+
+struct app_display {
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    ui_fonts *fonts;
+    ui_renderer *ur;
+    ui_view view;
+    ui_view scratch;         /* a screen being prepared */
+    uint8_t keypad[10];      /* digits in screen order */
+    char card_masked[MASK_CARD_MAX];
+    bool overlay;
+    uint64_t frames;
+    int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
+    int prefetch_tries;
+};
+
+app_display *display_new(bool overlay)
+{
+    app_display *d = calloc(1, sizeof *d);
+
+    if (d == NULL)
+        return NULL;
+    for (int i = 0; i < 9; i++)
+        d->keypad[i] = (uint8_t)(i + 1);
+    d->keypad[9] = 0;
+    d->overlay = overlay;
+    return d;
+}
+
+void display_free(app_display *d)
+{
+    if (d == NULL)
+        return;
+    ui_renderer_free(d->ur);
+    ui_fonts_close(d->fonts);
+    if (d->ren)
+        SDL_DestroyRenderer(d->ren);
+    if (d->win)
+        SDL_DestroyWindow(d->win);
+    free(d);
+}
+
+const ui_view *display_view(const app_display *d)
+{
+    return &d->view;
+}
+
+uint64_t display_frames(const app_display *d)
+{
+    return d->frames;
+}
+
+bool display_open(app *a, char *err, size_t errlen)
+{
+    app_display *d = a->disp;
+    /* No ALLOW_HIGHDPI: window points and renderer pixels stay the same, so
+     * a mouse click and a finger hit-test the same layout. */
+    Uint32 flags = 0;
+    int w = a->opt.width > 0 ? a->opt.width : a->cfg.width;
+    int h = a->opt.height > 0 ? a->opt.height : a->cfg.height;
+    bool fullscreen = !a->opt.windowed && a->cfg.fullscreen;
+
+    SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+    /* Touch and mouse are told apart by us (see input.c). */
+    SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "1");
+    SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0");
+    SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
+    /* The kiosk has no session bus. Left unset, libdbus "autolaunches" one:
+     * SDL_Init would fork and exec dbus-launch from the process that holds
+     * PINs, and wait for it. An address it cannot use fails at once. */
+    setenv("DBUS_SESSION_BUS_ADDRESS", "disabled:", 0);
+    if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+        snprintf(err, errlen, "cannot start SDL video: %s (no display? set DISPLAY, or run under "
+                 "xvfb-run, or SDL_VIDEODRIVER=dummy for a headless run)", SDL_GetError());
+        return false;
+    }
+    /* No GPU on most terminals: on X11 the software renderer without a
+     * framebuffer copy is the fastest and smallest way to get pixels on
+     * screen. SDL 2.26's Wayland driver (the terminal, under cage) has no
+     * window framebuffer of its own: there the copy is the only way. */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION,
+                strcmp(SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "", "wayland") == 0
+                    ? "1" : "0");
+    if (TTF_Init() != 0) {
+        snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
+        return false;
+    }
+    if (fullscreen) {
+        flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+        SDL_ShowCursor(SDL_DISABLE);
+    }
+    d->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+                              w > 0 ? w : 1920, h > 0 ? h : 1080, flags);
+    if (d->win == NULL) {
+        snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
+        return false;
+    }
+    d->ren = SDL_CreateRenderer(d->win, -1, SDL_RENDERER_SOFTWARE);
+    if (d->ren == NULL) {
+        snprintf(err, errlen, "cannot create a renderer: %s", SDL_GetError());
+        return false;
+    }
+    /* Text input is on by default in SDL2: digit keys would also arrive as
+     * text events and could go to an input method. The kiosk reads keys. */
+    SDL_StopTextInput();
+    return true;
+}
+
+static void display_build_view(app *a)
+{
+    app_display *d = a->disp;
+    int w, h;
+    ui_view_input in;
+
+    SDL_GetRendererOutputSize(d->ren, &w, &h);
+    mask_card(a->core->card_number, d->card_masked);
+    in = (ui_view_input){ w, h, d->keypad, a->core->card_number[0] ? d->card_masked : "", &a->svc };
+    ui_view_build(&d->view, a->core, &in);
+}
+
+bool display_open_assets(app *a, char *err, size_t errlen)
+{
+    app_display *d = a->disp;
+    char reg[PATH_MAX], bold[PATH_MAX], pic[PATH_MAX];
+    const char *fallback = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+    snprintf(reg, sizeof reg, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", a->opt.datadir);
+    snprintf(bold, sizeof bold, "%s/fonts/NotoSansSC-Kiosk-Bold.otf", a->opt.datadir);
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", a->opt.datadir);
+    d->fonts = ui_fonts_open(reg, bold, fallback, err, errlen);
+    if (d->fonts == NULL)
+        return false;
+    if (!ui_fonts_have_fallback(d->fonts))
+        log_notice("ui", "no fallback font at %s: rare name characters may show as boxes", fallback);
+    d->ur = ui_renderer_new(d->ren, d->fonts, pic);
+    if (d->ur == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    /* The picture rasterises on the second core while the services start
+     * and the first screen's words render on this one. */
+    display_build_view(a);
+    if (d->view.show_picture)
+        ui_renderer_prepare_picture(d->ur, d->view.picture.w, d->view.picture.h);
+    return true;
+}
+
+static void display_overlay_text(app *a, char *buf, size_t len)
+{
+    const char *n = core_notice_name(a->core->notice);
+    char reader[PCSC_READER_NAME_MAX] = "";
+
+    if (a->pcsc)
+        pcsc_reader_current(a->pcsc, reader, sizeof reader);
+    snprintf(buf, len, "%s%s%s  frame %.2f ms  card %s%s%s  SW %04X  outbox %d  %s",
+             core_state_name(a->core->state), n ? " / " : "", n ? n : "",
+             app_stats_last_frame_ms(&a->stats), a->cfg.card_backend == CFG_BACKEND_SIM ? "sim" : "pcsc",
+             reader[0] ? " " : "", reader, a->last_sw, a->ob_depth,
+             a->core->bureau_offline ? "bureau offline" : "");
+}
+
+static void display_draw(app *a)
+{
+    app_display *d = a->disp;
+    const char *press = input_press_id(a->in);
+    char overlay[256];
+    int pressed;
+
+    display_build_view(a);
+    /* By id: the screen may have changed between finger down and now. */
+    pressed = press[0] ? ui_view_find(&d->view, press) : -1;
+    if (d->overlay)
+        display_overlay_text(a, overlay, sizeof overlay);
+    ui_renderer_draw(d->ur, &d->view, pressed, d->overlay ? overlay : NULL);
+}
+
+void display_present(app *a)
+{
+    app_display *d = a->disp;
+    uint64_t t0 = app_now_ns(), td, t1;
+
+    display_draw(a);
+    td = app_now_ns();
+    SDL_RenderPresent(d->ren);
+    t1 = app_now_ns();
+    d->frames++;
+    /* The first frame pays for first touches of the framebuffer and is
+     * reported as the start-up figure; frame times start with the second. */
+    if (d->frames > 1)
+        app_stats_frame(&a->stats, t0, t1);
+    if (t1 - t0 > 8000000u)
+        log_debug("ui", "slow frame: %.1f ms on %s (draw %.1f, present %.1f, %d texts rendered)",
+                  (double)(t1 - t0) / 1e6, core_state_name(a->core->state), (double)(td - t0) / 1e6,
+                  (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur));
+    app_stats_tap_presented(&a->stats, t1);
+    a->dirty = false;
+}
+
+void display_toggle_overlay(app *a)
+{
+    if (a->opt.windowed) {
+        a->disp->overlay = !a->disp->overlay;
+        a->dirty = true;
+    }
+}
+
+void display_shuffle_keypad(app_display *d)
+{
+    /* Fisher-Yates from getrandom: someone watching over a shoulder learns
+     * nothing from where a finger lands. */
+    for (int i = 9; i > 0; i--) {
+        uint32_t j;
+        uint8_t t;
+        if (!secure_random_below((uint32_t)i + 1, &j)) {
+            log_err("app", "no randomness for the keypad; keeping the last order");
+            return;
+        }
+        t = d->keypad[i];
+        d->keypad[i] = d->keypad[j];
+        d->keypad[j] = t;
+    }
+}
+
+/* ---- screens prepared ahead ------------------------------------------------ */
+
+/* What usually follows each screen. Prepared in idle moments (a person
+ * takes hundreds of milliseconds to tap), so that the frame that shows it
+ * only copies textures. */
+static const core_state display_next_state[ST__LAST] = {
+    [ST_IDLE] = ST_READING_CARD, [ST_READING_CARD] = ST_ENTER_OLD_PIN,
+    [ST_CARD_REJECTED] = ST_IDLE, [ST_ENTER_OLD_PIN] = ST_VERIFYING,
+    [ST_VERIFYING] = ST_ENTER_NEW_PIN, [ST_ENTER_NEW_PIN] = ST_CONFIRM_NEW_PIN,
+    [ST_CONFIRM_NEW_PIN] = ST_CHANGING, [ST_CHANGING] = ST_SUCCESS, [ST_SUCCESS] = ST_IDLE,
+    [ST_CARD_BLOCKED] = ST_IDLE, [ST_ERROR] = ST_IDLE, [ST_OUT_OF_SERVICE] = ST_IDLE,
+    [ST_TAKE_CARD] = ST_IDLE,
+};
+
+/* The screens to prepare, in order: this one in the other language (one tap
+ * away), then the next two steps in this language and the other. Two steps,
+ * because some steps pass by themselves in milliseconds (READING_CARD). */
+enum { PREFETCH_DONE = 5 };
+
+void display_prefetch_restart(app_display *d)
+{
+    d->prefetch_step = 0;
+    d->prefetch_tries = 0;
+}
+
+bool display_prefetching(const app_display *d)
+{
+    return d->prefetch_step < PREFETCH_DONE;
+}
+
+void display_prefetch(app *a)
+{
+    app_display *d = a->disp;
+    core c;
+    int w, h;
+    int step = d->prefetch_step;
+    core_state s = a->core->state;
+    ui_view_input in;
+
+    if (step == 0 && d->prefetch_tries == 0)
+        ui_renderer_prepare_begin(d->ur);
+    for (int i = 0; i < (step + 1) / 2; i++)
+        s = display_next_state[s];
+    /* A display-only copy: card number, holder and counts, never a PIN. */
+    memset(&c, 0, sizeof c);
+    c.cfg = a->core->cfg;
+    c.state = s;
+    /* Most visitors still have the initial PIN (that is why they come), so
+     * the new-PIN screen is prepared with the notice they will see. */
+    c.notice = step == 0 ? a->core->notice : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
+    c.lang = step % 2 == 1 ? a->core->lang : (core_lang)((a->core->lang + 1) % LANG__LAST);
+    c.card_present = a->core->card_present || a->core->state == ST_IDLE;
+    c.tries_left = a->core->tries_left;
+    memcpy(c.card_number, a->core->card_number, sizeof c.card_number);
+    memcpy(c.holder, a->core->holder, sizeof c.holder);
+    c.now_ms = a->core->now_ms;
+    c.warning_end_ms = a->core->warning_end_ms;
+    SDL_GetRendererOutputSize(d->ren, &w, &h);
+    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc };
+    ui_view_build(&d->scratch, &c, &in);
+    /* One text per idle turn; a step that cannot finish (the cache is full
+     * of what is on screen) is given up after as many turns as it has texts,
+     * so idle time never turns into a busy loop. */
+    if (ui_renderer_prerender(d->ur, &d->scratch, 1) == 0 || ++d->prefetch_tries > d->scratch.n_texts) {
+        d->prefetch_step++;
+        d->prefetch_tries = 0;
+    }
+}
+
+/* ---- screenshots -------------------------------------------------------------- */
+
+/* Opens a screenshot file for writing: a regular file, not through a
+ * symlink, not blocking on a FIFO, and never in the outbox directory (a
+ * script must not be able to overwrite a record or the sequence counter). */
+static int display_screenshot_open(app *a, const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct stat ds, os, fs;
+    int fd = -1;
+
+    snprintf(dir, sizeof dir, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
+    if (stat(dir, &ds) != 0) {
+        snprintf(err, errlen, "no such directory: %s", strerror(errno));
+        goto out;
+    }
+    if (stat(a->cfg.outbox_dir, &os) == 0 && os.st_dev == ds.st_dev && os.st_ino == ds.st_ino) {
+        snprintf(err, errlen, "screenshots may not be written into the outbox");
+        goto out;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the file: %s", strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+        snprintf(err, errlen, "not a regular file");
+        close(fd);
+        fd = -1;
+    }
+out:
+    return fd;
+}
+
+bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, size_t errlen)
+{
+    app_display *d = a->disp;
+    SDL_Surface *s = NULL;
+    SDL_RWops *rw = NULL;
+    FILE *fp = NULL;
+    bool ok = false;
+    int fd = display_screenshot_open(a, path, err, errlen);
+
+    if (fd < 0)
+        return false;
+    fp = fdopen(fd, "wb");
+    if (fp == NULL) {
+        close(fd);
+        snprintf(err, errlen, "cannot open the file: %s", strerror(errno));
+        return false;
+    }
+    rw = SDL_RWFromFP(fp, SDL_TRUE); /* closes fp */
+    if (rw == NULL) {
+        fclose(fp);
+        snprintf(err, errlen, "cannot open the file: %s", SDL_GetError());
+        return false;
+    }
+
+    display_draw(a); /* what is on screen now, drawn again into the back buffer */
+    SDL_GetRendererOutputSize(d->ren, w, h);
+    s = SDL_CreateRGBSurfaceWithFormat(0, *w, *h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (s == NULL || SDL_RenderReadPixels(d->ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) != 0) {
+        snprintf(err, errlen, "cannot read the screen: %s", SDL_GetError());
+        goto out;
+    }
+    if (IMG_SavePNG_RW(s, rw, 0) != 0) {
+        snprintf(err, errlen, "cannot write the PNG: %s", IMG_GetError());
+        goto out;
+    }
+    ok = true;
+out:
+    SDL_RWclose(rw);
+    SDL_RenderPresent(d->ren);
+    SDL_FreeSurface(s);
+    return ok;
+}

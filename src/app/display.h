@@ -1,0 +1,49 @@
+/* display.h - what the citizen sees: the window and its renderer, the
+ * fonts and picture, one frame built from the core and presented, the
+ * technician's overlay, screens prepared ahead in idle time, screenshots.
+ * Reads the core, the shared figures and the finger's press (input.c);
+ * writes only pixels, the frame figures (stats) and screenshot files.
+ */
+#ifndef APP_DISPLAY_H
+#define APP_DISPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/app_int.h"
+#include "ui/view.h"
+
+app_display *display_new(bool overlay);
+/* Frees the fonts, renderer and window (before SDL_Quit). */
+void display_free(app_display *d);
+
+/* SDL video, SDL_ttf, the window and its renderer. */
+bool display_open(app *a, char *err, size_t errlen);
+/* The fonts and the picture; then the first screen's layout, so that the
+ * picture rasterises on the second core while the services start. */
+bool display_open_assets(app *a, char *err, size_t errlen);
+
+/* Builds, draws and presents a frame of what the core shows now. */
+void display_present(app *a);
+
+/* The screen's layout as last built (for hit-testing and scripts). */
+const ui_view *display_view(const app_display *d);
+uint64_t display_frames(const app_display *d);
+
+/* The technician's overlay on or off (a window only). */
+void display_toggle_overlay(app *a);
+/* Shuffles the keypad's digits (FX_SHUFFLE_KEYPAD). */
+void display_shuffle_keypad(app_display *d);
+
+/* Screens prepared ahead: start again for a new screen; whether there is
+ * more to do; one text of it (an idle turn's worth). */
+void display_prefetch_restart(app_display *d);
+bool display_prefetching(const app_display *d);
+void display_prefetch(app *a);
+
+/* Writes what is on screen now as a PNG: a regular file, not through a
+ * symlink, never into the outbox. false with a reason in err. */
+bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,302 @@
+/* effects.c - the core fed, its effects carried out (effects.h). Like
+ * curl's multi_runsingle, one function (fx_effects) is where everything
+ * the core decides leaves the core: a newcomer who wants to know what a
+ * state change does outside the core reads it here. */
+#include "app/effects.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "app/display.h"
+#include "app/post.h"
+#include "app/records.h"
+#include "card/card.h"
+#include "card/profile.h"
+#include "kiosk_build.h"
+#include "service/tcode.h"
+#include "util/log.h"
+#include "util/mask.h"
+
+/* A look at the service screen's figures this often while it is open:
+ * they move while a technician watches (a backlog draining, say). */
+#define SERVICE_REFRESH_MS 2000u
+
+struct app_fx {
+    tcode tcode;            /* the technician code's salted hash, if configured */
+    bool tcode_set;
+    uint64_t svc_refresh_at_ms;
+};
+
+static const core_card_answer fx_card_answers[CARD_RES__LAST] = {
+    [CARD_RES_OK] = CA_OK, [CARD_RES_WRONG_PIN] = CA_WRONG_PIN, [CARD_RES_BLOCKED] = CA_BLOCKED,
+    [CARD_RES_LOCKED] = CA_LOCKED, [CARD_RES_REMOVED] = CA_REMOVED,
+    [CARD_RES_UNREADABLE] = CA_UNREADABLE, [CARD_RES_EXPIRED] = CA_EXPIRED,
+    [CARD_RES_REFUSED] = CA_REFUSED, [CARD_RES_GARBAGE] = CA_GARBAGE, [CARD_RES_IO] = CA_IO,
+};
+
+static const core_bureau_status fx_bureau[SYNC_ST__LAST] = {
+    [SYNC_ST_ACTIVE] = BS_ACTIVE, [SYNC_ST_LOST] = BS_LOST, [SYNC_ST_FROZEN] = BS_FROZEN,
+    [SYNC_ST_CANCELLED] = BS_CANCELLED, [SYNC_ST_UNKNOWN] = BS_UNKNOWN,
+    [SYNC_ST_UNREACHABLE] = BS_UNREACHABLE,
+};
+
+app_fx *fx_new(const kiosk_config *cfg)
+{
+    app_fx *f = calloc(1, sizeof *f);
+
+    /* Checked when the config was read; without one, no service screen. */
+    if (f)
+        f->tcode_set = cfg->service_code_hash[0] && tcode_parse(cfg->service_code_hash, &f->tcode, NULL, 0);
+    return f;
+}
+
+void fx_free(app_fx *f)
+{
+    if (f) {
+        explicit_bzero(f, sizeof *f);
+        free(f);
+    }
+}
+
+bool fx_service_enabled(const app_fx *f)
+{
+    return f->tcode_set;
+}
+
+void fx_service_refresh(app *a)
+{
+    ui_service_info *si = &a->svc;
+    ui_bureau_state bureau = si->bureau;
+    char last_error[sizeof si->last_error];
+    struct statvfs vs;
+
+    memcpy(last_error, si->last_error, sizeof last_error);
+    memset(si, 0, sizeof *si);
+    si->bureau = bureau; /* until kiosk-sync answers again */
+    memcpy(si->last_error, last_error, sizeof last_error);
+    snprintf(si->version, sizeof si->version, "%s", KIOSK_VERSION);
+    snprintf(si->terminal, sizeof si->terminal, "%s", a->cfg.terminal_id);
+    if (a->pcsc) {
+        pcsc_reader_current(a->pcsc, si->reader_used, sizeof si->reader_used);
+        pcsc_reader_all(a->pcsc, si->readers, sizeof si->readers);
+    } else {
+        snprintf(si->reader_used, sizeof si->reader_used, "simulated card (development)");
+        snprintf(si->readers, sizeof si->readers, "simulated card (development)");
+    }
+    snprintf(si->profile, sizeof si->profile, "%s", a->last_profile);
+    si->outbox_depth = outbox_depth(a->ob);
+    si->dead_letters = outbox_dead_count(a->ob);
+    si->uptime_s = (long)((app_now_ms() - a->stats.start_ms) / 1000);
+    si->disk_free_kb = statvfs(a->cfg.outbox_dir, &vs) == 0
+                     ? (long long)((uint64_t)vs.f_bavail * vs.f_frsize / 1024) : -1;
+    snprintf(si->storage, sizeof si->storage, "%s", records_trouble(a));
+    a->dirty = true;
+}
+
+static void fx_not_queued(app *a, unsigned gen, core_card_op op, core_card_answer answer)
+{
+    core_event ev = { .type = EV_CARD_ANSWER, .gen = gen, .op = op, .answer = answer, .tries = -1 };
+
+    log_err("app", "card worker queue full: the operation was not sent");
+    fx_feed(a, &ev);
+}
+
+/* Carries out effects in order; a record that could not be written stops
+ * the rest (the card is never written without its record). */
+static void fx_effects(app *a, core_effects *fx)
+{
+    time_t t = time(NULL);
+    bool failed = false, code_checked = false, code_ok = false;
+
+    for (int i = 0; i < fx->n && !failed; i++) {
+        core_fx *f = &fx->fx[i];
+        switch (f->type) {
+        /* A job that cannot be queued is answered at once as what it is, a
+         * failure that reached nothing; the journey never waits out a timer
+         * for it, and a change never queued is never "unknown". */
+        case FX_CARD_READ:
+            if (!card_worker_read(a->worker, f->gen))
+                fx_not_queued(a, f->gen, CO_READ, CA_IO);
+            break;
+        case FX_BUREAU_ASK:
+            if (!sync_client_ask(a->sync, f->gen, f->card_number)) {
+                core_event ev = { .type = EV_BUREAU_ANSWER, .gen = f->gen, .bureau = BS_UNREACHABLE };
+                log_err("app", "bureau question not queued");
+                fx_feed(a, &ev);
+            }
+            break;
+        case FX_CARD_VERIFY:
+            if (!card_worker_verify(a->worker, f->gen, f->pin_a))
+                fx_not_queued(a, f->gen, CO_VERIFY, CA_IO);
+            break;
+        case FX_RECORD_INTENT:
+            failed = !records_intent(a, f->card_number, t);
+            break;
+        case FX_CARD_CHANGE:
+            if (!card_worker_change(a->worker, f->gen, f->pin_a, f->pin_b))
+                fx_not_queued(a, f->gen, CO_CHANGE, CA_REFUSED);
+            break;
+        case FX_RESOLVE_INTENT:
+            records_resolve(a, f->resolution, t);
+            break;
+        case FX_RECORD_BLOCKED:
+            records_blocked(a, f->card_number, t);
+            break;
+        case FX_SHUFFLE_KEYPAD:
+            display_shuffle_keypad(a->disp);
+            break;
+        case FX_CHECK_CODE:
+            /* Never logged, wiped with the effects below. */
+            code_ok = a->fx->tcode_set && tcode_check(&a->fx->tcode, f->pin_a);
+            code_checked = true;
+            break;
+        case FX_SERVICE_OPEN:
+            log_notice("service", "service screen opened");
+            fx_service_refresh(a);
+            sync_client_ask_bureau(a->sync, post_bureau_info, a);
+            break;
+        case FX_REQUEUE_DEAD:
+            /* The outbox logs how many moved, and what stayed. */
+            if (outbox_requeue_dead(a->ob) < 0)
+                log_err("service", "the dead letters could not be moved back");
+            fx_service_refresh(a);
+            break;
+        default:
+            break;
+        }
+    }
+    for (int i = 0; i < fx->n; i++)
+        if (fx->fx[i].type == FX_RESOLVE_INTENT || fx->fx[i].type == FX_RECORD_BLOCKED)
+            a->ob_depth = outbox_depth(a->ob);
+    core_effects_wipe(fx);
+    if (code_checked) {
+        if (code_ok)
+            log_notice("service", "technician code accepted");
+        else
+            log_warn("service", "wrong technician code");
+        fx_simple(a, code_ok ? EV_CODE_OK : EV_CODE_BAD);
+    }
+    if (failed) {
+        core_event ev = { .type = EV_RECORD_FAILED };
+        fx_feed(a, &ev);
+        records_probe(a); /* and no new journey until it can */
+    }
+}
+
+void fx_feed(app *a, core_event *ev)
+{
+    core_effects fx;
+    const core *c = a->core;
+    /* What the screen shows of the core: a frame is drawn only when it moves. */
+    int before[6] = { c->state, c->notice, c->entry_len, c->lang, c->tries_left, (int)c->entry_gen };
+
+    ev->now_ms = app_now_ms();
+    core_handle(a->core, ev, &fx);
+    fx_effects(a, &fx);
+    if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER)
+        explicit_bzero(ev, sizeof *ev);
+    if (before[0] != (int)c->state || before[1] != (int)c->notice || before[2] != c->entry_len ||
+        before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen)
+        a->dirty = true;
+}
+
+void fx_simple(app *a, core_event_type t)
+{
+    core_event ev = { .type = t };
+    fx_feed(a, &ev);
+}
+
+static void fx_card_answer(app *a, card_result *r)
+{
+    core_event ev = { .type = EV_CARD_ANSWER, .gen = r->gen, .op = (core_card_op)r->op,
+                      .answer = r->res < CARD_RES__LAST ? fx_card_answers[r->res] : CA_IO,
+                      .tries = r->tries };
+
+    /* A change that failed before its command went out changed nothing,
+     * however it failed (the card pulled during the select before it). */
+    if (r->op == CARD_OP_CHANGE && !r->sent && ev.answer != CA_OK)
+        ev.answer = CA_REFUSED;
+    a->last_sw = r->sw; /* the card layer has logged the answer */
+    if (ev.answer != CA_OK && ev.answer != CA_WRONG_PIN && ev.answer != CA_REMOVED) {
+        /* The card layer's line cannot say which card; this one can. */
+        char masked[MASK_CARD_MAX];
+        mask_card(r->card_number[0] ? r->card_number : a->core->card_number, masked);
+        log_warn("card", "card %s: %s ended %s (sw %04X)", masked[0] ? masked : "-",
+                 card_op_name(r->op), card_res_name(r->res), r->sw);
+    }
+    if (r->op == CARD_OP_READ && r->res == CARD_RES_OK)
+        snprintf(a->last_profile, sizeof a->last_profile, "%s", card_profile_name(r->profile));
+    snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);
+    post_free(UEV_CARD, r, NULL);
+    fx_feed(a, &ev);
+}
+
+static void fx_bureau_answer(app *a, sync_result *r)
+{
+    core_event ev = { .type = EV_BUREAU_ANSWER, .gen = r->gen,
+                      .bureau = r->status < SYNC_ST__LAST ? fx_bureau[r->status] : BS_UNREACHABLE };
+
+    log_info("sync", "card status: %s", sync_status_name(r->status));
+    snprintf(ev.holder, sizeof ev.holder, "%s", r->holder);
+    post_free(UEV_BUREAU, r, NULL);
+    fx_feed(a, &ev);
+}
+
+static void fx_bureau_info(app *a, sync_bureau_info *info)
+{
+    static const ui_bureau_state states[] = { [SYNC_BUREAU_NOT_KNOWN] = UI_BUREAU_UNKNOWN,
+                                              [SYNC_BUREAU_OK] = UI_BUREAU_OK,
+                                              [SYNC_BUREAU_DOWN] = UI_BUREAU_DOWN };
+
+    a->svc.bureau = info->bureau <= SYNC_BUREAU_DOWN ? states[info->bureau] : UI_BUREAU_UNKNOWN;
+    snprintf(a->svc.last_error, sizeof a->svc.last_error, "%s", info->last_error);
+    post_free(UEV_BUREAU_INFO, info, NULL);
+    a->dirty = true;
+}
+
+void fx_worker_event(app *a, const SDL_UserEvent *e)
+{
+    switch (e->code) {
+    case UEV_CARD:
+        fx_card_answer(a, e->data1);
+        break;
+    case UEV_BUREAU_INFO:
+        fx_bureau_info(a, e->data1);
+        break;
+    case UEV_CARD_IN:
+    case UEV_CARD_OUT:
+        log_info("card", "card %s", e->code == UEV_CARD_IN ? "inserted" : "removed");
+        /* A disk that filled since the last look stops the journey here,
+         * before the citizen types anything. */
+        if (e->code == UEV_CARD_IN)
+            records_probe(a);
+        fx_simple(a, e->code == UEV_CARD_IN ? EV_CARD_IN : EV_CARD_OUT);
+        break;
+    case UEV_SERVICE_UP:
+    case UEV_SERVICE_DOWN:
+        log_notice("card", "reader %s", e->code == UEV_SERVICE_UP ? "ready" : "unavailable");
+        sync_client_report_reader(a->sync, e->code == UEV_SERVICE_UP ? "present" : "absent");
+        fx_simple(a, e->code == UEV_SERVICE_UP ? EV_SERVICE_UP : EV_SERVICE_DOWN);
+        break;
+    case UEV_BUREAU:
+        fx_bureau_answer(a, e->data1);
+        break;
+    default:
+        break;
+    }
+}
+
+uint64_t fx_deadline(const app *a)
+{
+    return a->core->state == ST_SERVICE ? a->fx->svc_refresh_at_ms : 0;
+}
+
+void fx_due(app *a)
+{
+    if (a->core->state == ST_SERVICE && app_now_ms() >= a->fx->svc_refresh_at_ms) {
+        fx_service_refresh(a);
+        a->fx->svc_refresh_at_ms = app_now_ms() + SERVICE_REFRESH_MS;
+    }
+}

@@ -1,0 +1,43 @@
+/* effects.h - the one place where the core is fed and its effects are
+ * carried out. Events come in from every room (input, control, loop,
+ * records) and from the worker threads' answers (post.c's events); effects
+ * go out to the card worker, the sync client, the outbox (records.c), the
+ * keypad (display.c) and the service screen's figures.
+ */
+#ifndef APP_EFFECTS_H
+#define APP_EFFECTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <SDL.h>
+
+#include "app/app_int.h"
+#include "config/config.h"
+#include "core/core.h"
+
+/* Reads the technician code's hash from cfg (checked when it was read). */
+app_fx *fx_new(const kiosk_config *cfg);
+void fx_free(app_fx *f);
+/* A technician code is configured: the service screen can open. */
+bool fx_service_enabled(const app_fx *f);
+
+/* Feeds the core one event (stamped with the time) and carries out what it
+ * asks, in order; marks the screen dirty when what it shows moved. Answers
+ * from the card and the bureau are wiped after. */
+void fx_feed(app *a, core_event *ev);
+void fx_simple(app *a, core_event_type t);
+
+/* A worker's news (UEV_CARD ... UEV_BUREAU_INFO, not the control socket's):
+ * turned into a core event; frees the payload. */
+void fx_worker_event(app *a, const SDL_UserEvent *e);
+
+/* Gathers the service screen's figures (the bureau's come from kiosk-sync,
+ * asked separately). */
+void fx_service_refresh(app *a);
+
+/* The service screen's next refresh (monotonic ms), 0 none; and doing it. */
+uint64_t fx_deadline(const app *a);
+void fx_due(app *a);
+
+#endif
