@@ -32,7 +32,8 @@ static bool app_open_rooms(app *a, char *err, size_t errlen)
     a->ctl_room = control_new();
     a->rec = records_new();
     a->fx = fx_new(&a->cfg);
-    if (!a->disp || !a->in || !a->ctl_room || !a->rec || !a->fx) {
+    a->box = post_box_new();
+    if (!a->disp || !a->in || !a->ctl_room || !a->rec || !a->fx || !a->box) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
@@ -131,7 +132,8 @@ static void app_close(app *a)
     if (a->sync)
         sync_client_stop(a->sync);
     if (a->ev_base)
-        post_drain(a);
+        post_drain_sdl(a);
+    post_box_free(a->box);
     control_free(a->ctl_room);
     if (a->sim)
         sim_reader_free(a->sim);

@@ -1,14 +1,14 @@
 /* app_int.h - what the rooms of the kiosk process share; private to src/app.
  *
  * Everything here runs on the main thread. Worker threads (card, sync
- * client, PC/SC monitor, control server) reach it only as SDL user events
- * posted by post.c; the core sees one ordered stream of events, and its
+ * client, PC/SC monitor, control server) reach it only as messages in
+ * post.c's mailbox; the core sees one ordered stream of events, and its
  * effects go out from one place, effects.c.
  *
  *   app.c      start-up and wiring: the threads, the assets, the core; shutdown
  *   loop.c     the main loop: its wait (events and every room's deadline),
  *              dispatch, state changes announced, the watchdog
- *   post.c     worker threads -> SDL user events, and what their payloads own
+ *   post.c     worker threads -> the mailbox the loop takes (never refused)
  *   effects.c  answers in (card, bureau, reader) -> core events; the core's
  *              effects carried out (card, bureau, outbox, keypad, service)
  *   records.c  records the disk refused, retried; the storage probe
@@ -47,11 +47,13 @@ typedef struct app_input app_input;
 typedef struct app_control app_control;
 typedef struct app_records app_records;
 typedef struct app_fx app_fx;
+typedef struct post_box post_box;
 
 typedef struct app {
     kiosk_config cfg;
     app_options opt;
-    Uint32 ev_base;         /* SDL user event type of post.c's events */
+    Uint32 ev_base;         /* SDL user event type of post.h's UEV_ codes */
+    post_box *box;          /* the workers' messages to the main loop (post.h) */
     core *core;             /* in the secrets arena (util/secmem.h): it holds PINs */
     core core_fallback;     /* only if there is no arena (secmem_init failed) */
     bool dirty;             /* the screen needs a new frame */

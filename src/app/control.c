@@ -21,8 +21,10 @@
  * (a card pulled, a card's answer) fail to post. */
 #define QUEUE_BUSY 1024
 
-#define MAX_WAITS 32
+/* Every client may hold its waits at once, so one that holds many cannot
+ * lock the others out. */
 #define MAX_WAITS_PER_CLIENT 4
+#define MAX_WAITS (CTL_SERVER_MAX_CLIENTS * MAX_WAITS_PER_CLIENT)
 #define SYNTH_TOUCH_ID 0x4B494F53 /* "KIOS": taps from the control socket */
 
 typedef struct {
@@ -177,16 +179,29 @@ static void control_push_key(SDL_Keycode k)
 }
 
 /* The reply to a tap, type or key goes out once the synthetic events ahead
- * of this marker have been handled: SDL's queue is first in, first out. */
+ * of this marker have been handled: SDL's queue is first in, first out.
+ * Where there is no room for the marker (the busy check makes that all but
+ * impossible), the reply goes out at once: late is worse than early here,
+ * since a request without a reply holds its client's slot in flight. */
 static void control_push_done(app *a, uint64_t client, ctl_request *req)
 {
     post_ctl_done *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return;
-    p->client = client;
-    p->id_json = req->id_json;
-    req->id_json = NULL;
-    post_event(a, UEV_CONTROL_DONE, p, NULL);
+    SDL_Event e;
+
+    if (p != NULL) {
+        memset(&e, 0, sizeof e);
+        e.type = a->ev_base;
+        e.user.code = UEV_CONTROL_DONE;
+        e.user.data1 = p;
+        p->client = client;
+        p->id_json = req->id_json;
+        req->id_json = NULL;
+        if (SDL_PushEvent(&e) == 1)
+            return;
+        req->id_json = p->id_json;
+        free(p);
+    }
+    control_reply(a, client, req->id_json, NULL);
 }
 
 static bool control_queue_busy(void)
@@ -359,7 +374,7 @@ void control_check_waits(app *a)
 
 /* ---- requests ------------------------------------------------------------------ */
 
-static void control_request(app *a, uint64_t client, ctl_request *req)
+void control_request(app *a, uint64_t client, ctl_request *req)
 {
     char err[512];
     int w, h;
@@ -428,19 +443,14 @@ static void control_request(app *a, uint64_t client, ctl_request *req)
     }
 }
 
-void control_event(app *a, const SDL_UserEvent *e)
+void control_done(app *a, const SDL_UserEvent *e)
 {
-    if (e->code == UEV_CONTROL) {
-        ctl_request *req = e->data1;
-        uint64_t *client = e->data2;
-        control_request(a, *client, req);
-        post_free(UEV_CONTROL, req, client);
-    } else if (e->code == UEV_CONTROL_DONE) {
-        post_ctl_done *p = e->data1;
-        control_reply(a, p->client, p->id_json, NULL);
-        post_free(UEV_CONTROL_DONE, p, NULL);
-        app_stats_tap_settled(&a->stats);
-    }
+    post_ctl_done *p = e->data1;
+
+    control_reply(a, p->client, p->id_json, NULL);
+    free(p->id_json);
+    free(p);
+    app_stats_tap_settled(&a->stats);
 }
 
 void control_announce(app *a)

@@ -14,13 +14,17 @@
 #include <SDL.h>
 
 #include "app/app_int.h"
+#include "control/ctl_proto.h"
 
 app_control *control_new(void);
 /* Frees the waits still open (their clients get no reply: we are stopping). */
 void control_free(app_control *c);
 
-/* UEV_CONTROL and UEV_CONTROL_DONE (post.h); frees the payload. */
-void control_event(app *a, const SDL_UserEvent *e);
+/* One request from the mailbox (POST_CONTROL); req stays the caller's. */
+void control_request(app *a, uint64_t client, ctl_request *req);
+/* UEV_CONTROL_DONE (post.h): the reply owed to a tap, type or key; frees
+ * the payload. */
+void control_done(app *a, const SDL_UserEvent *e);
 
 /* The state (or notice) changed: tell the subscribers. */
 void control_announce(app *a);

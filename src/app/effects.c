@@ -208,7 +208,7 @@ void fx_simple(app *a, core_event_type t)
     fx_feed(a, &ev);
 }
 
-static void fx_card_answer(app *a, card_result *r)
+static void fx_card_answer(app *a, const card_result *r)
 {
     core_event ev = { .type = EV_CARD_ANSWER, .gen = r->gen, .op = (core_card_op)r->op,
                       .answer = r->res < CARD_RES__LAST ? fx_card_answers[r->res] : CA_IO,
@@ -229,22 +229,20 @@ static void fx_card_answer(app *a, card_result *r)
     if (r->op == CARD_OP_READ && r->res == CARD_RES_OK)
         snprintf(a->last_profile, sizeof a->last_profile, "%s", card_profile_name(r->profile));
     snprintf(ev.card_number, sizeof ev.card_number, "%s", r->card_number);
-    post_free(UEV_CARD, r, NULL);
     fx_feed(a, &ev);
 }
 
-static void fx_bureau_answer(app *a, sync_result *r)
+static void fx_bureau_answer(app *a, const sync_result *r)
 {
     core_event ev = { .type = EV_BUREAU_ANSWER, .gen = r->gen,
                       .bureau = r->status < SYNC_ST__LAST ? fx_bureau[r->status] : BS_UNREACHABLE };
 
     log_info("sync", "card status: %s", sync_status_name(r->status));
     snprintf(ev.holder, sizeof ev.holder, "%s", r->holder);
-    post_free(UEV_BUREAU, r, NULL);
     fx_feed(a, &ev);
 }
 
-static void fx_bureau_info(app *a, sync_bureau_info *info)
+static void fx_bureau_info(app *a, const sync_bureau_info *info)
 {
     static const ui_bureau_state states[] = { [SYNC_BUREAU_NOT_KNOWN] = UI_BUREAU_UNKNOWN,
                                               [SYNC_BUREAU_OK] = UI_BUREAU_OK,
@@ -252,36 +250,35 @@ static void fx_bureau_info(app *a, sync_bureau_info *info)
 
     a->svc.bureau = info->bureau <= SYNC_BUREAU_DOWN ? states[info->bureau] : UI_BUREAU_UNKNOWN;
     snprintf(a->svc.last_error, sizeof a->svc.last_error, "%s", info->last_error);
-    post_free(UEV_BUREAU_INFO, info, NULL);
     a->dirty = true;
 }
 
-void fx_worker_event(app *a, const SDL_UserEvent *e)
+void fx_worker_event(app *a, post_msg *m)
 {
-    switch (e->code) {
-    case UEV_CARD:
-        fx_card_answer(a, e->data1);
+    switch (m->kind) {
+    case POST_CARD:
+        fx_card_answer(a, &m->u.card);
         break;
-    case UEV_BUREAU_INFO:
-        fx_bureau_info(a, e->data1);
+    case POST_BUREAU_INFO:
+        fx_bureau_info(a, &m->u.info);
         break;
-    case UEV_CARD_IN:
-    case UEV_CARD_OUT:
-        log_info("card", "card %s", e->code == UEV_CARD_IN ? "inserted" : "removed");
+    case POST_CARD_IN:
+    case POST_CARD_OUT:
+        log_info("card", "card %s", m->kind == POST_CARD_IN ? "inserted" : "removed");
         /* A disk that filled since the last look stops the journey here,
          * before the citizen types anything. */
-        if (e->code == UEV_CARD_IN)
+        if (m->kind == POST_CARD_IN)
             records_probe(a);
-        fx_simple(a, e->code == UEV_CARD_IN ? EV_CARD_IN : EV_CARD_OUT);
+        fx_simple(a, m->kind == POST_CARD_IN ? EV_CARD_IN : EV_CARD_OUT);
         break;
-    case UEV_SERVICE_UP:
-    case UEV_SERVICE_DOWN:
-        log_notice("card", "reader %s", e->code == UEV_SERVICE_UP ? "ready" : "unavailable");
-        sync_client_report_reader(a->sync, e->code == UEV_SERVICE_UP ? "present" : "absent");
-        fx_simple(a, e->code == UEV_SERVICE_UP ? EV_SERVICE_UP : EV_SERVICE_DOWN);
+    case POST_READER_UP:
+    case POST_READER_DOWN:
+        log_notice("card", "reader %s", m->kind == POST_READER_UP ? "ready" : "unavailable");
+        sync_client_report_reader(a->sync, m->kind == POST_READER_UP ? "present" : "absent");
+        fx_simple(a, m->kind == POST_READER_UP ? EV_SERVICE_UP : EV_SERVICE_DOWN);
         break;
-    case UEV_BUREAU:
-        fx_bureau_answer(a, e->data1);
+    case POST_BUREAU:
+        fx_bureau_answer(a, &m->u.bureau);
         break;
     default:
         break;

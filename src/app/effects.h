@@ -10,9 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <SDL.h>
-
 #include "app/app_int.h"
+#include "app/post.h"
 #include "config/config.h"
 #include "core/core.h"
 
@@ -28,9 +27,9 @@ bool fx_service_enabled(const app_fx *f);
 void fx_feed(app *a, core_event *ev);
 void fx_simple(app *a, core_event_type t);
 
-/* A worker's news (UEV_CARD ... UEV_BUREAU_INFO, not the control socket's):
- * turned into a core event; frees the payload. */
-void fx_worker_event(app *a, const SDL_UserEvent *e);
+/* A worker's news from the mailbox (any post_kind but POST_CONTROL),
+ * turned into a core event. The caller frees the message (post_msg_free). */
+void fx_worker_event(app *a, post_msg *m);
 
 /* Gathers the service screen's figures (the bureau's come from kiosk-sync,
  * asked separately). */

@@ -47,17 +47,28 @@ static void loop_after_events(app *a, loop_state *l)
 
 /* ---- dispatch ------------------------------------------------------------- */
 
+/* Everything the workers posted so far, in the order they posted it. */
+static void loop_take_mail(app *a)
+{
+    post_msg *m = post_take(a);
+
+    while (m) {
+        post_msg *next = m->next;
+        if (m->kind == POST_CONTROL)
+            control_request(a, m->u.ctl.client, m->u.ctl.req);
+        else
+            fx_worker_event(a, m);
+        post_msg_free(m);
+        m = next;
+    }
+}
+
 static void loop_user_event(app *a, const SDL_UserEvent *e)
 {
-    switch (e->code) {
-    case UEV_CONTROL:
-    case UEV_CONTROL_DONE:
-        control_event(a, e);
-        break;
-    default:
-        fx_worker_event(a, e);
-        break;
-    }
+    if (e->code == UEV_CONTROL_DONE)
+        control_done(a, e);
+    else if (e->code == UEV_WAKE)
+        loop_take_mail(a);
 }
 
 static void loop_event(app *a, const SDL_Event *e)
@@ -154,6 +165,8 @@ void loop_run(app *a)
         } else if (prefetching) {
             display_prefetch(a); /* one text, then look for events again */
         }
+        /* Also without a wake-up: SDL may have had no room for one. */
+        loop_take_mail(a);
         fx_simple(a, EV_TICK);
         records_due(a);
         control_due(a);

@@ -1,9 +1,19 @@
-/* post.h - the worker threads' way into the main loop: SDL user events.
+/* post.h - the worker threads' way into the main loop.
  *
- * The card worker, the PC/SC monitor, the sync client and the control
- * server call these from their own threads; each copies what it is given
- * into a payload the main thread frees once handled (effects.c, control.c).
- * Nothing else crosses threads.
+ * The card worker, the PC/SC monitor, the simulated reader, the sync client
+ * and the control server call post_* from their own threads. Each message
+ * goes into the app's mailbox, a list of our own that never refuses one:
+ * SDL's event queue is bounded and a busy control client can fill it, and
+ * an outcome (the card's answer to a change, the bureau's verdict, a card
+ * pulled) must not depend on room there. The mailbox is bounded by its
+ * producers instead: the card worker runs one job at a time, the sync
+ * client's questions are a short queue, the readers report real events, and
+ * the control server reads no more from a client while it has
+ * CTL_SERVER_MAX_IN_FLIGHT requests unanswered (control/ctl_server.h).
+ *
+ * Only a wake-up goes through SDL's queue (UEV_WAKE, at most one pending);
+ * the loop also takes the mailbox on every turn, so a wake-up SDL refused
+ * costs at most one turn of latency, never a message.
  */
 #ifndef APP_POST_H
 #define APP_POST_H
@@ -17,30 +27,52 @@
 #include "control/ctl_proto.h"
 #include "sync/sync_client.h"
 
-/* User event codes, offsets from the base SDL_RegisterEvents gave us.
- * Presence and service changes carry no payload: the code says it all. */
-enum { UEV_CARD, UEV_CARD_IN, UEV_CARD_OUT, UEV_SERVICE_UP, UEV_SERVICE_DOWN, UEV_BUREAU,
-       UEV_CONTROL, UEV_CONTROL_DONE, UEV_BUREAU_INFO, UEV__LAST };
+/* What a message is. Presence and reader changes carry nothing more. */
+typedef enum {
+    POST_CARD, POST_CARD_IN, POST_CARD_OUT, POST_READER_UP, POST_READER_DOWN, POST_BUREAU,
+    POST_BUREAU_INFO, POST_CONTROL, POST__LAST
+} post_kind;
+
+typedef struct post_msg {
+    struct post_msg *next;
+    post_kind kind;
+    union {
+        card_result card;           /* POST_CARD */
+        sync_result bureau;         /* POST_BUREAU */
+        sync_bureau_info info;      /* POST_BUREAU_INFO */
+        struct {                    /* POST_CONTROL: req is the receiver's to free */
+            uint64_t client;
+            ctl_request *req;
+        } ctl;
+    } u;
+} post_msg;
+
+/* SDL user event codes (offsets from a->ev_base), posted by the main thread
+ * itself or as the mailbox's wake-up. */
+enum { UEV_WAKE, UEV_CONTROL_DONE, UEV__LAST };
 
 /* UEV_CONTROL_DONE's payload: the reply owed once the synthetic events
- * ahead of it have been handled. */
+ * ahead of it in SDL's queue have been handled. */
 typedef struct {
     uint64_t client;
     char *id_json;
 } post_ctl_done;
 
-/* Posts one event; on failure frees the payload (post_free) and says so. */
-bool post_event(app *a, int code, void *data1, void *data2);
+/* The mailbox; NULL if out of memory. */
+post_box *post_box_new(void);
+/* Frees every message still in it (after the producers stopped). */
+void post_box_free(post_box *b);
 
-/* Frees what an event carries, wiping what may hold a PIN or personal data:
- * used when an event cannot be posted, once it is handled, and when the
- * queue is drained at exit. */
-void post_free(int code, void *data1, void *data2);
+/* Takes every message posted so far, oldest first (a list to hand to
+ * post_msg_free one by one); NULL when empty. Main thread. */
+post_msg *post_take(app *a);
+/* Wipes and frees one message (a control request's too, if still there). */
+void post_msg_free(post_msg *m);
 
-/* Frees every user event still queued (shutdown, after the threads stopped). */
-void post_drain(app *a);
+/* Frees the payload of a UEV_CONTROL_DONE still in SDL's queue at exit. */
+void post_drain_sdl(app *a);
 
-/* The worker threads' callbacks; ud is the app. */
+/* The producers' callbacks; ud is the app. */
 void post_card_result(void *ud, const card_result *r);
 void post_presence(void *ud, bool present);
 void post_pcsc(void *ud, pcsc_event ev);
