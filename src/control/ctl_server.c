@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -34,7 +35,21 @@ static void wake(ctl_server *s)
         log_warn("control", "wake: %s", strerror(errno));
 }
 
+long long ctl_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- client slots (mu held) ----------------------------------------------- */
+
+bool ctl_client_may_take_locked(const ctl_client *c)
+{
+    return !c->dead && c->in_flight < CTL_SERVER_MAX_IN_FLIGHT &&
+           c->out_len - c->out_off < CTL_SERVER_OUT_PAUSE;
+}
 
 void ctl_client_drop_locked(ctl_client *c)
 {
@@ -135,9 +150,14 @@ void ctl_server_send(ctl_server *s, uint64_t client, const char *line)
         return;
     pthread_mutex_lock(&s->mu);
     c = client_find_locked(s, client);
-    if (c)
+    if (c) {
         ctl_client_queue_locked(c, line, strlen(line));
+        if (c->in_flight > 0)
+            c->in_flight--;
+        c->active_ms = ctl_now_ms();
+    }
     pthread_mutex_unlock(&s->mu);
+    /* Also to read on: the client may have lines waiting for this place. */
     if (c)
         wake(s);
 }

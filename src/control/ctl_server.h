@@ -14,6 +14,18 @@
  * does not read its replies is dropped). Input buffers are wiped as they are
  * consumed and when freed: a `type` or `card` line holds a PIN.
  *
+ * Back-pressure, not loss: a client's lines are read and handed on only
+ * while it has fewer than CTL_SERVER_MAX_IN_FLIGHT requests unanswered (a
+ * request is in flight from on_request until its reply is passed to
+ * ctl_server_send) and fewer than CTL_SERVER_OUT_PAUSE bytes of replies it
+ * has not read. Past either, the server stops reading it: its lines wait in
+ * its socket, and a client that floods or never reads slows only itself,
+ * with the memory it costs bounded. Fairness between clients: when every
+ * slot is taken, a newcomer takes the slot of the client idle longest (no
+ * request in flight, no reply unread, nothing half sent, not subscribed,
+ * silent for CTL_SERVER_IDLE_EVICT_MS or more), so clients that connect and
+ * say nothing cannot lock scripts out.
+ *
  * Client ids start at 1 and are never reused within a server's life, so a
  * reply for a client that has gone cannot reach a newcomer.
  */
@@ -28,6 +40,9 @@
 #define CTL_SERVER_MAX_CLIENTS 32
 #define CTL_SERVER_MAX_LINE 65536
 #define CTL_SERVER_MAX_OUT (4u * 1024u * 1024u)
+#define CTL_SERVER_MAX_IN_FLIGHT 8
+#define CTL_SERVER_OUT_PAUSE 65536u
+#define CTL_SERVER_IDLE_EVICT_MS 2000
 
 typedef struct ctl_server ctl_server;
 
@@ -45,9 +60,11 @@ typedef void (*ctl_server_on_request)(void *ud, uint64_t client, ctl_request *re
 ctl_server *ctl_server_start(const char *path, ctl_server_on_request on_request, void *ud,
                              char *err, size_t errlen);
 
-/* Queues a copy of `line` (which should end in "\n") for `client`. Thread-safe.
-   Dropped silently if that client is gone; drops the client if its queue
-   would exceed CTL_SERVER_MAX_OUT. */
+/* Queues a copy of `line` (which should end in "\n") for `client`: the reply
+   to one request handed to on_request (every such request gets exactly one,
+   and this frees its place in flight). Thread-safe. Dropped silently if that
+   client is gone; drops the client if its queue would exceed
+   CTL_SERVER_MAX_OUT. */
 void ctl_server_send(ctl_server *s, uint64_t client, const char *line);
 
 /* Queues a copy of `line` for every client that has been marked subscribed.

@@ -29,6 +29,8 @@ typedef struct ctl_client {
     char *in;           /* server thread only; wiped before it is freed */
     size_t in_len, in_cap;
     /* Under mu: */
+    unsigned in_flight;     /* requests handed to on_request, not yet answered */
+    long long active_ms;    /* monotonic ms of its last request, reply or connect */
     bool subscribed;
     bool dead;          /* output overflowed or failed: dropped at the next turn */
     char *out;
@@ -54,6 +56,10 @@ struct ctl_server {
 void ctl_client_drop_locked(ctl_client *c);
 void ctl_client_queue_locked(ctl_client *c, const char *data, size_t n);
 void ctl_client_flush_locked(ctl_client *c);
+
+/* The client may have another request handed on now (mu held). */
+bool ctl_client_may_take_locked(const ctl_client *c);
+long long ctl_now_ms(void);
 
 /* The server thread's body (ctl_server_thread.c); arg is the ctl_server. */
 void *ctl_server_main(void *arg);

@@ -26,14 +26,6 @@
 
 static const char ctl_too_many[] = "{\"ok\":false,\"error\":\"too_many_clients\"}\n";
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Server thread only: no wake needed, the loop rebuilds its poll set next. */
 static void queue_reply(ctl_server *s, ctl_client *c, const char *line)
 {
@@ -54,6 +46,10 @@ static void handle_line(ctl_server *s, ctl_client *c, const char *line, size_t l
         goto out;
     }
     if (ctl_parse(line, len, req, &code, msg, sizeof msg)) {
+        pthread_mutex_lock(&s->mu);
+        c->in_flight++;
+        c->active_ms = ctl_now_ms();
+        pthread_mutex_unlock(&s->mu);
         /* Ownership of req passes to the callback. */
         s->on_request(s->ud, c->id, req);
         req = NULL;
@@ -111,32 +107,25 @@ static void client_too_long(ctl_server *s, ctl_client *c)
     free(reply);
 }
 
-/* Reads what is there, runs every complete line, keeps the rest. Returns
-   false when the client was dropped. */
-static bool client_read(ctl_server *s, ctl_client *c)
+static bool client_may_take(ctl_server *s, const ctl_client *c)
+{
+    bool ok;
+
+    pthread_mutex_lock(&s->mu);
+    ok = ctl_client_may_take_locked(c);
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+/* Runs the complete lines in c's buffer while it may have more in flight,
+   keeps the rest. Returns false when the client was dropped. */
+static bool client_run_lines(ctl_server *s, ctl_client *c)
 {
     size_t start = 0, rest;
-    ssize_t n;
-    char *nl;
+    char *nl = NULL;
 
-    if (c->in_len == c->in_cap && c->in_cap < CTL_SERVER_MAX_LINE + 1 && !client_grow_in(c))
-        goto drop;
-    n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return true;
-    if (n < 0)
-        goto drop;
-    if (n == 0) {
-        /* Half-closed: keep writing replies until the peer closes for good
-           (POLLHUP). An unterminated fragment is not a request. */
-        c->read_eof = true;
-        secure_wipe(c->in, c->in_len);
-        c->in_len = 0;
-        return true;
-    }
-    c->in_len += (size_t)n;
-
-    while ((nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
+    while (c->in_len > start && client_may_take(s, c) &&
+           (nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
         size_t len = (size_t)(nl - (c->in + start));
         if (len > CTL_SERVER_MAX_LINE) {
             client_too_long(s, c);
@@ -149,7 +138,9 @@ static bool client_read(ctl_server *s, ctl_client *c)
         start += len + 1;
     }
     rest = c->in_len - start;
-    if (rest > CTL_SERVER_MAX_LINE) {
+    /* Too long only if no line ends in it: lines that wait for a place in
+       flight may fill the buffer. */
+    if (rest > CTL_SERVER_MAX_LINE && memchr(c->in + start, '\n', rest) == NULL) {
         client_too_long(s, c);
         return false;
     }
@@ -159,12 +150,67 @@ static bool client_read(ctl_server *s, ctl_client *c)
         c->in_len = rest;
     }
     return true;
+}
+
+/* Reads what is there, then runs the lines it may. Returns false when the
+   client was dropped. */
+static bool client_read(ctl_server *s, ctl_client *c)
+{
+    ssize_t n;
+
+    if (c->in_len == c->in_cap && c->in_cap < CTL_SERVER_MAX_LINE + 1 && !client_grow_in(c))
+        goto drop;
+    if (c->in_len == c->in_cap)
+        return client_run_lines(s, c); /* full of lines waiting their turn */
+    n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return true;
+    if (n < 0)
+        goto drop;
+    if (n == 0) {
+        /* Half-closed: keep writing replies until the peer closes for good
+           (POLLHUP). Its complete lines still count; an unterminated
+           fragment is not a request. */
+        c->read_eof = true;
+        if (!client_run_lines(s, c))
+            return false;
+        if (memchr(c->in, '\n', c->in_len) == NULL) {
+            secure_wipe(c->in, c->in_len);
+            c->in_len = 0;
+        }
+        return true;
+    }
+    c->in_len += (size_t)n;
+    return client_run_lines(s, c);
 
 drop:
     pthread_mutex_lock(&s->mu);
     ctl_client_drop_locked(c);
     pthread_mutex_unlock(&s->mu);
     return false;
+}
+
+/* Every slot is taken: the client idle longest gives up its slot, if one
+   has been idle long enough and owes and is owed nothing (mu held). */
+static ctl_client *evict_idle_locked(ctl_server *s)
+{
+    long long now = ctl_now_ms();
+    ctl_client *victim = NULL;
+
+    for (size_t k = 0; k < CTL_SERVER_MAX_CLIENTS; k++) {
+        ctl_client *c = &s->clients[k];
+        if (c->fd < 0 || c->subscribed || c->in_flight > 0 || c->in_len > 0 ||
+            c->out_off < c->out_len || now - c->active_ms < CTL_SERVER_IDLE_EVICT_MS)
+            continue;
+        if (victim == NULL || c->active_ms < victim->active_ms)
+            victim = c;
+    }
+    if (victim) {
+        log_notice("control", "client %llu silent for %lld ms; closed to make room for another",
+                   (unsigned long long)victim->id, now - victim->active_ms);
+        ctl_client_drop_locked(victim);
+    }
+    return victim;
 }
 
 /* Returns false when accept ran out of descriptors (the caller pauses). */
@@ -187,9 +233,12 @@ static bool accept_clients(ctl_server *s)
         for (size_t k = 0; k < CTL_SERVER_MAX_CLIENTS && slot == NULL; k++)
             if (s->clients[k].fd < 0)
                 slot = &s->clients[k];
+        if (slot == NULL)
+            slot = evict_idle_locked(s);
         if (slot) {
             slot->fd = fd;
             slot->id = ++s->next_id;
+            slot->active_ms = ctl_now_ms();
         }
         pthread_mutex_unlock(&s->mu);
         if (slot == NULL) {
@@ -215,7 +264,7 @@ void *ctl_server_main(void *arg)
     while (!atomic_load(&s->stopping)) {
         size_t nc = 0;
         int timeout = -1, rc;
-        long long now = now_ms();
+        long long now = ctl_now_ms();
 
         pfd[0] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
         pfd[1] = (struct pollfd){ .fd = now < paused_until ? -1 : s->listen_fd, .events = POLLIN };
@@ -232,10 +281,11 @@ void *ctl_server_main(void *arg)
                 ctl_client_drop_locked(c);
                 continue;
             }
-            /* POLLHUP/POLLERR are always reported, even with no events. */
+            /* POLLHUP/POLLERR are always reported, even with no events. No
+               POLLIN while it may not take more: its lines wait in the socket. */
             pfd[2 + nc] = (struct pollfd){
                 .fd = c->fd,
-                .events = (short)((c->read_eof ? 0 : POLLIN) |
+                .events = (short)((c->read_eof || !ctl_client_may_take_locked(c) ? 0 : POLLIN) |
                                   (c->out_off < c->out_len ? POLLOUT : 0)),
             };
             slot_of[nc] = i;
@@ -259,13 +309,18 @@ void *ctl_server_main(void *arg)
         if (atomic_load(&s->stopping))
             break;
         if ((pfd[1].revents & POLLIN) && !accept_clients(s))
-            paused_until = now_ms() + CTL_ACCEPT_PAUSE_MS;
+            paused_until = ctl_now_ms() + CTL_ACCEPT_PAUSE_MS;
 
         for (size_t k = 0; k < nc; k++) {
             ctl_client *c = &s->clients[slot_of[k]];
             short re = pfd[2 + k].revents;
 
-            if (c->id != id_of[k] || c->fd < 0 || re == 0)
+            if (c->id != id_of[k] || c->fd < 0)
+                continue;
+            /* Lines that waited for a place in flight (a reply freed one). */
+            if (re == 0 && c->in_len > 0 && !client_run_lines(s, c))
+                continue;
+            if (re == 0)
                 continue;
             if ((re & (POLLIN | POLLERR)) && !c->read_eof && !client_read(s, c))
                 continue;

@@ -21,6 +21,10 @@ typedef struct {
     int calls;
     uint64_t last_client;
     ctl_cmd last_cmd;
+    bool defer;             /* keep requests unanswered (in flight) */
+    int n_deferred;
+    int deferred_ids[64];   /* the "id" of each, in arrival order */
+    uint64_t deferred_client;
 } t_app;
 
 static t_app app = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -37,6 +41,15 @@ static void on_req(void *ud, uint64_t client, ctl_request *req)
     a->last_client = client;
     a->last_cmd = req->cmd;
     s = a->s;
+    if (a->defer && a->n_deferred < 64) {
+        a->deferred_ids[a->n_deferred++] = req->id_json ? atoi(req->id_json) : -1;
+        a->deferred_client = client;
+        pthread_mutex_unlock(&a->mu);
+        cJSON_Delete(f);
+        ctl_request_clear(req);
+        free(req);
+        return;
+    }
     pthread_mutex_unlock(&a->mu);
     if (req->cmd == CTL_SUBSCRIBE)
         ctl_server_mark_subscribed(s, client);
@@ -80,6 +93,8 @@ static ctl_server *start(void)
     pthread_mutex_lock(&app.mu);
     app.s = s;
     app.calls = 0;
+    app.defer = false;
+    app.n_deferred = 0;
     pthread_mutex_unlock(&app.mu);
     return s;
 }
@@ -566,6 +581,95 @@ T_TEST(client_that_does_not_read_is_dropped)
     stop(s);
 }
 
+/* Waits up to 2 s for the callback count to reach n; returns the count. */
+static int calls_reach(int n)
+{
+    for (int i = 0; i < 200 && app_calls() < n; i++)
+        sleep_ms(10);
+    return app_calls();
+}
+
+T_TEST(requests_in_flight_are_bounded_and_none_is_lost)
+{
+    ctl_server *s = start();
+    int fd = t_connect(t_path);
+    char req[64], *line;
+    int answered = 0;
+
+    pthread_mutex_lock(&app.mu);
+    app.defer = true;
+    pthread_mutex_unlock(&app.mu);
+    for (int i = 0; i < 20; i++) {
+        snprintf(req, sizeof req, "{\"cmd\":\"state\",\"id\":%d}\n", i);
+        T_CHECK(t_sends(fd, req));
+    }
+    /* Only CTL_SERVER_MAX_IN_FLIGHT reach the app while none is answered. */
+    T_EQ_INT(calls_reach(CTL_SERVER_MAX_IN_FLIGHT), CTL_SERVER_MAX_IN_FLIGHT);
+    sleep_ms(200);
+    T_EQ_INT(app_calls(), CTL_SERVER_MAX_IN_FLIGHT);
+    /* Each answer lets one more in, in order, until all 20 have come. */
+    while (answered < 20) {
+        int n;
+        uint64_t client;
+        pthread_mutex_lock(&app.mu);
+        n = app.n_deferred;
+        client = app.deferred_client;
+        pthread_mutex_unlock(&app.mu);
+        T_CHECK(n > answered);
+        if (n <= answered)
+            break;
+        snprintf(req, sizeof req, "{\"ok\":true,\"id\":%d}\n", app.deferred_ids[answered]);
+        T_EQ_INT(app.deferred_ids[answered], answered);
+        ctl_server_send(s, client, req);
+        answered++;
+        T_CHECK(calls_reach(answered + CTL_SERVER_MAX_IN_FLIGHT < 20 ? answered + CTL_SERVER_MAX_IN_FLIGHT
+                                                                         : 20) >= answered);
+    }
+    T_EQ_INT(app_calls(), 20);
+    for (int i = 0; i < 20; i++) {
+        line = t_line(fd);
+        T_CHECK(line != NULL);
+        snprintf(req, sizeof req, "{\"ok\":true,\"id\":%d}", i);
+        T_EQ_STR(line, req);
+        free(line);
+    }
+    close(fd);
+    stop(s);
+}
+
+T_TEST(a_silent_client_makes_room_for_a_newcomer)
+{
+    ctl_server *s = start();
+    int fds[CTL_SERVER_MAX_CLIENTS], late;
+    cJSON *j;
+
+    for (int i = 0; i < CTL_SERVER_MAX_CLIENTS; i++) {
+        fds[i] = t_connect(t_path);
+        T_CHECK(fds[i] >= 0);
+        sleep_ms(5); /* fds[0] is the one silent longest */
+    }
+    /* Not yet: silent for less than the bound, so the newcomer is refused. */
+    late = t_connect(t_path);
+    j = t_reply(late);
+    T_EQ_STR(j_str(j, "error"), "too_many_clients");
+    cJSON_Delete(j);
+    close(late);
+    /* The last one speaks, so it is not the idlest. */
+    T_CHECK(t_sends(fds[CTL_SERVER_MAX_CLIENTS - 1], "{\"cmd\":\"subscribe\"}\n"));
+    cJSON_Delete(t_reply(fds[CTL_SERVER_MAX_CLIENTS - 1]));
+    sleep_ms(CTL_SERVER_IDLE_EVICT_MS + 200);
+    late = t_connect(t_path);
+    T_CHECK(t_sends(late, "{\"cmd\":\"state\",\"id\":\"late\"}\n"));
+    j = t_reply(late);
+    T_EQ_STR(j_str(j, "id"), "late");
+    cJSON_Delete(j);
+    T_CHECK(t_closed(fds[0]));
+    for (int i = 0; i < CTL_SERVER_MAX_CLIENTS; i++)
+        close(fds[i]);
+    close(late);
+    stop(s);
+}
+
 T_TEST(random_bytes_never_hurt_it)
 {
     ctl_server *s = start();
@@ -624,5 +728,7 @@ T_MAIN(T_CASE(socket_has_mode_0600), T_CASE(stale_socket_is_replaced_live_one_an
        T_CASE(many_clients_at_once_and_one_too_many),
        T_CASE(disconnect_mid_line_does_not_disturb_others),
        T_CASE(half_closed_client_still_gets_its_reply), T_CASE(broadcast_reaches_only_subscribers),
-       T_CASE(client_that_does_not_read_is_dropped), T_CASE(random_bytes_never_hurt_it),
+       T_CASE(client_that_does_not_read_is_dropped),
+       T_CASE(requests_in_flight_are_bounded_and_none_is_lost),
+       T_CASE(a_silent_client_makes_room_for_a_newcomer), T_CASE(random_bytes_never_hurt_it),
        T_CASE(stop_with_clients_connected))
