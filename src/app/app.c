@@ -76,6 +76,8 @@ static bool app_open_services(app *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start worker threads");
         return false;
     }
+    if (!fx_start(a, err, errlen))
+        return false;
     /* The simulated reader is always there; a real one reports itself. */
     if (a->sim)
         sync_client_report_reader(a->sync, "present");
@@ -131,6 +133,7 @@ static void app_close(app *a)
         pcsc_reader_stop(a->pcsc);
     if (a->sync)
         sync_client_stop(a->sync);
+    fx_stop(a);
     if (a->ev_base)
         post_drain_sdl(a);
     post_box_free(a->box);

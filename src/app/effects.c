@@ -15,6 +15,7 @@
 #include "card/card.h"
 #include "card/profile.h"
 #include "kiosk_build.h"
+#include "service/tcheck.h"
 #include "service/tcode.h"
 #include "util/log.h"
 #include "util/mask.h"
@@ -26,6 +27,7 @@
 struct app_fx {
     tcode tcode;            /* the technician code's salted hash, if configured */
     bool tcode_set;
+    tcheck *checker;        /* checks typed codes against it, off this thread */
     uint64_t svc_refresh_at_ms;
 };
 
@@ -63,6 +65,26 @@ void fx_free(app_fx *f)
 bool fx_service_enabled(const app_fx *f)
 {
     return f->tcode_set;
+}
+
+bool fx_start(app *a, char *err, size_t errlen)
+{
+    if (!a->fx->tcode_set)
+        return true;
+    a->fx->checker = tcheck_start(&a->fx->tcode, post_code, a);
+    if (a->fx->checker == NULL) {
+        snprintf(err, errlen, "cannot start the technician code checker");
+        return false;
+    }
+    return true;
+}
+
+void fx_stop(app *a)
+{
+    if (a->fx) {
+        tcheck_stop(a->fx->checker);
+        a->fx->checker = NULL;
+    }
 }
 
 void fx_service_refresh(app *a)
@@ -108,7 +130,8 @@ static void fx_not_queued(app *a, unsigned gen, core_card_op op, core_card_answe
 static void fx_effects(app *a, core_effects *fx)
 {
     time_t t = time(NULL);
-    bool failed = false, code_checked = false, code_ok = false;
+    bool failed = false;
+    unsigned code_refused = 0; /* the gen of a code the checker would not take */
 
     for (int i = 0; i < fx->n && !failed; i++) {
         core_fx *f = &fx->fx[i];
@@ -148,9 +171,10 @@ static void fx_effects(app *a, core_effects *fx)
             display_shuffle_keypad(a->disp);
             break;
         case FX_CHECK_CODE:
-            /* Never logged, wiped with the effects below. */
-            code_ok = a->fx->tcode_set && tcode_check(&a->fx->tcode, f->pin_a);
-            code_checked = true;
+            /* Never logged; the checker copies it, ours is wiped below.
+             * The verdict comes back through the mailbox (fx_worker_event). */
+            if (!tcheck_ask(a->fx->checker, f->gen, f->pin_a))
+                code_refused = f->gen;
             break;
         case FX_SERVICE_OPEN:
             log_notice("service", "service screen opened");
@@ -171,12 +195,13 @@ static void fx_effects(app *a, core_effects *fx)
         if (fx->fx[i].type == FX_RESOLVE_INTENT || fx->fx[i].type == FX_RECORD_BLOCKED)
             a->ob_depth = outbox_depth(a->ob);
     core_effects_wipe(fx);
-    if (code_checked) {
-        if (code_ok)
-            log_notice("service", "technician code accepted");
-        else
-            log_warn("service", "wrong technician code");
-        fx_simple(a, code_ok ? EV_CODE_OK : EV_CODE_BAD);
+    if (code_refused) {
+        /* No checker (no code configured) or one still busy: the core
+         * never asks twice at once, so this is not a guess. It stays a
+         * wrong code, so that nothing opens unchecked. */
+        core_event ev = { .type = EV_CODE_BAD, .gen = code_refused };
+        log_err("service", "the technician code could not be checked");
+        fx_feed(a, &ev);
     }
     if (failed) {
         core_event ev = { .type = EV_RECORD_FAILED };
@@ -280,6 +305,15 @@ void fx_worker_event(app *a, post_msg *m)
     case POST_BUREAU:
         fx_bureau_answer(a, &m->u.bureau);
         break;
+    case POST_CODE: {
+        core_event ev = { .type = m->u.code.ok ? EV_CODE_OK : EV_CODE_BAD, .gen = m->u.code.gen };
+        if (m->u.code.ok)
+            log_notice("service", "technician code accepted");
+        else
+            log_warn("service", "wrong technician code");
+        fx_feed(a, &ev);
+        break;
+    }
     default:
         break;
     }

@@ -20,6 +20,10 @@ app_fx *fx_new(const kiosk_config *cfg);
 void fx_free(app_fx *f);
 /* A technician code is configured: the service screen can open. */
 bool fx_service_enabled(const app_fx *f);
+/* The code checker's thread, when there is a code (after the mailbox and
+ * the secrets arena exist); and its end (before the mailbox's). */
+bool fx_start(app *a, char *err, size_t errlen);
+void fx_stop(app *a);
 
 /* Feeds the core one event (stamped with the time) and carries out what it
  * asks, in order; marks the screen dirty when what it shows moved. Answers

@@ -172,6 +172,15 @@ void post_bureau_info(void *ud, const sync_bureau_info *info)
     post_put(ud, m);
 }
 
+void post_code(void *ud, unsigned gen, bool ok)
+{
+    post_msg *m = post_alloc(POST_CODE);
+
+    m->u.code.gen = gen;
+    m->u.code.ok = ok;
+    post_put(ud, m);
+}
+
 void post_control(void *ud, uint64_t client, ctl_request *req)
 {
     post_msg *m = post_alloc(POST_CONTROL);

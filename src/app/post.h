@@ -1,7 +1,8 @@
 /* post.h - the worker threads' way into the main loop.
  *
- * The card worker, the PC/SC monitor, the simulated reader, the sync client
- * and the control server call post_* from their own threads. Each message
+ * The card worker, the PC/SC monitor, the simulated reader, the sync client,
+ * the code checker and the control server call post_* from their own
+ * threads. Each message
  * goes into the app's mailbox, a list of our own that never refuses one:
  * SDL's event queue is bounded and a busy control client can fill it, and
  * an outcome (the card's answer to a change, the bureau's verdict, a card
@@ -30,7 +31,7 @@
 /* What a message is. Presence and reader changes carry nothing more. */
 typedef enum {
     POST_CARD, POST_CARD_IN, POST_CARD_OUT, POST_READER_UP, POST_READER_DOWN, POST_BUREAU,
-    POST_BUREAU_INFO, POST_CONTROL, POST__LAST
+    POST_BUREAU_INFO, POST_CODE, POST_CONTROL, POST__LAST
 } post_kind;
 
 typedef struct post_msg {
@@ -40,6 +41,10 @@ typedef struct post_msg {
         card_result card;           /* POST_CARD */
         sync_result bureau;         /* POST_BUREAU */
         sync_bureau_info info;      /* POST_BUREAU_INFO */
+        struct {                    /* POST_CODE: the technician code's verdict */
+            unsigned gen;
+            bool ok;
+        } code;
         struct {                    /* POST_CONTROL: req is the receiver's to free */
             uint64_t client;
             ctl_request *req;
@@ -79,5 +84,6 @@ void post_pcsc(void *ud, pcsc_event ev);
 void post_sync(void *ud, const sync_result *r);
 void post_bureau_info(void *ud, const sync_bureau_info *info);
 void post_control(void *ud, uint64_t client, ctl_request *req);
+void post_code(void *ud, unsigned gen, bool ok);
 
 #endif

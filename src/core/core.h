@@ -88,7 +88,8 @@ typedef enum {
     EV_STORAGE_DOWN, /* the outbox cannot take a record (disk full or failing) */
     EV_STORAGE_UP,   /* ... and can again */
     EV_SERVICE_GESTURE, /* the long press no citizen makes by chance */
-    EV_CODE_OK,      /* the technician code matched (the caller checked FX_CHECK_CODE) */
+    EV_CODE_OK,      /* the technician code matched (the caller checked FX_CHECK_CODE;
+                        .gen is that effect's) */
     EV_CODE_BAD,
     EV_REQUEUE,      /* "move dead letters back" on the service screen */
     EV_TICK,
@@ -140,7 +141,9 @@ typedef enum {
     FX_RESOLVE_INTENT,  /* .resolution */
     FX_RECORD_BLOCKED,  /* .card_number */
     FX_SHUFFLE_KEYPAD,  /* a new PIN entry starts with scrambling on */
-    FX_CHECK_CODE,      /* .pin_a: the technician code typed; answer EV_CODE_OK/BAD */
+    FX_CHECK_CODE,      /* .pin_a: the technician code typed; answer EV_CODE_OK/BAD
+                           with this .gen (checked off the main thread: the
+                           keypad waits for the verdict) */
     FX_SERVICE_OPEN,    /* gather the service screen's figures */
     FX_REQUEUE_DEAD,    /* move the dead letters back into the outbox */
     FX__LAST
@@ -213,6 +216,9 @@ typedef struct {
     uint64_t warning_end_ms;
     unsigned entry_gen;    /* +1 at each fresh PIN entry (keypad reshuffle) */
     int code_fails;        /* wrong technician codes in a row (forgotten after a lockout's time) */
+    bool code_checking;    /* a code is being checked: the keypad waits for the verdict */
+    unsigned code_gen;     /* +1 for every code sent to be checked; a verdict for
+                              another is stale */
     uint64_t last_code_fail_ms;
     uint64_t service_locked_until_ms;
 } core;

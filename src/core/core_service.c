@@ -29,7 +29,9 @@ static void core_code_typed(core *c, const core_event *ev, core_effects *out)
 {
     core_fx *fx;
     c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
-    if (ev->type == EV_DIGIT && ev->digit >= 0 && ev->digit <= 9 && c->entry_len < PIN_MAX) {
+    if (c->code_checking) {
+        /* One check at a time; what is typed meanwhile is not a code. */
+    } else if (ev->type == EV_DIGIT && ev->digit >= 0 && ev->digit <= 9 && c->entry_len < PIN_MAX) {
         c->entry[c->entry_len++] = (char)('0' + ev->digit);
         c->notice = NT_NONE;
     } else if (ev->type == EV_DELETE && c->entry_len > 0) {
@@ -39,9 +41,10 @@ static void core_code_typed(core *c, const core_event *ev, core_effects *out)
         core_wipe_entry(c);
     } else if (ev->type == EV_OK) {
         /* The caller checks the code against its salted hash and answers. */
-        fx = core_fx_add(out, FX_CHECK_CODE, c->gen);
+        fx = core_fx_add(out, FX_CHECK_CODE, ++c->code_gen);
         memcpy(fx->pin_a, c->entry, sizeof fx->pin_a);
         core_wipe_entry(c);
+        c->code_checking = true;
     }
 }
 
@@ -49,6 +52,13 @@ static void core_code_typed(core *c, const core_event *ev, core_effects *out)
 bool core_service_event(core *c, const core_event *ev, core_effects *out)
 {
     bool in = core_in_service(c), handled = in;
+    /* The verdict on the code in check, and no other (a late one for a
+     * code typed before the technician left and came back is stale). */
+    bool verdict = (ev->type == EV_CODE_OK || ev->type == EV_CODE_BAD) && c->state == ST_SERVICE_CODE &&
+                   c->code_checking && ev->gen == c->code_gen;
+
+    if (verdict)
+        c->code_checking = false;
 
     switch (in ? ev->type : EV__LAST) {
     case EV_DIGIT:
@@ -58,7 +68,7 @@ bool core_service_event(core *c, const core_event *ev, core_effects *out)
             core_code_typed(c, ev, out);
         break;
     case EV_CODE_OK:
-        if (c->state == ST_SERVICE_CODE) {
+        if (verdict) {
             c->code_fails = 0;
             core_enter(c, ST_SERVICE, NT_NONE, out);
             core_fx_add(out, FX_SERVICE_OPEN, c->gen);
@@ -67,16 +77,16 @@ bool core_service_event(core *c, const core_event *ev, core_effects *out)
     case EV_CODE_BAD:
         /* A few tries, then the gesture does nothing for a while: the code
          * cannot be guessed at the screen. */
-        if (c->state == ST_SERVICE_CODE && c->code_fails > 0 &&
-            c->now_ms - c->last_code_fail_ms >= CORE_CODE_LOCKOUT_MS)
+        if (!verdict)
+            break;
+        if (c->code_fails > 0 && c->now_ms - c->last_code_fail_ms >= CORE_CODE_LOCKOUT_MS)
             c->code_fails = 0; /* last week's typos do not count today */
-        if (c->state == ST_SERVICE_CODE)
-            c->last_code_fail_ms = c->now_ms;
-        if (c->state == ST_SERVICE_CODE && ++c->code_fails >= CORE_CODE_TRIES) {
+        c->last_code_fail_ms = c->now_ms;
+        if (++c->code_fails >= CORE_CODE_TRIES) {
             c->code_fails = 0;
             c->service_locked_until_ms = c->now_ms + CORE_CODE_LOCKOUT_MS;
             core_leave_service(c, out);
-        } else if (c->state == ST_SERVICE_CODE) {
+        } else {
             c->notice = NT_WRONG_CODE;
             c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
         }
@@ -122,8 +132,10 @@ bool core_service_event(core *c, const core_event *ev, core_effects *out)
     if (!in && ev->type == EV_SERVICE_GESTURE) {
         handled = true;
         if (c->cfg.service_enabled && (c->state == ST_IDLE || c->state == ST_OUT_OF_SERVICE) &&
-            c->now_ms >= c->service_locked_until_ms)
+            c->now_ms >= c->service_locked_until_ms) {
+            c->code_checking = false; /* a check from an earlier visit is stale */
             core_enter(c, ST_SERVICE_CODE, NT_NONE, out);
+        }
     }
     return handled;
 }

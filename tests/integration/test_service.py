@@ -14,16 +14,17 @@ import time
 import unittest
 import uuid
 
-from harness import INITIAL_PIN, REPO, TERMINAL_ID, Kiosk, kiosk_bin, slow
+from harness import INITIAL_PIN, REPO, SLOW, TERMINAL_ID, Kiosk, kiosk_bin, slow
 
 CODE = "24681357"
 WRONG = "13572468"
 HOLD_MS = 3200
+MAX_ITERATIONS = 10000000   # TCODE_ITER_MAX (src/service/tcode.h)
 
 
-def code_hash(code):
+def code_hash(code, iterations=1000):
     tool = os.path.join(os.path.dirname(kiosk_bin()), "src", "service", "kiosk-code-hash")
-    p = subprocess.run([tool, "--iterations", "1000"], input=code + "\n", capture_output=True,
+    p = subprocess.run([tool, "--iterations", str(iterations)], input=code + "\n", capture_output=True,
                        text=True, timeout=30)
     if p.returncode != 0:
         raise AssertionError("kiosk-code-hash failed: %s" % p.stderr)
@@ -40,10 +41,10 @@ def kiosk_version():
 class ServiceTest(unittest.TestCase):
     maxDiff = None
 
-    def kiosk(self, code=CODE, idle_s=60, **kw):
+    def kiosk(self, code=CODE, idle_s=60, iterations=1000, **kw):
         service = {"idle_s": idle_s}
         if code:
-            service["code_hash"] = code_hash(code)
+            service["code_hash"] = code_hash(code, iterations)
         k = Kiosk(self, config={"service": service}, **kw)
         self.addCleanup(k.close)
         k.note_pin(CODE)
@@ -195,6 +196,52 @@ class TestService(ServiceTest):
                            timeout=20, env=dict(os.environ, SDL_VIDEODRIVER="dummy"))
         self.assertEqual(p.returncode, 2)
         self.assertRegex(p.stderr, r"kiosk\.conf:\d+: code_hash: ")
+
+
+    def test_the_screen_answers_while_a_slow_code_is_checked(self):
+        # The most iterations a code_hash may have: a check takes a while,
+        # and the main loop must not wait for it (issue 10).
+        k = self.kiosk(iterations=MAX_ITERATIONS)
+        self.press_title(k, HOLD_MS)
+        k.wait("SERVICE_CODE", timeout_ms=int(slow(6) * 1000))
+        k.type(CODE)
+        t0 = time.monotonic()
+        k.tap("key.ok")
+        tapped = time.monotonic() - t0
+        replies = []
+        while True:
+            t1 = time.monotonic()
+            st = k.state()
+            replies.append(time.monotonic() - t1)
+            if st["state"] != "SERVICE_CODE":
+                break
+            self.assertLess(time.monotonic() - t0, slow(10), "the check never ended")
+            time.sleep(0.01)
+        checked = time.monotonic() - t0
+        self.assertEqual(st["state"], "SERVICE", st)
+        # Nothing waited for the check, and it took long enough to be seen.
+        self.assertLess(tapped, 0.1 * SLOW, "the OK tap took %.3f s (check %.3f s)" % (tapped, checked))
+        self.assertGreater(len(replies), 3, "the check took %.3f s: too quick to tell" % checked)
+        self.assertLess(max(replies), 0.1 * SLOW, "a state took %.3f s during a %.3f s check"
+                        % (max(replies), checked))
+
+    def test_typing_during_a_check_is_not_a_second_code(self):
+        k = self.kiosk(iterations=MAX_ITERATIONS)
+        self.press_title(k, HOLD_MS)
+        k.wait("SERVICE_CODE", timeout_ms=int(slow(6) * 1000))
+        k.type(WRONG)
+        k.tap("key.ok")
+        k.type(CODE)           # typed while the wrong one is checked
+        k.tap("key.ok")
+        deadline = time.monotonic() + slow(10)
+        while time.monotonic() < deadline:
+            st = k.state()
+            if st.get("notice") == "wrong_code":
+                break
+            time.sleep(0.02)
+        self.assertEqual((st["state"], st.get("notice"), st["pin_length"]),
+                         ("SERVICE_CODE", "wrong_code", 0), st)
+
 
 
 class TestServiceRealSync(ServiceTest):

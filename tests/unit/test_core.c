@@ -43,6 +43,20 @@ static void type(const char *s)
         digit(*s - '0');
 }
 
+/* The caller's verdict on the technician code in check. */
+static void verdict(bool ok)
+{
+    ev((core_event){ .type = ok ? EV_CODE_OK : EV_CODE_BAD, .gen = C.code_gen });
+}
+
+/* A code typed, sent to be checked, and its verdict. */
+static void code(bool ok)
+{
+    type("2468");
+    simple(EV_OK);
+    verdict(ok);
+}
+
 static void answer(core_card_op op, core_card_answer a, int tries)
 {
     ev((core_event){ .type = EV_CARD_ANSWER, .gen = C.gen, .op = op, .answer = a,
@@ -94,9 +108,12 @@ static void reach(int s, bool deny)
     if (s == ST_IDLE)
         return;
     if (s == ST_SERVICE_CODE || s == ST_SERVICE) {
+        /* SERVICE_CODE with a code in check, so that a verdict means something. */
         simple(EV_SERVICE_GESTURE);
+        type("2468");
+        simple(EV_OK);
         if (s == ST_SERVICE)
-            simple(EV_CODE_OK);
+            verdict(true);
         return;
     }
     simple(EV_CARD_IN);
@@ -184,8 +201,8 @@ static void fire(int s, int e)
     case E_STORE_DOWN: simple(EV_STORAGE_DOWN); break;
     case E_STORE_UP: simple(EV_STORAGE_UP); break;
     case E_GESTURE: simple(EV_SERVICE_GESTURE); break;
-    case E_CODE_OK: simple(EV_CODE_OK); break;
-    case E_CODE_BAD: simple(EV_CODE_BAD); break;
+    case E_CODE_OK: verdict(true); break;
+    case E_CODE_BAD: verdict(false); break;
     case E_REQUEUE: simple(EV_REQUEUE); break;
     }
 }
@@ -810,11 +827,11 @@ T_TEST(service_screen)
     T_CHECK(all_zero(FX.fx[0].pin_a, sizeof FX.fx[0].pin_a));
 
     /* Wrong, wrong, right: the count resets; the screen opens. */
-    simple(EV_CODE_BAD);
+    verdict(false);
     T_EQ_INT(C.state, ST_SERVICE_CODE);
     T_EQ_INT(C.notice, NT_WRONG_CODE);
-    simple(EV_CODE_BAD);
-    simple(EV_CODE_OK);
+    code(false);
+    code(true);
     T_EQ_INT(C.state, ST_SERVICE);
     T_EQ_INT(FX.fx[0].type, FX_SERVICE_OPEN);
     simple(EV_REQUEUE);
@@ -839,7 +856,7 @@ T_TEST(service_screen)
     /* Three wrong codes: back, and the gesture is dead for five minutes. */
     simple(EV_SERVICE_GESTURE);
     for (int i = 0; i < CORE_CODE_TRIES; i++)
-        simple(EV_CODE_BAD);
+        code(false);
     T_EQ_INT(C.state, ST_IDLE);
     simple(EV_SERVICE_GESTURE);
     T_EQ_INT(C.state, ST_IDLE);
@@ -854,16 +871,16 @@ T_TEST(service_screen)
 
     /* Two wrong codes long ago do not make today's first typo the third. */
     simple(EV_SERVICE_GESTURE);
-    simple(EV_CODE_BAD);
-    simple(EV_CODE_BAD);
+    code(false);
+    code(false);
     simple(EV_CANCEL);
     tick_at(NOW + CORE_CODE_LOCKOUT_MS);
     simple(EV_SERVICE_GESTURE);
-    simple(EV_CODE_BAD);
+    code(false);
     T_EQ_INT(C.state, ST_SERVICE_CODE);
-    simple(EV_CODE_BAD);
+    code(false);
     T_EQ_INT(C.state, ST_SERVICE_CODE);
-    simple(EV_CODE_BAD);
+    code(false);
     T_EQ_INT(C.state, ST_IDLE); /* three in a row today: locked */
 
     /* From out of service (reader gone): it stays gone while the technician
@@ -872,7 +889,7 @@ T_TEST(service_screen)
     simple(EV_SERVICE_DOWN);
     simple(EV_SERVICE_GESTURE);
     T_EQ_INT(C.state, ST_SERVICE_CODE);
-    simple(EV_CODE_OK);
+    code(true);
     simple(EV_STORAGE_DOWN);
     T_EQ_INT(C.state, ST_SERVICE);
     simple(EV_CANCEL);
@@ -881,6 +898,45 @@ T_TEST(service_screen)
     simple(EV_SERVICE_UP);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
     T_EQ_INT(C.notice, NT_STORAGE_DOWN);
+}
+
+T_TEST(code_verdicts_are_for_the_code_in_check_only)
+{
+    core_config cfg = test_cfg();
+
+    start(cfg);
+    simple(EV_SERVICE_GESTURE);
+    /* No code in check: a verdict from nowhere opens nothing. */
+    ev((core_event){ .type = EV_CODE_OK, .gen = C.code_gen });
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    type("2468");
+    simple(EV_OK);
+    T_CHECK(C.code_checking);
+    T_EQ_INT(FX.fx[0].gen, C.code_gen);
+    /* While it is checked, the keypad waits: no second code, no digits. */
+    type("1357");
+    simple(EV_OK);
+    T_EQ_INT(FX.n, 0);
+    T_EQ_INT(C.entry_len, 0);
+    /* A verdict for another code is stale. */
+    ev((core_event){ .type = EV_CODE_OK, .gen = C.code_gen - 1 });
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    T_CHECK(C.code_checking);
+    verdict(false);
+    T_CHECK(!C.code_checking);
+    T_EQ_INT(C.notice, NT_WRONG_CODE);
+    /* Left while a code was in check, back again: its late verdict is stale. */
+    type("2468");
+    simple(EV_OK);
+    simple(EV_CANCEL);
+    T_EQ_INT(C.state, ST_IDLE);
+    unsigned late = C.code_gen;
+    simple(EV_SERVICE_GESTURE);
+    T_CHECK(!C.code_checking);
+    ev((core_event){ .type = EV_CODE_OK, .gen = late });
+    T_EQ_INT(C.state, ST_SERVICE_CODE);
+    code(true);
+    T_EQ_INT(C.state, ST_SERVICE);
 }
 
 T_TEST(language_toggles_anywhere)
@@ -904,7 +960,7 @@ T_TEST(names_round_trip)
     T_EQ_STR(core_notice_name(NT_TIMEOUT_WARNING), "timeout_warning");
 }
 
-T_MAIN(T_CASE(every_state_against_every_event), T_CASE(happy_path_emits_effects_in_order),
+T_MAIN(T_CASE(every_state_against_every_event), T_CASE(code_verdicts_are_for_the_code_in_check_only), T_CASE(happy_path_emits_effects_in_order),
        T_CASE(wrong_then_right_counts_down), T_CASE(blocked_here_is_recorded_blocked_elsewhere_is_not),
        T_CASE(each_new_pin_rule_has_its_notice), T_CASE(extra_digits_are_ignored_and_delete_works),
        T_CASE(mismatch_starts_the_new_pin_again), T_CASE(change_outcomes_resolve_the_intent_truthfully),
