@@ -12,6 +12,7 @@ import time
 import unittest
 
 from harness import Kiosk
+from test_service import code_hash
 
 NEW_PIN = "582039"
 
@@ -51,7 +52,8 @@ def vma_of(maps, addr):
 class TestSecrets(unittest.TestCase):
 
     def setUp(self):
-        self.k = Kiosk(self)
+        # With a technician code, so that its checker's thread is there too.
+        self.k = Kiosk(self, config={"service": {"code_hash": code_hash("24681357")}})
         self.addCleanup(self.k.close)
         self.pid = self.k.proc.pid
 
@@ -82,18 +84,22 @@ class TestSecrets(unittest.TestCase):
         want = {"dd"} if asan else {"lo", "dd"}
         locked_dd = [v for v in maps if want <= v[2]]
         self.assertTrue(locked_dd, "no mapping with %s" % sorted(want))
-        self.assertGreaterEqual(max(v[1] - v[0] for v in locked_dd), sec["arena_bytes"])
+        arena = max(locked_dd, key=lambda v: v[1] - v[0])
+        self.assertGreaterEqual(arena[1] - arena[0], sec["arena_bytes"])
         with open("/proc/%d/status" % self.pid) as f:
             vmlck = int(re.search(r"^VmLck:\s+(\d+) kB", f.read(), re.M).group(1))
         if not asan:
             self.assertGreaterEqual(vmlck * 1024, sec["arena_bytes"] + 64 * 1024)
 
-        # The card worker waits for a job: its stack pointer is in the arena.
-        sp = stack_pointer(self.pid, self.thread("card-worker"))
-        self.assertIsNotNone(sp, "the card worker is not blocked in a system call")
-        v = vma_of(maps, sp)
-        self.assertIsNotNone(v)
-        self.assertTrue(want <= v[2], "card worker stack flags %s" % sorted(v[2]))
+        # The card worker waits for a job, the code checker for a code:
+        # their stack pointers are in the arena.
+        for name in ("card-worker", "code-check"):
+            sp = stack_pointer(self.pid, self.thread(name))
+            self.assertIsNotNone(sp, "%s is not blocked in a system call" % name)
+            v = vma_of(maps, sp)
+            self.assertIsNotNone(v)
+            self.assertTrue(want <= v[2], "%s stack flags %s" % (name, sorted(v[2])))
+            self.assertTrue(arena[0] <= sp < arena[1], "%s's stack is not in the arena" % name)
 
         # The main thread waits in the main loop (once its idle-time
         # prefetch of the next screens is done): its frames are locked.
