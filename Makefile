@@ -1,7 +1,7 @@
 # A thin front door: meson does the building, scripts/ do the rest.
 #   make run    the kiosk in a window on the simulated card
 #   make test   unit + integration tests, again under ASan/UBSan, one journey under valgrind
-#   make bench  the speed and memory figures (tests/bench/)
+#   make bench  the speed and memory figures, the fleet's jitter, a 5000-journey soak (tests/bench/)
 BUILD ?= build
 ASAN  ?= build-asan
 
@@ -30,10 +30,11 @@ run: build
 test: build asan
 	@scripts/test-all.sh $(BUILD) $(ASAN)
 
-# Both run even if the first fails; either failing fails the target.
+# All run even if one fails; any failing fails the target.
 bench: build
 	@rc=0; /usr/bin/python3 tests/bench/bench.py --kiosk $(BUILD)/kiosk || rc=1; \
-	$(BUILD)/src/syncd/fleet-jitter || rc=1; exit $$rc
+	$(BUILD)/src/syncd/fleet-jitter || rc=1; \
+	/usr/bin/python3 tests/bench/soak.py --kiosk $(BUILD)/kiosk || rc=1; exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(ASAN) tests/out

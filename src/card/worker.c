@@ -116,10 +116,7 @@ card_worker *card_worker_start(card_transport t, const card_cfg *cfg,
 {
     /* Its job queue holds PINs: the arena if there is one. */
     card_worker *w = secmem_alloc(sizeof *w, SECMEM_ALIGN);
-    void *stack = NULL;
-    pthread_attr_t attr;
     int stage = 0;
-    long pg = sysconf(_SC_PAGESIZE);
 
     if (w == NULL)
         w = calloc(1, sizeof *w);
@@ -139,20 +136,11 @@ card_worker *card_worker_start(card_transport t, const card_cfg *cfg,
     if (pthread_cond_init(&w->cv, NULL) != 0)
         goto fail;
     stage = 2;
-    if (pthread_attr_init(&attr) != 0)
+    if (secmem_thread_create(&w->thread, WORKER_STACK, worker_main, w) != 0)
         goto fail;
-    stage = 3;
-    stack = secmem_alloc(WORKER_STACK, pg > 0 ? (size_t)pg : 4096u);
-    if (stack && pthread_attr_setstack(&attr, stack, WORKER_STACK) != 0)
-        goto fail;
-    if (pthread_create(&w->thread, &attr, worker_main, w) != 0)
-        goto fail;
-    pthread_attr_destroy(&attr);
     return w;
 fail:
     log_err("card", "cannot start the card worker");
-    if (stage >= 3)
-        pthread_attr_destroy(&attr);
     if (stage >= 2)
         pthread_cond_destroy(&w->cv);
     if (stage >= 1)

@@ -72,9 +72,6 @@ tcheck *tcheck_start(const tcode *t, tcheck_post_fn post, void *ud)
 {
     /* It holds a typed code between ask and check: the arena if there is one. */
     tcheck *k = secmem_alloc(sizeof *k, SECMEM_ALIGN);
-    long pg = sysconf(_SC_PAGESIZE);
-    pthread_attr_t attr;
-    void *stack;
     int stage = 0;
 
     if (k == NULL)
@@ -90,20 +87,11 @@ tcheck *tcheck_start(const tcode *t, tcheck_post_fn post, void *ud)
     if (pthread_cond_init(&k->cv, NULL) != 0)
         goto fail;
     stage = 2;
-    if (pthread_attr_init(&attr) != 0)
+    if (secmem_thread_create(&k->thread, TCHECK_STACK, tcheck_main, k) != 0)
         goto fail;
-    stage = 3;
-    stack = secmem_alloc(TCHECK_STACK, pg > 0 ? (size_t)pg : 4096u);
-    if (stack && pthread_attr_setstack(&attr, stack, TCHECK_STACK) != 0)
-        goto fail;
-    if (pthread_create(&k->thread, &attr, tcheck_main, k) != 0)
-        goto fail;
-    pthread_attr_destroy(&attr);
     return k;
 fail:
     log_err("service", "cannot start the technician code checker");
-    if (stage >= 3)
-        pthread_attr_destroy(&attr);
     if (stage >= 2)
         pthread_cond_destroy(&k->cv);
     if (stage >= 1)

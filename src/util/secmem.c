@@ -154,3 +154,21 @@ void secmem_shutdown(void)
     arena_size = arena_used = 0;
     arena_locked = arena_dontdump = false;
 }
+
+int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), void *arg)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    pthread_attr_t attr;
+    void *stack;
+    int rc = pthread_attr_init(&attr);
+
+    if (rc != 0)
+        return rc;
+    stack = secmem_alloc(stack_bytes, pg > 0 ? (size_t)pg : 4096u);
+    if (stack)
+        rc = pthread_attr_setstack(&attr, stack, stack_bytes);
+    if (rc == 0)
+        rc = pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}

@@ -16,6 +16,7 @@
 #ifndef UTIL_SECMEM_H
 #define UTIL_SECMEM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,6 +34,13 @@ void *secmem_alloc(size_t bytes, size_t align);
 
 /* True if `p` lies in the arena. */
 bool secmem_owns(const void *p);
+
+/* Starts a thread whose stack (`stack_bytes`, a multiple of the page size)
+ * is carved from the arena, for a thread that handles secrets; with no
+ * room in the arena, on an ordinary stack (as with the arena's other
+ * objects, locking is the best we can do, not a condition). pthread_create's
+ * result. */
+int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), void *arg);
 
 /* Locks (and marks don't-dump) the `bytes` of the calling thread's stack
  * below the caller's frame, touching them first so they are mapped. Call it

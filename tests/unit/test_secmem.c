@@ -3,6 +3,8 @@
 
 #include "util/secmem.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -76,5 +78,28 @@ T_TEST(stack_lock_and_no_dumps)
     T_EQ_INT(si.dumpable, 0);
 }
 
+static void *where_am_i(void *arg)
+{
+    volatile int local = 0;
+    *(bool *)arg = secmem_owns((const void *)&local);
+    return NULL;
+}
+
+T_TEST(threads_for_secrets_have_their_stack_in_the_arena)
+{
+    pthread_t t;
+    bool in_arena = false;
+
+    T_CHECK(secmem_init(256 * 1024));
+    T_EQ_INT(secmem_thread_create(&t, 64 * 1024, where_am_i, &in_arena), 0);
+    pthread_join(t, NULL);
+    T_CHECK(in_arena);
+    /* The arena full: an ordinary stack, and the thread still runs. */
+    T_EQ_INT(secmem_thread_create(&t, 256 * 1024, where_am_i, &in_arena), 0);
+    pthread_join(t, NULL);
+    T_CHECK(!in_arena);
+    secmem_shutdown();
+}
+
 T_MAIN(T_CASE(no_arena_no_memory), T_CASE(arena_carves_aligned_zeroed_blocks),
-       T_CASE(stack_lock_and_no_dumps))
+       T_CASE(threads_for_secrets_have_their_stack_in_the_arena), T_CASE(stack_lock_and_no_dumps))
