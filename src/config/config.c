@@ -8,11 +8,14 @@
 #include <ini.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A config file is a page of text; anything bigger is a mistake (a log or a
  * binary given by accident), and refusing it early bounds the work. */
@@ -236,33 +239,102 @@ out:
     return ok;
 }
 
+/* What a config path may name instead of a file, for the refusal. */
+static const struct {
+    mode_t type;
+    const char *what;
+} cfg_not_files[] = {
+    { S_IFDIR, "a directory" },
+    { S_IFIFO, "a FIFO" },
+    { S_IFSOCK, "a socket" },
+    { S_IFCHR, "a character device" },
+    { S_IFBLK, "a block device" },
+};
+
+static const char *cfg_file_kind(mode_t mode)
+{
+    for (size_t i = 0; i < sizeof cfg_not_files / sizeof cfg_not_files[0]; i++)
+        if ((mode & S_IFMT) == cfg_not_files[i].type)
+            return cfg_not_files[i].what;
+    return "not a file";
+}
+
+/* Opens `path` for reading if it is a regular file. O_NONBLOCK: opening a
+ * FIFO for reading would otherwise wait for a writer, for ever, before the
+ * type could be looked at; O_NOCTTY: a terminal named by mistake must not
+ * become ours. Neither changes how a regular file reads. Returns -1 with
+ * the message in err. */
+static int cfg_open_regular(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), saved;
+
+    if (fd < 0) {
+        saved = errno;
+        /* A socket cannot be opened at all (ENXIO): say what it is. */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+            text_errf(err, errlen, "%s: not a regular file (%s)", path, cfg_file_kind(st.st_mode));
+        else
+            text_errf(err, errlen, "%s: cannot open: %s", path, strerror(saved));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        text_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        text_errf(err, errlen, "%s: not a regular file (%s)", path, cfg_file_kind(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads up to `cap` bytes; the count, or -1 with errno. */
+static ssize_t cfg_read_all(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    ssize_t n = 0;
+
+    while (got < cap) {
+        n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return n < 0 ? -1 : (ssize_t)got;
+}
+
 bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = NULL;
     char *text = NULL;
     const char *nul;
+    ssize_t got;
     size_t n;
     bool ok = false;
+    int fd = -1;
 
     if (path == NULL) {
         text_errf(err, errlen, "(config): no file name given");
         goto out;
     }
-    f = fopen(path, "re");
-    if (f == NULL) {
-        text_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    fd = cfg_open_regular(path, err, errlen);
+    if (fd < 0)
         goto out;
-    }
     text = malloc(CFG_FILE_MAX + 1);
     if (text == NULL) {
         text_errf(err, errlen, "%s: out of memory", path);
         goto out;
     }
-    n = fread(text, 1, CFG_FILE_MAX + 1, f);
-    if (ferror(f)) {
+    got = cfg_read_all(fd, text, CFG_FILE_MAX + 1);
+    if (got < 0) {
         text_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         goto out;
     }
+    n = (size_t)got;
     if (n > CFG_FILE_MAX) {
         text_errf(err, errlen, "%s: larger than %d bytes, not a config file", path, CFG_FILE_MAX);
         goto out;
@@ -279,8 +351,8 @@ bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errle
     }
     ok = config_load_string(c, text, path, err, errlen);
 out:
-    if (f != NULL)
-        fclose(f);
+    if (fd >= 0)
+        close(fd);
     free(text);
     return ok;
 }

@@ -69,7 +69,10 @@ void config_defaults(kiosk_config *c);
  * (NUL-terminated, truncated to `errlen`); a file that cannot be read at all
  * gives "<name>: <why>". On failure `c` is left exactly as it was.
  *
- * config_load_file: `path` names the file and is used as <name>.
+ * config_load_file: `path` names the file and is used as <name>. Anything
+ * but a regular file (a FIFO, a directory, a socket, a device) is refused
+ * with "<name>: not a regular file (<what it is>)", without blocking: a
+ * FIFO would otherwise hold start-up until someone wrote to it.
  * config_load_string: `text` is the whole file, NUL-terminated; `name` is
  * only used in messages. Neither keeps any pointer it was given. */
 bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errlen);
