@@ -28,7 +28,6 @@ typedef struct {
     const char *text;        /* the whole file, for messages about a line */
     const char *pos;         /* next unread character */
     int line;                /* line number of the line inih is working on */
-    int line_of[CFG_KEYS_MAX];  /* where each key was set; 0 = not set */
     bool failed;
     int fail_line;
     char *err;
@@ -54,11 +53,6 @@ static int cfg_fail(cfg_parse *p, int line, const char *fmt, ...)
     return 0;
 }
 
-static size_t cfg_index(const char *section, const char *name)
-{
-    return (size_t)(cfg_find(section, name) - cfg_keys);
-}
-
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parse *p = user;
@@ -77,10 +71,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         return cfg_fail(p, p->line, "unknown key '%s' in [%s]", name, section);
     }
     i = (size_t)(k - cfg_keys);
-    if (p->line_of[i] != 0)
+    if (p->work.line_of[i] != 0)
         return cfg_fail(p, p->line, "duplicate key '%s' in [%s] (first set on line %d)", name,
-                        section, p->line_of[i]);
-    p->line_of[i] = p->line;
+                        section, p->work.line_of[i]);
+    p->work.line_of[i] = p->line;
     if (!k->parse(k, &p->work, value, why, sizeof why))
         return cfg_fail(p, p->line, "%s: %s", name, why);
     return 1;
@@ -144,7 +138,7 @@ static const char *cfg_line_start(const char *text, int line)
 
 static int cfg_max_line(const cfg_parse *p, const char *section, const char *a, const char *b)
 {
-    int la = p->line_of[cfg_index(section, a)], lb = p->line_of[cfg_index(section, b)];
+    int la = config_line(&p->work, section, a), lb = config_line(&p->work, section, b);
 
     return la > lb ? la : lb;
 }
@@ -174,15 +168,15 @@ static void cfg_check(cfg_parse *p)
     };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         if (((const char *)c + required[i].off)[0] == '\0') {
-            cfg_fail(p, p->line_of[cfg_index(required[i].section, required[i].name)],
+            cfg_fail(p, config_line(&p->work, required[i].section, required[i].name),
                      "[%s] %s must not be empty", required[i].section, required[i].name);
             return;
         }
     }
     if (!c->fullscreen && (c->width == 0 || c->height == 0)) {
         line = cfg_max_line(p, "display", "width", "height");
-        if (p->line_of[cfg_index("display", "fullscreen")] > line)
-            line = p->line_of[cfg_index("display", "fullscreen")];
+        if (config_line(&p->work, "display", "fullscreen") > line)
+            line = config_line(&p->work, "display", "fullscreen");
         cfg_fail(p, line, "width and height must not be 0 when fullscreen is false");
     }
 }
@@ -205,6 +199,7 @@ bool config_load_string(kiosk_config *c, const char *text, const char *name, cha
         goto out;
     }
     config_defaults(&p->work);
+    snprintf(p->work.source, sizeof p->work.source, "%s", name);
     p->name = name;
     p->text = text;
     p->pos = text;
@@ -237,6 +232,32 @@ bool config_load_string(kiosk_config *c, const char *text, const char *name, cha
 out:
     free(p);
     return ok;
+}
+
+int config_line(const kiosk_config *c, const char *section, const char *name)
+{
+    const cfg_key *k = section && name ? cfg_find(section, name) : NULL;
+
+    return c != NULL && k != NULL ? c->line_of[k - cfg_keys] : 0;
+}
+
+void config_errf(const kiosk_config *c, const char *section, const char *name, char *err,
+                 size_t errlen, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    int line = config_line(c, section, name);
+
+    /* Formatted first: the arguments may point into err. */
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (c == NULL || c->source[0] == '\0')
+        text_errf(err, errlen, "[%s] %s: %s", section, name, what);
+    else if (line > 0)
+        text_errf(err, errlen, "%s:%d: [%s] %s: %s", c->source, line, section, name, what);
+    else
+        text_errf(err, errlen, "%s: [%s] %s: %s", c->source, section, name, what);
 }
 
 /* What a config path may name instead of a file, for the refusal. */

@@ -10,9 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Room for the table's keys in per-key arrays (config_keys.c checks it). */
-#define CFG_KEYS_MAX 48
-
 typedef struct cfg_key cfg_key;
 
 /* Turns `value` into the key's field of `c`. On a bad value it writes why

@@ -4,6 +4,7 @@
 
 #include "service/tcode.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +25,7 @@ static bool cfg_parse_choice(const cfg_key *k, kiosk_config *c, const char *v, c
 static bool cfg_parse_word(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_initial(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_code_hash(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
+static bool cfg_parse_terminal_id(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 
 static const cfg_choice cfg_bool[] = {
     { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 }, { "1", 1 }, { "0", 0 }, { NULL, 0 },
@@ -57,8 +59,10 @@ _Static_assert(CFG_PIN_MAX < sizeof(((kiosk_config *)0)->pin_initial[0]), "initi
  * default texts below, so this table is where each default is set. Keep
  * kiosk.conf in step with it. */
 const cfg_key cfg_keys[] = {
-    /* Identifies the terminal to the bureau; a placeholder until provisioned. */
-    K_STR("terminal", "id", terminal_id, "TEST-0001"),
+    /* Identifies the terminal to the bureau; a placeholder until provisioned.
+     * Both programs refuse an id kiosk-sync could not send (the rule is
+     * config_terminal_id_valid), so none reaches a record either. */
+    { "terminal", "id", cfg_parse_terminal_id, CFG_FIELD(terminal_id), "TEST-0001", 0, 0, NULL, 0 },
 
     /* A kiosk covers the whole screen; 0 x 0 takes the desktop's size. */
     K_BOOL("display", "fullscreen", fullscreen, "true"),
@@ -115,7 +119,7 @@ const cfg_key cfg_keys[] = {
 };
 
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
-_Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= CFG_KEYS_MAX, "CFG_KEYS_MAX holds every key");
+_Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= CFG_KEYS_MAX, "kiosk_config.line_of holds every key");
 
 static void cfg_store(void *dst, size_t size, long v)
 {
@@ -125,23 +129,101 @@ static void cfg_store(void *dst, size_t size, long v)
         *(int *)dst = (int)v;
 }
 
-static bool cfg_parse_string(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)
+/* The value without the quotes that allow an explicit empty one
+ * (reader = ""), checked to fit the key's field. */
+static bool cfg_unquote(const cfg_key *k, const char **v, size_t *len, char *why, size_t n)
 {
-    char *dst = (char *)c + k->offset;
-    size_t len = strlen(v);
-
-    /* Quotes allow an explicit empty value (reader = "") and are not part
-     * of the value. */
-    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
-        v++;
-        len -= 2;
+    *len = strlen(*v);
+    if (*len >= 2 && (*v)[0] == '"' && (*v)[*len - 1] == '"') {
+        (*v)++;
+        *len -= 2;
     }
-    if (len >= k->size) {
-        snprintf(why, n, "value is %zu characters long, at most %zu fit", len, k->size - 1);
+    if (*len >= k->size) {
+        snprintf(why, n, "value is %zu characters long, at most %zu fit", *len, k->size - 1);
         return false;
     }
+    return true;
+}
+
+static void cfg_store_text(const cfg_key *k, kiosk_config *c, const char *v, size_t len)
+{
+    char *dst = (char *)c + k->offset;
+
     memcpy(dst, v, len);
     dst[len] = '\0';
+}
+
+static bool cfg_parse_string(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)
+{
+    size_t len;
+
+    if (!cfg_unquote(k, &v, &len, why, n))
+        return false;
+    cfg_store_text(k, c, v, len);
+    return true;
+}
+
+/* What keeps a byte out of a terminal id, by range: kiosk-sync sends the id
+ * as the X-Terminal-Id header (where a CR or LF would start another header)
+ * and in URL paths, and the kiosk writes it into every record and log line
+ * (where a control character could forge a line or move a cursor). */
+static const struct {
+    unsigned char lo, hi;
+    const char *what;
+    bool show_byte;
+} cfg_id_bytes[] = {
+    { 0x20, 0x20, "a space", false },
+    { 0x00, 0x1f, "a control character", true },
+    { 0x7f, 0x7f, "a control character", true },
+    { 0x80, 0xff, "not ASCII", true },
+};
+
+#define CFG_ID_RULE "an id is printable ASCII without spaces, e.g. GZ-YX-0042 " \
+                    "(it is sent as X-Terminal-Id and in URLs)"
+
+/* The `len` bytes at `id` against the rule; the first byte that breaks it
+ * is named by position and value, never echoed. */
+static bool cfg_id_check(const char *id, size_t len, char *why, size_t n)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)id[i];
+
+        for (size_t r = 0; r < sizeof cfg_id_bytes / sizeof cfg_id_bytes[0]; r++) {
+            if (b < cfg_id_bytes[r].lo || b > cfg_id_bytes[r].hi)
+                continue;
+            if (cfg_id_bytes[r].show_byte)
+                text_errf(why, n, "byte %zu is %s (0x%02x): " CFG_ID_RULE, i + 1, cfg_id_bytes[r].what, b);
+            else
+                text_errf(why, n, "byte %zu is %s: " CFG_ID_RULE, i + 1, cfg_id_bytes[r].what);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool config_terminal_id_valid(const char *id, char *why, size_t whylen)
+{
+    size_t max = sizeof ((kiosk_config *)0)->terminal_id - 1;
+    size_t len = id ? strnlen(id, max + 1) : 0;
+
+    if (len == 0) {
+        text_errf(why, whylen, "must not be empty");
+        return false;
+    }
+    if (len > max) {
+        text_errf(why, whylen, "more than %zu characters", max);
+        return false;
+    }
+    return cfg_id_check(id, len, why, whylen);
+}
+
+static bool cfg_parse_terminal_id(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)
+{
+    size_t len;
+
+    if (!cfg_unquote(k, &v, &len, why, n) || !cfg_id_check(v, len, why, n))
+        return false;
+    cfg_store_text(k, c, v, len);
     return true;
 }
 
