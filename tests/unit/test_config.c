@@ -248,6 +248,13 @@ T_TEST(ranges_have_inclusive_bounds)
     T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
     T_CHECK(strstr(err, "0123456789") == NULL); /* the hash is not repeated */
     T_EQ_STR(bad.service_code_hash, "");
+    /* Dearer than a check may cost on the kiosk's main thread: refused at
+     * load, on its line (10,000,000 iterations used to load, and a check
+     * then took seconds). */
+    T_BAD("[service]\n\ncode_hash = pbkdf2-sha256$10000000$00112233445566778899aabbccddeeff$"
+          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+          "t.conf:3: code_hash: code_hash iterations must be a decimal number from 1000 to 250000, "
+          "followed by '$'");
     T_CHECK(!load(&bad, "[service]\ncode_hash = 1234\n"));
     T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
     T_BAD("[service]\nidle_s = 4\n", "t.conf:2: idle_s: 4 is out of range 5..600");
