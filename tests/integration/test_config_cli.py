@@ -24,7 +24,7 @@ import tempfile
 import time
 import unittest
 
-from harness import kiosk_command, kiosk_env, slow, sync_command
+from harness import BAD_LOG_RES, kiosk_command, kiosk_env, slow, sync_command
 
 # Long enough for a start-up refusal on a loaded machine; a program still
 # running after it did not refuse.
@@ -96,6 +96,8 @@ class ConfigCliTest(unittest.TestCase):
         self.assertIsNotNone(status, "%s still running after %.1f s with --config %s:\n%s"
                              % (program, slow(limit_s), conf, err))
         self.assertNotEqual(status, 0, "%s accepted %s:\n%s" % (program, conf, err))
+        for pattern, what in BAD_LOG_RES:  # a refusal is no excuse for a leak
+            self.assertIsNone(pattern.search(err), "%s: %s:\n%s" % (program, what, err))
         return self.refusal(program, err, conf), took
 
     def test_fifo_as_config(self):
