@@ -7,8 +7,8 @@
 - A `[terminal] id` that the bureau's header and URLs cannot carry is
   refused by both, with the same "FILE:LINE: ..." message.
 - A value found wrong after the load (an outbox directory that cannot be
-  made, a bureau URL that is not https, a sync socket path taken by a file)
-  names the line that set it.
+  made, a control socket path taken, a bureau URL that is not https, a sync
+  socket path taken by a file) names the line that set it.
 - Every such refusal is one line in one format, with its journald priority:
   "<3>PROGRAM: FILE[:LINE]: what is wrong".
 
@@ -139,6 +139,19 @@ class ConfigCliTest(unittest.TestCase):
         msg, _ = self.assert_refused("kiosk", kiosk_command([]), conf, RUN_LIMIT_S)
         self.assertEqual(msg, "%s:%d: [outbox] dir: cannot create %s/outbox: Not a directory"
                          % (conf, line, blocker))
+
+    def test_control_socket_taken_names_its_line(self):
+        taken = self.write("ctl", ["a file where the socket should be"])
+        lines = self.base_lines() + ["[control]", "socket = " + taken]
+        conf = self.write("kiosk.conf", lines)
+        msg, _ = self.assert_refused("kiosk", kiosk_command([]), conf, RUN_LIMIT_S)
+        self.assertEqual(msg, "%s:%d: [control] socket: %s exists and is not a socket"
+                         % (conf, len(lines), taken))
+        # Given with --control, the path is not the file's: no line to name.
+        status, _, err = run_limited(kiosk_command(["--config", conf, "--control", taken]), RUN_LIMIT_S)
+        self.assertEqual(status, 1, err)
+        self.assertIn("<3>kiosk: %s exists and is not a socket" % taken, err)
+        self.assertNotIn(conf, err)
 
     def test_sync_refusals_name_their_line(self):
         lines = self.base_lines()
