@@ -81,9 +81,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kiosk: unexpected argument '%s'\n%s", argv[optind], usage);
         return 2;
     }
+    /* A refusal is one line with its priority, in the form kiosk-sync
+     * uses for the same file: "kiosk: FILE:LINE: what is wrong". */
     config_defaults(&cfg);
     if (!config_load_file(&cfg, config_path, err, sizeof err)) {
-        fprintf(stderr, "kiosk: %s\n", err);
+        log_err("kiosk", "%s", err);
         return 2;
     }
     /* cJSON frees strings it parsed (PINs among them) on its error paths

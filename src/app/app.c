@@ -46,8 +46,11 @@ static bool app_open_services(app *a, char *err, size_t errlen)
     const char *ctl_path = a->opt.control ? a->opt.control : a->cfg.control_socket;
 
     a->ob = outbox_open(a->cfg.outbox_dir, a->cfg.terminal_id, err, errlen);
-    if (a->ob == NULL)
+    if (a->ob == NULL) {
+        /* The technician is sent to the line that named the directory. */
+        config_errf(&a->cfg, "outbox", "dir", err, errlen, "%s", err);
         return false;
+    }
     a->ob_depth = outbox_depth(a->ob);
     card_cfg_default(&cc);
     cc.profile = a->cfg.card_profile == CFG_PROFILE_SSSE ? CARD_PROFILE_SSSE
@@ -83,8 +86,11 @@ static bool app_open_services(app *a, char *err, size_t errlen)
         sync_client_report_reader(a->sync, "present");
     if (ctl_path && ctl_path[0]) {
         a->ctl = ctl_server_start(ctl_path, post_control, a, err, errlen);
-        if (a->ctl == NULL)
+        if (a->ctl == NULL) {
+            if (a->opt.control == NULL)
+                config_errf(&a->cfg, "control", "socket", err, errlen, "%s", err);
             return false;
+        }
         log_notice("control", "control socket at %s", ctl_path);
     }
     return true;
@@ -153,6 +159,12 @@ static void app_close(app *a)
     SDL_Quit();
 }
 
+/* A failure before the main loop is the kiosk refusing to start: said as
+ * main.c says a refused config, by the program's name, so that both
+ * programs' refusals read alike ("kiosk: FILE:LINE: what" when a line of
+ * the config explains it). */
+#define APP_REFUSAL "kiosk"
+
 int app_run(const kiosk_config *cfg, const app_options *opt)
 {
     static app a; /* one per process */
@@ -164,27 +176,27 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
     a.opt = *opt;
     app_stats_init(&a.stats, app_now_ms());
     if (!app_open_rooms(&a, err, sizeof err)) {
-        log_err("app", "%s", err);
+        log_err(APP_REFUSAL, "%s", err);
         goto out;
     }
     app_core_init(&a);
     if (!display_open(&a, err, sizeof err)) {
-        log_err("app", "%s", err);
+        log_err(APP_REFUSAL, "%s", err);
         goto out;
     }
     a.ev_base = SDL_RegisterEvents(1);
     if (a.ev_base == (Uint32)-1) {
         a.ev_base = 0;
-        log_err("app", "no SDL user events left");
+        log_err(APP_REFUSAL, "no SDL user events left");
         goto out;
     }
     log_debug("app", "display open after %.1f ms", (double)(app_now_ns() - a.stats.start_ns) / 1e6);
     if (!display_open_assets(&a, err, sizeof err)) {
-        log_err("app", "%s", err);
+        log_err(APP_REFUSAL, "%s", err);
         goto out;
     }
     if (!app_open_services(&a, err, sizeof err)) {
-        log_err("app", "%s", err);
+        log_err(APP_REFUSAL, "%s", err);
         goto out;
     }
     log_debug("app", "fonts and services after %.1f ms", (double)(app_now_ns() - a.stats.start_ns) / 1e6);

@@ -5,7 +5,10 @@
  * its range live in one table in config.c; kiosk.conf at the repository root
  * documents them for technicians.
  *
- * The config is plain data: no pointers, nothing to free, safe to copy.
+ * The config is plain data: no pointers, nothing to free, safe to copy. It
+ * remembers the file and line of each key, so that a program finding a
+ * value wrong later (an outbox directory that cannot be made) names the
+ * line as the loader would (config_errf).
  * It holds no secret (pin_initial is the published factory PIN, not a
  * citizen's).
  */
@@ -20,6 +23,10 @@ typedef enum { CFG_PROFILE_AUTO, CFG_PROFILE_SSSE, CFG_PROFILE_ISO7816 } cfg_pro
 typedef enum { CFG_OFFLINE_ALLOW, CFG_OFFLINE_DENY } cfg_offline;
 
 #define CFG_MAX_INITIAL 4
+/* Room for every key of the table in config_keys.c (checked there). */
+#define CFG_KEYS_MAX 48
+/* The longest config path whose name a message can give whole. */
+#define CFG_SOURCE_MAX 4096
 
 typedef struct kiosk_config {
     /* [terminal] */
@@ -59,6 +66,13 @@ typedef struct kiosk_config {
     /* [service] */
     char service_code_hash[160];     /* a checked tcode value (service/tcode.h); "" = no service screen */
     int service_idle_s;
+
+    /* Where the values came from, so that a value found wrong after the
+     * load (config_errf) is reported as the loader reports one: the name
+     * the loader was given ("" for the defaults alone), and the line that
+     * set each key, by the key's place in the table (0: its default). */
+    char source[CFG_SOURCE_MAX];
+    int line_of[CFG_KEYS_MAX];
 } kiosk_config;
 
 /* Fills `c` with the defaults of every key (the table in config.c). */
@@ -69,10 +83,31 @@ void config_defaults(kiosk_config *c);
  * (NUL-terminated, truncated to `errlen`); a file that cannot be read at all
  * gives "<name>: <why>". On failure `c` is left exactly as it was.
  *
- * config_load_file: `path` names the file and is used as <name>.
+ * config_load_file: `path` names the file and is used as <name>. Anything
+ * but a regular file (a FIFO, a directory, a socket, a device) is refused
+ * with "<name>: not a regular file (<what it is>)", without blocking: a
+ * FIFO would otherwise hold start-up until someone wrote to it.
  * config_load_string: `text` is the whole file, NUL-terminated; `name` is
  * only used in messages. Neither keeps any pointer it was given. */
 bool config_load_file(kiosk_config *c, const char *path, char *err, size_t errlen);
 bool config_load_string(kiosk_config *c, const char *text, const char *name, char *err, size_t errlen);
+
+/* The line of the loaded file that set [section] name; 0 when the key kept
+ * its default or there is no such key. */
+int config_line(const kiosk_config *c, const char *section, const char *name);
+
+/* For a value that the load accepted but a program cannot use (a directory
+ * that cannot be made, a URL kiosk-sync will not call): writes
+ *     "<file>:<line>: [<section>] <name>: <what>"
+ * into `err`, the form of the loader's refusals; "<file>: ..." when the key
+ * kept its default, and no "<file>: " when nothing was loaded. */
+void config_errf(const kiosk_config *c, const char *section, const char *name, char *err,
+                 size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The rule the loader applies to [terminal] id, for a caller handed a
+ * kiosk_config it did not load: 1..63 bytes of printable ASCII, no space.
+ * On false, `why` (whylen bytes; may be NULL) says which byte breaks it,
+ * in the loader's words. */
+bool config_terminal_id_valid(const char *id, char *why, size_t whylen);
 
 #endif

@@ -37,8 +37,8 @@ typedef enum { OUTBOX_RESOLVE_CHANGED, OUTBOX_RESOLVE_UNKNOWN, OUTBOX_RESOLVE_DI
 /* Opens (creating it 0700 with its parents if missing) the outbox in `dir`,
  * promotes leftover intents to events and removes stale temp files.
  * Copies `dir` and `terminal_id` (1..63 characters); the caller keeps them.
- * NULL on failure, with the reason in `err` (may be NULL). Close with
- * outbox_close(). */
+ * NULL on failure, with the reason in `err` for the caller to report; with
+ * `err` NULL the reason is logged instead. Close with outbox_close(). */
 outbox *outbox_open(const char *dir, const char *terminal_id, char *err, size_t errlen);
 
 /* Writes one event (evt-<seq>.json) that happened at `now`. Copies nothing

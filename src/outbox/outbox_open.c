@@ -20,6 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The reason goes to the caller, who says it once, with what the caller
+ * knows (the kiosk adds the config line that named the directory); only a
+ * caller that takes no message has it logged here. */
 static void ob_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void ob_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -29,9 +32,10 @@ static void ob_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log_err(OB_WHERE, "%s", msg);
     if (err != NULL && errlen > 0)
         snprintf(err, errlen, "%s", msg);
+    else
+        log_err(OB_WHERE, "%s", msg);
 }
 
 /* mkdir -p with mode 0700 for every directory it creates. */

@@ -7,7 +7,10 @@
 #include "util/secure.h"
 #include "util/text.h"
 
-#define ITER_DIGITS_MAX 8  /* "10000000" */
+/* Enough digits to read any value past TCODE_ITER_MAX and refuse it as
+ * such; few enough that a uint32_t cannot overflow. */
+#define ITER_DIGITS_MAX 8
+_Static_assert(TCODE_ITER_MAX < 100000000u, "TCODE_ITER_MAX fits ITER_DIGITS_MAX digits");
 
 static const struct {
     tcode_status status;
@@ -15,7 +18,9 @@ static const struct {
 } status_texts[] = {
     { TCODE_OK, "ok" },
     { TCODE_BAD_CODE, "a technician code is 4 to 16 digits 0-9" },
-    { TCODE_BAD_ITERATIONS, "iterations must be from 1000 to 10000000" },
+    /* Keep in step with TCODE_ITER_MIN and TCODE_ITER_MAX (test_tcode.c
+     * checks the figures). */
+    { TCODE_BAD_ITERATIONS, "iterations must be from 1000 to 250000" },
     { TCODE_NO_ROOM, "the output buffer is too small for a code hash" },
     { TCODE_NO_RANDOM, "no random bytes for the salt (getrandom failed)" },
 };

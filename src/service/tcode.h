@@ -8,7 +8,9 @@
  * 32-byte key. A code is 4 to 16 digits, so the search space is small; what
  * protects a copied kiosk.conf is the cost of each guess, hence iterations
  * tuned to make one check cost 50-100 ms on the terminal: too slow for an
- * offline search of the long codes, quick enough for a technician's tap.
+ * offline search of the long codes, quick enough for a technician's tap;
+ * and bounded (TCODE_ITER_MAX) so that no config can make a check cost
+ * seconds.
  * No cost saves a short code, though: all 10^4 four-digit codes take about
  * 11 minutes on one core with this code at the default (less with
  * faster SHA-256 code or hardware), so 8 or more digits are advised
@@ -28,20 +30,31 @@
 
 #define TCODE_CODE_MIN 4        /* digits */
 #define TCODE_CODE_MAX 16
+/* The floor only stops a value that costs nothing to search (tests use
+ * it to run quickly); kiosk-code-hash makes TCODE_ITER_DEFAULT. */
 #define TCODE_ITER_MIN 1000u
-#define TCODE_ITER_MAX 10000000u
-/* One check (one derivation) took 64.8 ms median on the development
- * machine (AMD EPYC, one core, gcc -O2 as in the debugoptimized build the
- * kiosk ships with; 43 ms at 100000, 76 ms at 175000); a slower terminal
- * CPU stays well under a quarter second. kiosk-code-hash prints the figure
- * for the machine it runs on. */
+/* The ceiling exists because the kiosk checks a code while the technician
+ * waits, and a check on its main thread holds the screen (and the 10 s
+ * watchdog): 10,000,000 was accepted once and a check took 4.6-5.3 s.
+ * Measured on the development machine (AMD EPYC, one core, gcc -O2 as in
+ * the debugoptimized build the kiosk ships with), median of 11 checks,
+ * machine idle: 1000: 0.5 ms; 100000: 52 ms; 150000: 78 ms; 250000:
+ * 130 ms; 300000: 158 ms; 500000: 260 ms; 1000000: 530 ms (0.52 us per
+ * iteration). With two compilers running beside it, 250000 took up to
+ * ~200 ms. So 250000 keeps a check at or under ~250 ms here even when busy,
+ * and a terminal CPU four times slower still answers in about half a
+ * second. kiosk-code-hash prints the figure for the machine it runs on. */
+#define TCODE_ITER_MAX 250000u
+/* 78 ms a check here, as measured above. */
 #define TCODE_ITER_DEFAULT 150000u
 #define TCODE_SALT_MIN 8        /* bytes: 16 hex characters */
 #define TCODE_SALT_MAX 32       /* bytes: 64 hex characters */
 #define TCODE_SALT_MAKE 16      /* what tcode_make draws */
 #define TCODE_HASH_LEN 32       /* bytes: 64 hex characters */
 #define TCODE_PREFIX "pbkdf2-sha256$"
-/* The longest value, with its NUL: prefix, 8 digits, '$', 64, '$', 64. */
+/* The longest value, with its NUL: prefix, 8 digits, '$', 64, '$', 64.
+ * Room for more digits than TCODE_ITER_MAX has, so that a value past the
+ * bound is refused for its iterations, not for its length. */
 #define TCODE_TEXT_MAX (sizeof TCODE_PREFIX - 1 + 8 + 1 + 2 * TCODE_SALT_MAX + 1 + 2 * TCODE_HASH_LEN + 1)
 
 /* A parsed code_hash value. Not secret in itself (it is in kiosk.conf), but

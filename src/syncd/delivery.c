@@ -2,9 +2,11 @@
 #include "syncd/delivery.h"
 
 #include "util/log.h"
+#include "util/text.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,35 +137,60 @@ static bool plain_header_value(const char *s)
     return ok;
 }
 
+/* Mutual TLS: the bureau's CA bundle and this terminal's certificate and
+ * key, each a path in [bureau]. */
+static const struct {
+    const char *name;
+    size_t offset;
+} tls_files[] = {
+    { "ca_file", offsetof(kiosk_config, ca_file) },
+    { "client_cert", offsetof(kiosk_config, client_cert) },
+    { "client_key", offsetof(kiosk_config, client_key) },
+};
+
+/* The settings a client cannot work without, as the loader would word a
+ * refusal, naming the line that set the value (if a line did). */
+static bool settings_usable(const kiosk_config *c, size_t url_len, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (strncasecmp(c->bureau_url, "https://", 8) != 0 || url_len <= 8) {
+        config_errf(c, "bureau", "url", err, errlen,
+                    "must start with https:// (the bureau is only spoken to over TLS)");
+        return false;
+    }
+    for (size_t i = 0; i < sizeof tls_files / sizeof tls_files[0]; i++) {
+        if (((const char *)c + tls_files[i].offset)[0] == '\0') {
+            config_errf(c, "bureau", tls_files[i].name, err, errlen,
+                        "must be set: ca_file, client_cert and client_key are all required (mutual TLS)");
+            return false;
+        }
+    }
+    /* The loader already refused such an id, in these words; this is for a
+     * config made by hand (tests), so no header line can be smuggled in. */
+    if (!config_terminal_id_valid(c->terminal_id, why, sizeof why)) {
+        config_errf(c, "terminal", "id", err, errlen, "%s", why);
+        return false;
+    }
+    return true;
+}
+
 dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen)
 {
-    dlv_client *d = calloc(1, sizeof *d);
+    dlv_client *d = NULL;
     const char *why = NULL;
-    char dummy[1];
-    if (!err) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
+    size_t ul = strlen(c->bureau_url);
+
+    while (ul > 0 && c->bureau_url[ul - 1] == '/')
+        ul--;
+    if (!settings_usable(c, ul, err, errlen))
+        return NULL;
+    d = calloc(1, sizeof *d);
     if (!d || !(d->body = malloc(DLV_BODY_MAX))) {
         why = "out of memory";
         goto out;
     }
     d->cfg = *c;
-    size_t ul = strlen(c->bureau_url);
-    while (ul > 0 && c->bureau_url[ul - 1] == '/')
-        ul--;
-    if (strncasecmp(c->bureau_url, "https://", 8) != 0 || ul <= 8) {
-        why = "[bureau] url must start with https:// (the bureau is only spoken to over TLS)";
-        goto out;
-    }
-    if (!c->ca_file[0] || !c->client_cert[0] || !c->client_key[0]) {
-        why = "[bureau] ca_file, client_cert and client_key are all required (mutual TLS)";
-        goto out;
-    }
-    if (!plain_header_value(c->terminal_id)) {
-        why = "[terminal] id must be printable ASCII (it is sent as X-Terminal-Id)";
-        goto out;
-    }
     snprintf(d->url, sizeof d->url, "%.*s/v1/pin-events", (int)ul, c->bureau_url);
     snprintf(d->tid_header, sizeof d->tid_header, "X-Terminal-Id: %s", c->terminal_id);
     if (!(d->h = curl_easy_init())) {
@@ -181,7 +208,7 @@ dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen)
     curl_free(tid);
 out:
     if (why) {
-        snprintf(err, errlen, "%s", why);
+        text_errf(err, errlen, "%s", why);
         dlv_client_free(d);
         d = NULL;
     }

@@ -65,16 +65,17 @@ void dlv_error_code(const char *body, size_t len, char out[DLV_CODE_MAX]);
 
 typedef struct dlv_client dlv_client;
 
-/* Checks the [bureau] settings (url must be https://; terminal_id must be a
- * plain header value) and prepares a reusable connection. Copies what it
- * needs from `c`; the caller keeps it. NULL with a reason in `err` (may be
- * NULL). curl_global_init() must have been called by the program. */
 /* Sets on `h` every option that keeps a request to the bureau safe (https
  * only, no redirects, TLS >= 1.2, the bureau's CA bundle only, client
  * certificate, pins, timeouts, low-speed cut-off, answer cap): the one place
  * for them, shared by delivery and the card-status question. */
 CURLcode dlv_secure_options(CURL *h, const kiosk_config *c, long total_ms);
 
+/* Checks the [bureau] settings (url must be https://; ca_file, client_cert
+ * and client_key set) and prepares a reusable connection. Copies what it
+ * needs from `c`; the caller keeps it. NULL with a reason in `err` (may be
+ * NULL), "FILE:LINE: [section] key: why" as config_errf writes it.
+ * curl_global_init() must have been called by the program. */
 dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen);
 void dlv_client_free(dlv_client *d);
 

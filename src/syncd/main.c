@@ -264,27 +264,31 @@ int main(int argc, char **argv)
         fprintf(stderr, "kiosk-sync: unexpected argument '%s'\n%s", argv[optind], usage);
         return 2;
     }
+    /* Every refusal from here on is one line with its priority, as the
+     * kiosk says its own: "kiosk-sync: FILE:LINE: what is wrong" when a
+     * line of the config explains it (the loader, delivery and the server
+     * word theirs so). */
     config_defaults(&cfg);
     if (!config_load_file(&cfg, config_path, err, sizeof err)) {
-        fprintf(stderr, "kiosk-sync: %s\n", err);
+        log_err(WHERE, "%s", err);
         goto out;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "kiosk-sync: curl_global_init failed\n");
+        log_err(WHERE, "curl_global_init failed");
         goto out;
     }
     curl_up = true;
     if (!(dlv = dlv_client_new(&cfg, err, sizeof err))) {
-        fprintf(stderr, "kiosk-sync: %s: %s\n", config_path, err);
+        log_err(WHERE, "%s", err);
         goto out;
     }
     signal(SIGPIPE, SIG_IGN); /* a kiosk that hangs up must not kill us */
     if ((st.sig_fd = stop_signals_fd()) < 0) {
-        fprintf(stderr, "kiosk-sync: cannot set up signal handling\n");
+        log_err(WHERE, "cannot set up signal handling");
         goto out;
     }
     if (!(srv = sync_server_start(&cfg, err, sizeof err))) {
-        fprintf(stderr, "kiosk-sync: %s\n", err);
+        log_err(WHERE, "%s", err);
         goto out;
     }
     if (getenv("KIOSK_DEBUG"))

@@ -498,8 +498,10 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
     log_info(WHERE, "listening on %s", c->sync_socket);
 out:
     if (why) {
-        snprintf(err, errlen, "%s: %s%s%s", c->sync_socket, why, errno ? ": " : "",
-                 errno ? strerror(errno) : "");
+        /* Named as the loader names a bad value: the technician goes to
+         * the line of [sync] socket. */
+        config_errf(c, "sync", "socket", err, errlen, "%s: %s%s%s", c->sync_socket, why,
+                    errno ? ": " : "", errno ? strerror(errno) : "");
         sync_server_stop(s);
         s = NULL;
     }

@@ -29,7 +29,8 @@ typedef struct sync_server sync_server;
  * serving thread. Copies what it needs from `c`; the caller keeps it.
  * Changes the process umask for the bind, so call it before other threads
  * exist. curl_global_init() must have been called. NULL with a reason in
- * `err` (NUL-terminated, truncated to `errlen`). */
+ * `err` (NUL-terminated, truncated to `errlen`), "FILE:LINE: [sync] socket:
+ * PATH: why" as config_errf writes it. */
 sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen);
 
 /* Stops the thread (an answer in progress finishes within its timeout),

@@ -83,6 +83,13 @@ bad(b"1234\n5678\n", "more than one line")
 bad(b"1234\n\n", "more than one line")
 bad(b"1234\n", "--iterations wants", ["--iterations", "999"], 2)
 bad(b"1234\n", "--iterations wants", ["--iterations", "10000001"], 2)
+# The kiosk refuses a code_hash dearer than 250000 iterations (a check holds
+# its screen): the tool makes nothing the kiosk would refuse, and says so.
+good("20240517", ["--iterations", "250000"], 250000)
+bad(b"1234\n", "--iterations wants a whole number from 1000 to 250000", ["--iterations", "250001"], 2)
+bad(b"1234\n", "--iterations wants", ["--iterations", "10000000"], 2)
+check(DEFAULT == 150000, f"default iterations {DEFAULT}")
+check("1000..250000 (default 150000)" in HELP, f"--help range: {HELP!r}")
 bad(b"1234\n", "--iterations wants", ["--iterations", "-5"], 2)
 bad(b"1234\n", "--iterations wants", ["--iterations", "12x"], 2)
 bad(b"1234\n", "--iterations wants", ["--iterations", ""], 2)

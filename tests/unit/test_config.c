@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static char err[512];
 
@@ -241,6 +240,13 @@ T_TEST(ranges_have_inclusive_bounds)
     T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
     T_CHECK(strstr(err, "0123456789") == NULL); /* the hash is not repeated */
     T_EQ_STR(bad.service_code_hash, "");
+    /* Dearer than a check may cost on the kiosk's main thread: refused at
+     * load, on its line (10,000,000 iterations used to load, and a check
+     * then took seconds). */
+    T_BAD("[service]\n\ncode_hash = pbkdf2-sha256$10000000$00112233445566778899aabbccddeeff$"
+          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+          "t.conf:3: code_hash: code_hash iterations must be a decimal number from 1000 to 250000, "
+          "followed by '$'");
     T_CHECK(!load(&bad, "[service]\ncode_hash = 1234\n"));
     T_CHECK(strncmp(err, "t.conf:2: code_hash: ", 21) == 0);
     T_BAD("[service]\nidle_s = 4\n", "t.conf:2: idle_s: 4 is out of range 5..600");
@@ -386,61 +392,120 @@ T_TEST(stops_at_the_first_problem)
           "t.conf:2: expected 'name = value', '[section]' or a comment");
 }
 
-T_TEST(file_errors)
+/* ---- [terminal] id ----------------------------------------------------- */
+
+#define ID_RULE "an id is printable ASCII without spaces, e.g. GZ-YX-0042 " \
+                "(it is sent as X-Terminal-Id and in URLs)"
+
+T_TEST(terminal_id_rules)
 {
-    char dir[] = "/tmp/test_config.XXXXXX", path[64];
+    /* `why` NULL: accepted; `stored` is what the kiosk keeps (NULL: as given). */
+    static const struct {
+        const char *value, *why, *stored;
+    } ids[] = {
+        { "GZ-YX-0042", NULL, NULL },
+        { "TEST-0001", NULL, NULL },
+        { "gz_yx.0042~#!/?%", NULL, NULL },          /* signs are printable ASCII */
+        { "\"GZ-YX-0042\"", NULL, "GZ-YX-0042" },     /* quotes are not part of it */
+        { "GZ-YX-\xE7\xBB\x88\xE7\xAB\xAF", "byte 7 is not ASCII (0xe7)", NULL }, /* UTF-8 */
+        { "\xC3\xA9t\xC3\xA9", "byte 1 is not ASCII (0xc3)", NULL },
+        { "GZ\x01YX", "byte 3 is a control character (0x01)", NULL },
+        { "GZ\tYX", "byte 3 is a control character (0x09)", NULL },
+        { "GZ\rX-Evil: 1", "byte 3 is a control character (0x0d)", NULL },
+        { "GZ\x1b[31mYX", "byte 3 is a control character (0x1b)", NULL },
+        { "GZ\x7fYX", "byte 3 is a control character (0x7f)", NULL },
+        { "GZ YX", "byte 3 is a space", NULL },
+        { "\"GZ YX\"", "byte 3 is a space", NULL },
+    };
+    char text[256], want[512], longest[64];
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        kiosk_config c;
+        bool ok;
+
+        config_defaults(&c);
+        snprintf(text, sizeof text, "[terminal]\n; the bureau's id\nid = %s\n", ids[i].value);
+        ok = load(&c, text);
+        if (ids[i].why == NULL) {
+            T_CHECK(ok);
+            T_EQ_STR(err, "");
+            T_EQ_STR(c.terminal_id, ids[i].stored ? ids[i].stored : ids[i].value);
+        } else {
+            T_CHECK(!ok);
+            snprintf(want, sizeof want, "t.conf:3: id: %s: " ID_RULE, ids[i].why);
+            T_EQ_STR(err, want);
+            T_EQ_STR(c.terminal_id, "TEST-0001"); /* untouched */
+        }
+    }
+    T_BAD("[terminal]\nid = \"\"\n", "t.conf:2: [terminal] id must not be empty");
+    /* Bounded: 63 characters fit the field (and the outbox's records). */
+    memset(longest, 'A', 63);
+    longest[63] = '\0';
+    snprintf(text, sizeof text, "[terminal]\nid = %s\n", longest);
+    {
+        kiosk_config c;
+        T_CHECK(load(&c, text));
+        T_EQ_STR(c.terminal_id, longest);
+    }
+    snprintf(text, sizeof text, "[terminal]\nid = %sA\n", longest);
+    T_BAD(text, "t.conf:2: id: value is 64 characters long, at most 63 fit");
+}
+
+/* Outside the loader: kiosk-sync's defensive check asks the same rule. */
+T_TEST(terminal_id_rule_for_other_callers)
+{
+    char why[256], id[80];
+
+    T_CHECK(config_terminal_id_valid("GZ-YX-0042", NULL, 0));
+    T_CHECK(!config_terminal_id_valid("GZ YX", why, sizeof why));
+    T_EQ_STR(why, "byte 3 is a space: " ID_RULE);
+    T_CHECK(!config_terminal_id_valid("GZ\r\nX-Evil: 1", why, sizeof why));
+    T_EQ_STR(why, "byte 3 is a control character (0x0d): " ID_RULE);
+    T_CHECK(!config_terminal_id_valid("", why, sizeof why));
+    T_EQ_STR(why, "must not be empty");
+    T_CHECK(!config_terminal_id_valid(NULL, NULL, 0));
+    memset(id, 'A', 64);
+    id[64] = '\0';
+    T_CHECK(!config_terminal_id_valid(id, why, sizeof why));
+    T_EQ_STR(why, "more than 63 characters");
+    id[63] = '\0';
+    T_CHECK(config_terminal_id_valid(id, why, sizeof why));
+}
+
+/* ---- where a value came from ------------------------------------------- */
+
+T_TEST(values_remember_their_line)
+{
+    char e[256];
     kiosk_config c;
-    FILE *f;
 
-    T_CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/missing.conf", dir);
-    err[0] = '\0';
-    T_CHECK(!config_load_file(&c, path, err, sizeof err));
-    T_CHECK(strncmp(err, path, strlen(path)) == 0);
-    T_CHECK(strstr(err, ": cannot open: No such file or directory") != NULL);
+    T_CHECK(load(&c, "; x\n[outbox]\n\ndir = /nowhere/outbox\n[terminal]\nid = GZ-1\n"));
+    T_EQ_STR(c.source, "t.conf");
+    T_EQ_INT(config_line(&c, "outbox", "dir"), 4);
+    T_EQ_INT(config_line(&c, "terminal", "id"), 6);
+    T_EQ_INT(config_line(&c, "sync", "socket"), 0);   /* kept its default */
+    T_EQ_INT(config_line(&c, "outbox", "nope"), 0);
+    T_EQ_INT(config_line(NULL, "outbox", "dir"), 0);
 
-    snprintf(path, sizeof path, "%s/bad.conf", dir);
-    f = fopen(path, "w");
-    T_CHECK(f != NULL);
-    if (f != NULL) {
-        fputs("[ui]\nlanguage = en\n\n[display]\nwidth = wide\n", f);
-        fclose(f);
-    }
-    T_CHECK(!config_load_file(&c, path, err, sizeof err));
+    config_errf(&c, "outbox", "dir", e, sizeof e, "cannot create %s: %s", c.outbox_dir, "Not a directory");
+    T_EQ_STR(e, "t.conf:4: [outbox] dir: cannot create /nowhere/outbox: Not a directory");
+    config_errf(&c, "sync", "socket", e, sizeof e, "in use");
+    T_EQ_STR(e, "t.conf: [sync] socket: in use");
+    /* The message may be built from the buffer it is written to. */
+    snprintf(e, sizeof e, "cannot lock %.100s", c.outbox_dir);
+    config_errf(&c, "outbox", "dir", e, sizeof e, "%s", e);
+    T_EQ_STR(e, "t.conf:4: [outbox] dir: cannot lock /nowhere/outbox");
+    /* Nothing loaded: no file to name. */
     {
-        char want[128];
-        snprintf(want, sizeof want, "%s:5: width: 'wide' is not a whole number", path);
-        T_EQ_STR(err, want);
+        kiosk_config d;
+        config_defaults(&d);
+        config_errf(&d, "outbox", "dir", e, sizeof e, "x");
+        T_EQ_STR(e, "[outbox] dir: x");
     }
-
-    f = fopen(path, "w");
-    T_CHECK(f != NULL);
-    if (f != NULL) {
-        fwrite("[ui]\nlanguage = en\x00\n", 1, 19, f);
-        fclose(f);
-    }
-    T_CHECK(!config_load_file(&c, path, err, sizeof err));
-    {
-        char want[128];
-        snprintf(want, sizeof want, "%s:2: NUL byte: not a text file", path);
-        T_EQ_STR(err, want);
-    }
-    unlink(path);
-
-    /* A directory is not a config file. */
-    T_CHECK(!config_load_file(&c, dir, err, sizeof err));
-    T_CHECK(strstr(err, "Is a directory") != NULL);
-    rmdir(dir);
-
-    /* A short buffer is truncated, not overrun. */
-    {
-        char small[8];
-        memset(small, 'x', sizeof small);
-        T_CHECK(!config_load_string(&c, "[nope]\n", "t.conf", small, sizeof small));
-        T_EQ_STR(small, "t.conf:");
-        T_CHECK(!config_load_string(&c, "[nope]\n", "t.conf", NULL, 0));
-        T_CHECK(!config_load_string(&c, NULL, "t.conf", small, sizeof small));
-    }
+    /* A refused load changes neither the values nor where they came from. */
+    T_CHECK(!load(&c, "[outbox]\ndir = /a\nbogus = 1\n"));
+    T_EQ_INT(config_line(&c, "outbox", "dir"), 4);
+    T_EQ_STR(c.outbox_dir, "/nowhere/outbox");
 }
 
 T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_be_empty), T_CASE(empty_text_gives_defaults),
@@ -449,4 +514,5 @@ T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_b
        T_CASE(unknown_section_and_key), T_CASE(bad_values), T_CASE(ranges_have_inclusive_bounds),
        T_CASE(hex_iso_pin_ref), T_CASE(strings_fit_their_fields), T_CASE(duplicate_keys),
        T_CASE(initial_pin_list), T_CASE(display_size_zero_needs_fullscreen),
-       T_CASE(stops_at_the_first_problem), T_CASE(file_errors))
+       T_CASE(stops_at_the_first_problem), T_CASE(terminal_id_rules),
+       T_CASE(terminal_id_rule_for_other_callers), T_CASE(values_remember_their_line))

@@ -1,6 +1,7 @@
 /* test_tcode.c - SHA-256, HMAC-SHA256 and PBKDF2 against the published
  * vectors, and the technician code's value format, check and make. */
 #include <stdint.h>
+#include <time.h>
 
 #include "service/sha256.h"
 #include "service/tcode.h"
@@ -248,11 +249,11 @@ T_TEST(tcode_parse_good)
     T_DIGEST(t.hash, KNOWN_HASH, 32);
     T_CHECK(tcode_check(&t, "2468"));
 
-    /* The longest value there is: the most iterations and salt. */
-    snprintf(text, sizeof text, "pbkdf2-sha256$10000000$%s$%s", salt64, KNOWN_HASH);
-    T_EQ_INT(strlen(text), TCODE_TEXT_MAX - 1);
+    /* The longest value taken: the most iterations and salt. */
+    snprintf(text, sizeof text, "pbkdf2-sha256$%u$%s$%s", TCODE_ITER_MAX, salt64, KNOWN_HASH);
+    T_CHECK(strlen(text) < TCODE_TEXT_MAX);
     T_CHECK(tcode_parse(text, &t, err, sizeof err));
-    T_EQ_INT(t.iterations, 10000000);
+    T_EQ_INT(t.iterations, TCODE_ITER_MAX);
     T_EQ_INT(t.salt_len, 32);
     unhex(salt64, want);
     T_EQ_MEM(t.salt, want, 32);
@@ -543,6 +544,58 @@ T_TEST(tcode_strerror_table)
     T_CHECK(strstr(tcode_strerror((tcode_status)99), "unknown") != NULL);
 }
 
+/* The kiosk checks a code on its main thread, so the cost a config may ask
+ * for is bounded at load: 10,000,000 iterations was accepted and a check
+ * then held the main thread for 4.6 s (the watchdog is 10 s). The bound and
+ * its figures are in tcode.h. */
+T_TEST(tcode_iteration_bound)
+{
+    static const struct { const char *iterations; bool ok; } cases[] = {
+        { "1000", true }, { "150000", true }, { "250000", true },
+        { "999", false }, { "250001", false }, { "300000", false }, { "1000000", false },
+        { "10000000", false },
+    };
+    char text[TCODE_TEXT_MAX + 8], err[160], value[TCODE_TEXT_MAX];
+    tcode t;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "pbkdf2-sha256$%s$" KNOWN_SALT "$" KNOWN_HASH, cases[i].iterations);
+        err[0] = '\0';
+        if (tcode_parse(text, &t, err, sizeof err) != cases[i].ok) {
+            fprintf(stderr, "  %s iterations: expected %s\n", cases[i].iterations,
+                    cases[i].ok ? "accepted" : "refused");
+            t_failed_checks++;
+        }
+        if (!cases[i].ok)
+            T_EQ_STR(err, "code_hash iterations must be a decimal number from 1000 to 250000, "
+                          "followed by '$'");
+    }
+    T_EQ_STR(tcode_strerror(TCODE_BAD_ITERATIONS), "iterations must be from 1000 to 250000");
+    /* The sentence is written out in tcode.c: it must say the macros' figures. */
+    snprintf(text, sizeof text, "iterations must be from %u to %u", TCODE_ITER_MIN, TCODE_ITER_MAX);
+    T_EQ_STR(tcode_strerror(TCODE_BAD_ITERATIONS), text);
+    T_CHECK(TCODE_ITER_DEFAULT >= TCODE_ITER_MIN && TCODE_ITER_DEFAULT <= TCODE_ITER_MAX);
+    T_EQ_INT(tcode_make("20240517", 250001, value, sizeof value), TCODE_BAD_ITERATIONS);
+
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+    /* The dearest hash the loader takes checks in well under a second here
+     * (about 130 ms; the bound keeps it at or under ~250 ms even with the
+     * machine busy). A sanitizer or -O0 build is several times slower and
+     * says nothing about the terminal, so only optimised builds time it. */
+    struct timespec t0, t1;
+    double ms;
+
+    T_EQ_INT(tcode_make("20240517", TCODE_ITER_MAX, value, sizeof value), TCODE_OK);
+    T_CHECK(tcode_parse(value, &t, err, sizeof err));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    T_CHECK(!tcode_check(&t, "20240518"));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    printf("# one check at %u iterations: %.1f ms\n", TCODE_ITER_MAX, ms);
+    T_CHECK(ms < 1000.0);
+#endif
+}
+
 T_MAIN(T_CASE(sha256_fips_vectors), T_CASE(sha256_million_a), T_CASE(sha256_any_split), T_CASE(sha256_padding_edges),
        T_CASE(sha256_final_wipes), T_CASE(hmac_rfc4231), T_CASE(hmac_final_wipes),
        T_CASE(pbkdf2_rfc7914), T_CASE(pbkdf2_partial_block), T_CASE(pbkdf2_bad_arguments),
@@ -550,4 +603,4 @@ T_MAIN(T_CASE(sha256_fips_vectors), T_CASE(sha256_million_a), T_CASE(sha256_any_
        T_CASE(tcode_error_never_echoes_hash), T_CASE(tcode_code_valid_table),
        T_CASE(tcode_round_trip), T_CASE(tcode_salt_is_random), T_CASE(tcode_wrong_code),
        T_CASE(tcode_check_refuses_bad_codes), T_CASE(tcode_make_errors),
-       T_CASE(tcode_strerror_table))
+       T_CASE(tcode_strerror_table), T_CASE(tcode_iteration_bound))
