@@ -49,6 +49,7 @@ struct sync_server {
     char body[DLV_BODY_MAX];
     size_t body_len;
     atomic_int reader;             /* index in reader_words, -1 before any report */
+    atomic_long unmovable;         /* dead letters kiosk-sync could not move */
     pthread_mutex_t bureau_mu;     /* guards the two below; any thread notes */
     int bureau;                    /* SYNC_BUREAU_* */
     char last_error[DLV_DETAIL_MAX];
@@ -161,7 +162,8 @@ static const struct { const char *name; cmd_fn fn; } commands[] = {
     { "status", cmd_status },
 };
 
-size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap)
+size_t sync_server_status_reply(int bureau, const char *last_error, long unmovable, char *out,
+                                size_t cap)
 {
     static const char *const words[] = { [SYNC_BUREAU_UNKNOWN] = "unknown",
                                          [SYNC_BUREAU_REACHABLE] = "reachable",
@@ -171,7 +173,8 @@ size_t sync_server_status_reply(int bureau, const char *last_error, char *out, s
     size_t n;
     if (o && cJSON_AddTrueToObject(o, "ok")
         && cJSON_AddStringToObject(o, "bureau", words[bureau >= 0 && bureau <= 2 ? bureau : 0])
-        && cJSON_AddStringToObject(o, "last_error", last_error ? last_error : ""))
+        && cJSON_AddStringToObject(o, "last_error", last_error ? last_error : "")
+        && cJSON_AddNumberToObject(o, "unmovable", (double)(unmovable > 0 ? unmovable : 0)))
         text = cJSON_PrintUnformatted(o);
     if (text && strlen(text) + 2 <= cap)
         n = (size_t)snprintf(out, cap, "%s\n", text);
@@ -296,6 +299,21 @@ void sync_server_note_bureau(sync_server *s, bool answered, const char *error)
     pthread_mutex_unlock(&s->bureau_mu);
 }
 
+void sync_server_note_error(sync_server *s, const char *error)
+{
+    if (s == NULL || !error || !error[0])
+        return;
+    pthread_mutex_lock(&s->bureau_mu);
+    snprintf(s->last_error, sizeof s->last_error, "%s", error);
+    pthread_mutex_unlock(&s->bureau_mu);
+}
+
+void sync_server_note_unmovable(sync_server *s, long n)
+{
+    if (s)
+        atomic_store(&s->unmovable, n);
+}
+
 static size_t answer_status(void *ctx, char *out, size_t cap)
 {
     sync_server *s = ctx;
@@ -305,7 +323,7 @@ static size_t answer_status(void *ctx, char *out, size_t cap)
     bureau = s->bureau;
     memcpy(err, s->last_error, sizeof err);
     pthread_mutex_unlock(&s->bureau_mu);
-    return sync_server_status_reply(bureau, err, out, cap);
+    return sync_server_status_reply(bureau, err, atomic_load(&s->unmovable), out, cap);
 }
 
 static void note_reader(void *ctx, const char *state)
@@ -451,6 +469,7 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
     }
     s->listen_fd = s->stop_fd = -1;
     atomic_init(&s->reader, -1);
+    atomic_init(&s->unmovable, 0);
     pthread_mutex_init(&s->bureau_mu, NULL);
     errno = 0; /* only a failing call below may set it, for the message */
     s->cfg = *c;

@@ -66,8 +66,18 @@ size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers
 void sync_server_note_bureau(sync_server *s, bool answered, const char *error);
 
 /* The reply to a status question: {"ok":true,"bureau":"reachable"|
- * "unreachable"|"unknown","last_error":"..."} and its '\n'. Pure. */
-size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap);
+ * "unreachable"|"unknown","last_error":"...","unmovable":N} and its '\n'.
+ * Pure. */
+size_t sync_server_status_reply(int bureau, const char *last_error, long unmovable, char *out,
+                                size_t cap);
+
+/* A problem of kiosk-sync's own for the status reply's last_error (kept
+ * until the next one), without a word about the bureau. Thread-safe. */
+void sync_server_note_error(sync_server *s, const char *error);
+
+/* How many dead letters kiosk-sync could not move out of the outbox (the
+ * status reply's "unmovable"). Thread-safe. */
+void sync_server_note_unmovable(sync_server *s, long n);
 #define SYNC_BUREAU_UNKNOWN 0
 #define SYNC_BUREAU_REACHABLE 1
 #define SYNC_BUREAU_UNREACHABLE 2
