@@ -13,19 +13,6 @@
 
 #define WHERE "sync_server"
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    sync_client *c = ud;
-    size_t n = size * nmemb;
-    size_t r = 0;                 /* anything but n aborts the transfer */
-    if (n <= DLV_BODY_MAX - c->body_len) {
-        memcpy(c->body + c->body_len, p, n);
-        c->body_len += n;
-        r = n;
-    }
-    return r;
-}
-
 /* The same safety options as delivery's, for a GET. */
 static CURLcode set_get_options(const sync_server *s, sync_client *c, const char *url)
 {
@@ -40,8 +27,8 @@ static CURLcode set_get_options(const sync_server *s, sync_client *c, const char
     SET(CURLOPT_URL, url);
     SET(CURLOPT_HTTPGET, 1L);
     SET(CURLOPT_ERRORBUFFER, c->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, c);
+    SET(CURLOPT_WRITEFUNCTION, dlv_answer_write);
+    SET(CURLOPT_WRITEDATA, &c->answer);
     SET(CURLOPT_HTTPHEADER, c->hdrs);
     SET(CURLOPT_PRIVATE, c);
 #undef SET
@@ -57,9 +44,8 @@ void sync_ask_cancel(sync_server *s, sync_client *c)
     }
     curl_slist_free_all(c->hdrs);
     c->hdrs = NULL;
-    free(c->body);
-    c->body = NULL;
-    c->body_len = 0;
+    free(c->answer.data);
+    c->answer = (dlv_answer){ NULL, 0 };
 }
 
 /* The reply for `c` from the bureau's answer (`rc`, `http`; 0 for none),
@@ -67,7 +53,7 @@ void sync_ask_cancel(sync_server *s, sync_client *c)
 static size_t answered(sync_server *s, sync_client *c, CURLcode rc, long http)
 {
     char detail[DLV_DETAIL_MAX] = "", masked[MASK_CARD_MAX];
-    size_t n = sync_server_from_bureau(http, c->body, c->body_len, c->out, sizeof c->out);
+    size_t n = sync_server_from_bureau(http, c->answer.data, c->answer.len, c->out, sizeof c->out);
 
     if (rc != CURLE_OK)
         snprintf(detail, sizeof detail, "curl %d: %.100s", (int)rc,
@@ -99,9 +85,9 @@ static size_t ask_bureau(void *ctx, const char *card, char *out, size_t cap)
     (void)cap; /* the reply goes to the client's own buffer, later */
     snprintf(c->card, sizeof c->card, "%s", card);
     c->errbuf[0] = '\0';
-    c->body_len = 0;
+    c->answer.len = 0;
     snprintf(url, sizeof url, "%s/v1/cards/%s/status", s->url_base, card);
-    if (!(c->body = malloc(DLV_BODY_MAX)) || !(c->easy = curl_easy_init()))
+    if (!(c->answer.data = malloc(DLV_BODY_MAX)) || !(c->easy = curl_easy_init()))
         goto fail;
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         if (!(t = curl_slist_append(c->hdrs, lines[i])))
@@ -116,7 +102,7 @@ static size_t ask_bureau(void *ctx, const char *card, char *out, size_t cap)
     }
     return 0;
 fail:
-    c->body_len = 0;
+    c->answer.len = 0;
     sync_client_reply_ready(c, answered(s, c, rc, 0));
     sync_ask_cancel(s, c);
     return 0;

@@ -50,8 +50,7 @@ typedef struct sync_client {
     /* SC_ASKING */
     CURL *easy;
     struct curl_slist *hdrs;
-    char *body;                            /* DLV_BODY_MAX bytes, malloc'd for the GET */
-    size_t body_len;
+    dlv_answer answer;                     /* its data malloc'd for the GET */
     char errbuf[CURL_ERROR_SIZE];
     char card[SYNC_CARD_MAX + 1];
 } sync_client;

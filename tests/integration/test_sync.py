@@ -22,7 +22,7 @@ import unittest
 import urllib.request
 import uuid
 
-from harness import sync_bin
+from harness import silent_clients, sync_bin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -811,19 +811,8 @@ class TestSync(unittest.TestCase):
         # never end it), more than the server keeps: the kiosk's question is
         # still answered within its timeout (status_timeout_ms = 3000 here).
         self.start_sync()
-        silent = []
+        silent = silent_clients(self.socket, 40, partial_every=4)
         self.addCleanup(lambda: [c.close() for c in silent])
-        for i in range(40):
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.settimeout(0.2)
-            try:
-                c.connect(self.socket)
-                if i % 4 == 3:
-                    c.sendall(b'{"cmd":"card_status","card')
-            except OSError:
-                c.close()
-                continue
-            silent.append(c)
         self.assertGreaterEqual(len(silent), 8, "fewer than 8 silent clients connected")
         for card, want in (("A12345678", {"ok": True, "status": "lost", "holder": "张*明"}),
                            ("B00000001", {"ok": True, "status": "active"})):
