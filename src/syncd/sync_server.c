@@ -21,7 +21,7 @@
 #define WHERE "sync_server"
 #define READ_TIMEOUT_MS 2000   /* the kiosk sends its line at once; a silent client is dropped */
 #define WRITE_TIMEOUT_MS 2000  /* a reply fits the socket buffer; a client that takes none goes */
-#define TURN_MAX_MS 1000       /* the loop looks at the clock at least this often */
+#define IDLE_WAIT_MS 60000     /* nothing due: the loop sleeps until an event (curl's timers included) */
 #define ACCEPT_PER_TURN 64     /* a flood of connections still leaves room to serve */
 
 static long long now_ms(void)
@@ -166,7 +166,7 @@ static void accept_new(sync_server *s)
  * will not take its reply is dropped. The wait until the next deadline. */
 static int expire(sync_server *s)
 {
-    long long now = now_ms(), next = now + TURN_MAX_MS;
+    long long now = now_ms(), next = now + IDLE_WAIT_MS;
     for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++) {
         sync_client *c = &s->clients[i];
         if ((c->state == SC_READING || c->state == SC_WRITING) && now >= c->deadline_ms) {
