@@ -58,6 +58,7 @@ typedef struct kiosk_config {
     int status_timeout_ms;
     int retry_base_ms;  /* kiosk-sync's first backoff window */
     int retry_cap_s;    /* ... and its cap (also the slow schedule's) */
+    int dead_after_s;   /* an event file kiosk-sync cannot read is a dead letter after this */
     /* [bureau] */
     char bureau_url[512], ca_file[256], client_cert[256], client_key[256], pinned_pubkey[256];
     int connect_timeout_s, timeout_s;

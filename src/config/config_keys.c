@@ -99,6 +99,12 @@ const cfg_key cfg_keys[] = {
      * retries over the cap; tests shorten both to see recovery in seconds. */
     K_INT("sync", "retry_base_ms", retry_base_ms, "1000", 100, 60000),
     K_INT("sync", "retry_cap_s", retry_cap_s, "300", 1, 3600),
+    /* An event file kiosk-sync cannot read (not ours, an I/O error, not a
+     * regular file) is stepped round and retried meanwhile; an hour leaves
+     * room for a passing fault or a technician's fix before it is set aside
+     * as a dead letter (where the service screen shows it and can send it
+     * again). Up to a week; tests use seconds. */
+    K_INT("sync", "dead_after_s", dead_after_s, "3600", 1, 604800),
 
     /* No bureau until provisioned: kiosk-sync refuses to start without url. */
     K_STR("bureau", "url", bureau_url, ""),

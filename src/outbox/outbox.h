@@ -64,15 +64,16 @@ bool outbox_intent_open(const outbox *o);
 /* Number of event files waiting for delivery (evt-*.json), -1 on error. */
 int outbox_depth(outbox *o);
 
-/* Dead letters: events kiosk-sync moved to "<dir>.dead" because the bureau
- * refused them (docs/outbox.md). The count of them (0 when the folder does
- * not exist), or -1 if it cannot be read. */
+/* Dead letters: events kiosk-sync moved to "<dir>.dead" because they must
+ * not be sent as they are (refused by the bureau, not a valid body,
+ * unreadable; docs/outbox.md), named as util/evname.h says. The count of
+ * them (0 when the folder does not exist), or -1 if it cannot be read. */
 long outbox_dead_count(outbox *o);
 
 /* The service screen's "send them again": moves every dead letter back into
- * the outbox, never over a file of the same name (that one stays, logged),
- * and fsyncs both folders. How many moved, or -1 if the folder could not
- * be read. kiosk-sync sends them again, oldest seq first. */
+ * the outbox under its event's name, never over a file of that name (that
+ * one stays, logged), and fsyncs both folders. How many moved, or -1 if the
+ * folder could not be read. kiosk-sync sends them again, oldest seq first. */
 long outbox_requeue_dead(outbox *o);
 
 /* Whether a record could be written now: at least `min_free` bytes free for

@@ -5,6 +5,7 @@
  */
 #include "outbox/outbox_int.h"
 
+#include "util/evname.h"
 #include "util/log.h"
 
 #include <dirent.h>
@@ -41,11 +42,11 @@ int outbox_depth(outbox *o)
     return n;
 }
 
-/* "evt-" + 12 digits + ".json", as ob_name spells it. */
-static bool ob_is_event_name(const char *name)
+/* A dead letter: an event's name, or one with a copy number when kiosk-sync
+ * found the plain name taken (util/evname.h); both count. */
+static bool ob_is_dead_name(const char *name)
 {
-    uint64_t seq;
-    return ob_parse_name(name, "evt-", &seq);
+    return evname_parse_dead(name, NULL, NULL);
 }
 
 /* The dead-letter folder kiosk-sync keeps beside the outbox, opened; -1 if
@@ -77,7 +78,7 @@ long outbox_dead_count(outbox *o)
     fd = -1;
     n = 0;
     for (errno = 0; (e = readdir(d)) != NULL; errno = 0)
-        n += ob_is_event_name(e->d_name);
+        n += ob_is_dead_name(e->d_name);
     if (errno != 0)
         n = -1;
 out:
@@ -107,11 +108,15 @@ long outbox_requeue_dead(outbox *o)
     fd = -1;
     moved = 0;
     for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
-        if (!ob_is_event_name(e->d_name))
+        uint64_t seq;
+        char back[OB_NAME_MAX];
+        if (!evname_parse_dead(e->d_name, &seq, NULL))
             continue;
-        /* Never over an event of the same name (a seq is never reused, so
-         * that would be a second copy): it stays a dead letter. */
-        if (renameat2(dfd, e->d_name, o->dirfd, e->d_name, RENAME_NOREPLACE) == 0) {
+        /* A copy goes back under its event's plain name, and never over an
+         * event of that name (a seq is never reused, so that would be a
+         * second copy): it stays a dead letter. */
+        ob_name(back, "evt-", seq);
+        if (renameat2(dfd, e->d_name, o->dirfd, back, RENAME_NOREPLACE) == 0) {
             moved++;
         } else {
             clashes++;

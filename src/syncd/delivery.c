@@ -97,19 +97,18 @@ struct dlv_client {
     char hb_url[sizeof ((kiosk_config *)0)->bureau_url + 3 * sizeof ((kiosk_config *)0)->terminal_id + 32];
     char tid_header[sizeof ((kiosk_config *)0)->terminal_id + 32];
     char errbuf[CURL_ERROR_SIZE];
-    char *body;                    /* DLV_BODY_MAX bytes */
-    size_t body_len;
+    dlv_answer answer;             /* the last answer's body */
     bool retry_after_seen;
 };
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+size_t dlv_answer_write(char *p, size_t size, size_t nmemb, void *ud)
 {
-    dlv_client *d = ud;
+    dlv_answer *a = ud;
     size_t n = size * nmemb;      /* curl guarantees size == 1 */
     size_t r = 0;                 /* anything but n aborts with CURLE_WRITE_ERROR */
-    if (n <= DLV_BODY_MAX - d->body_len) {
-        memcpy(d->body + d->body_len, p, n);
-        d->body_len += n;
+    if (n <= DLV_BODY_MAX - a->len) {
+        memcpy(a->data + a->len, p, n);
+        a->len += n;
         r = n;
     }
     return r;
@@ -180,13 +179,18 @@ dlv_client *dlv_client_new(const kiosk_config *c, char *err, size_t errlen)
     dlv_client *d = NULL;
     const char *why = NULL;
     size_t ul = strlen(c->bureau_url);
+    char dummy[1];
 
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
     while (ul > 0 && c->bureau_url[ul - 1] == '/')
         ul--;
     if (!settings_usable(c, ul, err, errlen))
         return NULL;
     d = calloc(1, sizeof *d);
-    if (!d || !(d->body = malloc(DLV_BODY_MAX))) {
+    if (!d || !(d->answer.data = malloc(DLV_BODY_MAX))) {
         why = "out of memory";
         goto out;
     }
@@ -220,7 +224,7 @@ void dlv_client_free(dlv_client *d)
     if (d) {
         if (d->h)
             curl_easy_cleanup(d->h);
-        free(d->body);
+        free(d->answer.data);
         free(d);
     }
 }
@@ -266,8 +270,8 @@ static CURLcode set_options(dlv_client *d, const char *url, struct curl_slist *h
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->h, opt, val); } while (0)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_ERRORBUFFER, d->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, d);
+    SET(CURLOPT_WRITEFUNCTION, dlv_answer_write);
+    SET(CURLOPT_WRITEDATA, &d->answer);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, d);
     SET(CURLOPT_HTTPHEADER, hdrs);
@@ -296,7 +300,7 @@ static void post(dlv_client *d, const char *url, const char *extra, const char *
 
     memset(out, 0, sizeof *out);
     out->retry_after_s = -1;
-    d->body_len = 0;
+    d->answer.len = 0;
     d->errbuf[0] = '\0';
     d->retry_after_seen = false;
     for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i]; i++) {
@@ -313,7 +317,7 @@ static void post(dlv_client *d, const char *url, const char *extra, const char *
         && curl_easy_getinfo(d->h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK)
         out->retry_after_s = ra < 0 ? 0 : (ra > 86400 * 366 ? 86400L * 366 : (long)ra);
     if (rc == CURLE_OK && (out->http_status < 200 || out->http_status > 299))
-        dlv_error_code(d->body, d->body_len, out->error_code);
+        dlv_error_code(d->answer.data, d->answer.len, out->error_code);
 out:
     out->curl_code = (int)rc;
     if (rc != CURLE_OK)

@@ -51,6 +51,16 @@ typedef struct dlv_outcome {
     char detail[DLV_DETAIL_MAX];   /* what went wrong, in words (printable ASCII); "" on a 2xx */
 } dlv_outcome;
 
+/* An answer's body as it comes in: `data` has room for DLV_BODY_MAX bytes. */
+typedef struct dlv_answer {
+    char *data;
+    size_t len;
+} dlv_answer;
+
+/* CURLOPT_WRITEFUNCTION for a dlv_answer given as CURLOPT_WRITEDATA: keeps
+ * the bytes, and aborts the transfer (CURLE_WRITE_ERROR) past the cap. */
+size_t dlv_answer_write(char *p, size_t size, size_t nmemb, void *ud);
+
 /* The verdict for a transfer that ended with `curl_code` (a CURLcode) and,
  * if an answer came, `http_status` (else 0). Pure. */
 dlv_result dlv_classify(int curl_code, long http_status);

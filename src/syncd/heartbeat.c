@@ -50,26 +50,20 @@ static bool read_seq(const char *dir, uint64_t *out)
     return ok;
 }
 
-void hb_refresh(const char *outbox_dir, hb_figures *f)
+void hb_refresh(const char *outbox_dir, long unmovable, hb_figures *f)
 {
-    char dead[OSCAN_PATH_MAX];
     struct timespec ts;
-    long depth = oscan_count(outbox_dir), n_dead = -1;
+    long depth = oscan_count(outbox_dir), n_dead = oscan_dead_count(outbox_dir);
     uint64_t seq;
 
+    /* A dead letter that could not be moved is still in the outbox: it is
+     * counted as what it is, a dead letter, and not as an event waiting. */
     if (depth >= 0)
-        f->outbox_depth = depth;
+        f->outbox_depth = depth > unmovable ? depth - unmovable : 0;
     else
         log_err(WHERE, "cannot count the outbox %s: the heartbeat keeps its last figure", outbox_dir);
-    if (oscan_dead_dir(outbox_dir, dead, sizeof dead)) {
-        /* No folder yet: nothing was ever refused (and nothing to log). */
-        if (access(dead, F_OK) != 0 && errno == ENOENT)
-            n_dead = 0;
-        else
-            n_dead = oscan_count(dead);
-    }
     if (n_dead >= 0)
-        f->dead_letters = n_dead;
+        f->dead_letters = n_dead + unmovable;
     else
         log_err(WHERE, "cannot count the dead letters beside %s", outbox_dir);
     if (read_seq(outbox_dir, &seq))

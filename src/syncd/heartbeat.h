@@ -16,16 +16,18 @@
 typedef struct hb_figures {
     long uptime_s;             /* the terminal's (CLOCK_BOOTTIME): a reboot shows */
     long outbox_depth;         /* events waiting for the bureau */
-    long dead_letters;         /* events the bureau refused, waiting for a person */
+    long dead_letters;         /* events set aside (refused, unreadable, invalid), waiting for a person */
     const char *reader;        /* "present", "absent" or "unknown"; static storage */
     uint64_t last_event_seq;   /* the last seq the kiosk handed out */
 } hb_figures;
 
 /* Refreshes f's outbox figures from `outbox_dir` (depth, dead letters, the
- * kiosk's `seq` file, docs/outbox.md) and its uptime. A figure that cannot
- * be read keeps its previous value (start from zeros) and is logged: a
- * heartbeat with a stale count beats none when the disk is failing. */
-void hb_refresh(const char *outbox_dir, hb_figures *f);
+ * kiosk's `seq` file, docs/outbox.md) and its uptime. `unmovable` files in
+ * the outbox are dead letters kiosk-sync could not move (poison.h): they
+ * count as dead letters, not as depth. A figure that cannot be read keeps
+ * its previous value (start from zeros) and is logged: a heartbeat with a
+ * stale count beats none when the disk is failing. */
+void hb_refresh(const char *outbox_dir, long unmovable, hb_figures *f);
 
 /* The JSON body for `f` with `version`; malloc'd (the caller frees it), its
  * length in *len. NULL when memory runs out. */

@@ -23,16 +23,13 @@
 #include "kiosk_build.h"
 #include "syncd/backoff.h"
 #include "syncd/delivery.h"
+#include "syncd/dpass.h"
 #include "syncd/heartbeat.h"
-#include "syncd/outbox_scan.h"
 #include "syncd/sync_server.h"
 #include "util/log.h"
 #include "util/notify.h"
 
 #define WHERE "kiosk-sync"
-#define IDLE_RESCAN_MS 1000u   /* a new event waits at most this long */
-#define IO_RETRY_MS 1000u      /* the outbox could not be read: look again soon */
-#define ATTEMPT_MAX 64u        /* the backoff window is capped long before this */
 
 static const char usage[] =
     "Usage: kiosk-sync [OPTION]...\n"
@@ -45,8 +42,7 @@ typedef struct loop_state {
     const kiosk_config *cfg;
     dlv_client *dlv;
     int sig_fd;
-    backoff_policy policy;
-    unsigned attempt;          /* failures in a row; a delivery resets it */
+    dpass pass;                /* the delivery passes and their state */
     sync_server *srv;          /* for the reader state the kiosk reports */
     hb_figures hb;             /* the last figures, kept when one cannot be read */
     long long next_hb_ms;      /* when the next heartbeat is due */
@@ -72,7 +68,7 @@ static void heartbeat_due(loop_state *st)
     dlv_outcome o;
 
     if (now >= st->next_hb_ms) {
-        hb_refresh(st->cfg->outbox_dir, &st->hb);
+        hb_refresh(st->cfg->outbox_dir, dpass_unmovable(&st->pass), &st->hb);
         st->hb.reader = sync_server_reader(st->srv);
         if ((body = hb_body(&st->hb, KIOSK_VERSION, &len)) != NULL) {
             bool ok = dlv_send_heartbeat(st->dlv, body, len, &o);
@@ -111,87 +107,15 @@ static bool wait_or_stop(int sig_fd, unsigned ms)
     return stop;
 }
 
-/* How long to wait after one event's verdict; 0 = go on with the next. */
-static unsigned after_verdict(loop_state *st, const char *name, const dlv_outcome *o)
+/* Between two events of a pass: a stop, the watchdog and the heartbeat are
+ * not held up by a long backlog. True if a stop signal came. */
+static bool between_events(void *ud)
 {
-    unsigned wait = 0;
-    switch (o->result) {
-    case DLV_DELIVERED:
-        st->attempt = 0;
-        if (!oscan_delete(st->cfg->outbox_dir, name))
-            wait = IO_RETRY_MS; /* sent again later; the bureau answers 200 */
-        break;
-    case DLV_DEAD:
-        /* Delivery already logged the bureau's verdict; this says where the
-         * event went, loud, because a person must look at it. */
-        log_err(WHERE, "%s refused by the bureau (http %ld%s%s): moved to dead letters", name,
-                o->http_status, o->error_code[0] ? ", " : "", o->error_code);
-        if (!oscan_dead_letter(st->cfg->outbox_dir, name))
-            wait = IO_RETRY_MS;
-        break;
-    case DLV_RETRY:
-        /* At least 1 ms: a zero draw must still end the pass, or the next
-         * event would go before this one and break seq order. */
-        wait = backoff_next_ms(&st->policy, st->attempt, o->retry_after_s, backoff_rand_secure, NULL);
-        wait = wait ? wait : 1;
-        if (st->attempt < ATTEMPT_MAX)
-            st->attempt++;
-        log_warn(WHERE, "%s not delivered; retry %u in %u ms", name, st->attempt, wait);
-        break;
-    case DLV_CERT_FAIL:
-    case DLV_AUTH:
-        wait = backoff_slow_ms(&st->policy, backoff_rand_secure, NULL);
-        wait = wait ? wait : 1;
-        log_err(WHERE, "the bureau %s: a technician must check the terminal; retry in %u s",
-                o->result == DLV_AUTH ? "refuses this terminal" : "certificate or pin does not verify",
-                wait / 1000);
-        break;
-    }
-    return wait;
-}
-
-/* One pass over the outbox, oldest seq first; stops at the first event that
- * must wait. Returns the wait before the next pass (0 only never). */
-static unsigned deliver_pass(loop_state *st, bool *stop)
-{
-    static char body[OSCAN_FILE_MAX];
-    char event_id[OSCAN_EVENT_ID_LEN];
-    oscan_entry *list = NULL;
-    size_t n = 0, len;
-    unsigned wait = 0;
-    dlv_outcome o;
-
-    if (!oscan_list(st->cfg->outbox_dir, &list, &n)) {
-        wait = IO_RETRY_MS;
-        goto out;
-    }
-    for (size_t i = 0; i < n && wait == 0 && !*stop; i++) {
-        switch (oscan_read(st->cfg->outbox_dir, list[i].name, body, sizeof body, &len, event_id)) {
-        case OSCAN_READ_OK:
-            dlv_send_event(st->dlv, body, len, event_id, &o);
-            sync_server_note_bureau(st->srv, o.http_status != 0, o.result == DLV_DELIVERED ? "" : o.detail);
-            wait = after_verdict(st, list[i].name, &o);
-            break;
-        case OSCAN_READ_GONE:
-            break;
-        case OSCAN_READ_IO:
-            wait = IO_RETRY_MS;
-            break;
-        case OSCAN_READ_BAD:
-            log_err(WHERE, "%s is not a valid event: moved to dead letters", list[i].name);
-            if (!oscan_dead_letter(st->cfg->outbox_dir, list[i].name))
-                wait = IO_RETRY_MS;
-            break;
-        }
-        /* Between two events: a stop, the watchdog and the heartbeat are
-         * not held up by a long backlog. */
-        *stop = *stop || wait_or_stop(st->sig_fd, 0);
-        watchdog_due(st);
-        heartbeat_due(st);
-    }
-out:
-    free(list);
-    return wait ? wait : IDLE_RESCAN_MS;
+    loop_state *st = ud;
+    bool stop = wait_or_stop(st->sig_fd, 0);
+    watchdog_due(st);
+    heartbeat_due(st);
+    return stop;
 }
 
 /* Two schedules on one thread: delivery passes (whose backoff a heartbeat
@@ -209,7 +133,7 @@ static int deliver_loop(loop_state *st)
         if (now_ms() >= next_pass) {
             /* The wait counts from the last answer, not from the pass's
              * start (two calls in one expression run in no fixed order). */
-            unsigned wait = deliver_pass(st, &stop);
+            unsigned wait = dpass_run(&st->pass, &stop);
             next_pass = now_ms() + wait;
         }
         left = (next_pass < st->next_hb_ms ? next_pass : st->next_hb_ms);
@@ -250,7 +174,7 @@ int main(int argc, char **argv)
     dlv_client *dlv = NULL;
     sync_server *srv = NULL;
     bool curl_up = false;
-    loop_state st = { .policy = BACKOFF_POLICY_DEFAULT, .sig_fd = -1 };
+    loop_state st = { .pass.policy = BACKOFF_POLICY_DEFAULT, .sig_fd = -1 };
 
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -298,13 +222,19 @@ int main(int argc, char **argv)
     st.cfg = &cfg;
     st.dlv = dlv;
     st.srv = srv;
-    st.policy.base_ms = (uint32_t)cfg.retry_base_ms;
-    st.policy.cap_ms = (uint32_t)cfg.retry_cap_s * 1000u;
+    st.pass.cfg = &cfg;
+    st.pass.dlv = dlv;
+    st.pass.srv = srv;
+    st.pass.policy.base_ms = (uint32_t)cfg.retry_base_ms;
+    st.pass.policy.cap_ms = (uint32_t)cfg.retry_cap_s * 1000u;
+    st.pass.between = between_events;
+    st.pass.ud = &st;
     st.next_hb_ms = now_ms(); /* the first at start: the bureau sees a restart */
     /* Ready once the kiosk can ask (the socket listens) and the config is sound. */
     if (notify_init())
         notify_send("READY=1");
     rc = deliver_loop(&st);
+    dpass_free(&st.pass);
     log_info(WHERE, "stopped");
 out:
     notify_close();

@@ -1,9 +1,10 @@
 /* outbox_scan.c - see outbox_scan.h. */
 #include "syncd/outbox_scan.h"
 
+#include "util/evname.h"
 #include "util/log.h"
+#include "util/text.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,24 +16,10 @@
 
 #define WHERE "outbox"
 
-#define PREFIX "evt-"
-#define SUFFIX ".json"
-#define SEQ_DIGITS 12
 
 bool oscan_parse_name(const char *name, uint64_t *seq)
 {
-    size_t pl = strlen(PREFIX), sl = strlen(SUFFIX);
-    uint64_t v = 0;
-    bool ok = strlen(name) == pl + SEQ_DIGITS + sl && strncmp(name, PREFIX, pl) == 0
-              && strcmp(name + pl + SEQ_DIGITS, SUFFIX) == 0;
-    for (size_t i = 0; ok && i < SEQ_DIGITS; i++) {
-        char c = name[pl + i];
-        ok = c >= '0' && c <= '9';
-        v = v * 10u + (uint64_t)(c - '0'); /* 12 digits cannot overflow 64 bits */
-    }
-    if (ok && seq)
-        *seq = v;
-    return ok;
+    return evname_parse(name, seq);
 }
 
 static int by_seq(const void *a, const void *b)
@@ -97,13 +84,45 @@ out:
     return ok;
 }
 
+/* How many names in `dir` are events (or, with `dead`, dead letters). */
+static long count_names(const char *dir, bool dead)
+{
+    long n = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0)
+        n += dead ? evname_parse_dead(e->d_name, NULL, NULL) : evname_parse(e->d_name, NULL);
+    int err = errno;
+    closedir(d);
+    errno = err;
+    return err ? -1 : n;
+}
+
 long oscan_count(const char *dir)
 {
-    oscan_entry *v;
-    size_t n;
-    long r = oscan_list(dir, &v, &n) ? (long)n : -1;
-    free(v);
-    return r;
+    long n = count_names(dir, false);
+    if (n < 0)
+        log_err(WHERE, "cannot read %s: %s", dir, strerror(errno));
+    return n;
+}
+
+long oscan_dead_count(const char *dir)
+{
+    char dead[OSCAN_PATH_MAX];
+    long n = -1;
+    errno = ENAMETOOLONG;
+    if (oscan_dead_dir(dir, dead, sizeof dead))
+        n = count_names(dead, true);
+    /* No folder yet: nothing was ever set aside (and nothing to log). A
+     * file in its place holds no dead letter either; what could not be
+     * moved for it is counted by the caller (heartbeat.h). */
+    if (n < 0 && (errno == ENOENT || errno == ENOTDIR))
+        n = 0;
+    else if (n < 0)
+        log_err(WHERE, "cannot count the dead letters beside %s: %s", dir, strerror(errno));
+    return n;
 }
 
 static bool join(char *out, size_t outlen, const char *dir, const char *name)
@@ -112,52 +131,66 @@ static bool join(char *out, size_t outlen, const char *dir, const char *name)
     return k > 0 && (size_t)k < outlen;
 }
 
-/* Lower-case or upper-case canonical 8-4-4-4-12 hex: it goes into an HTTP
- * header, so nothing but hex and dashes may pass. */
-static bool is_uuid(const char *s, size_t len)
+/* What a file that is not a regular one is, for the reason logged. */
+static const char *type_name(mode_t m)
 {
-    bool ok = len == OSCAN_EVENT_ID_LEN - 1;
-    for (size_t i = 0; ok && i < len; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        char c = s[i];
-        ok = dash ? c == '-'
-                  : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    }
-    return ok;
+    static const struct { mode_t type; const char *name; } types[] = {
+        { S_IFSOCK, "a socket" },       { S_IFIFO, "a FIFO" },
+        { S_IFDIR, "a directory" },     { S_IFLNK, "a symbolic link" },
+        { S_IFCHR, "a character device" }, { S_IFBLK, "a block device" },
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if ((m & S_IFMT) == types[i].type)
+            return types[i].name;
+    return "not a file";
 }
 
 oscan_read_result oscan_read(const char *dir, const char *name, char *buf, size_t cap,
-                             size_t *len, char event_id[OSCAN_EVENT_ID_LEN])
+                             size_t *len, char *why, size_t whylen)
 {
-    oscan_read_result r = OSCAN_READ_IO;
+    oscan_read_result r = OSCAN_READ_UNREADABLE;
     char path[OSCAN_PATH_MAX];
-    cJSON *root = NULL;
     int fd = -1;
     size_t got = 0;
     char extra;
     struct stat st;
 
     *len = 0;
+    text_errf(why, whylen, "%s", "");
     if (cap > OSCAN_FILE_MAX)
         cap = OSCAN_FILE_MAX;
     if (!join(path, sizeof path, dir, name)) {
-        log_err(WHERE, "path too long: %s/%s", dir, name);
+        text_errf(why, whylen, "path too long");
         goto out;
     }
-    /* O_NOFOLLOW|O_NONBLOCK: a symlink or a FIFO planted in the outbox must
-     * neither redirect us nor hang us. */
+    /* Looked at before it is opened: a device is never opened at all. */
+    if (lstat(path, &st) != 0) {
+        r = errno == ENOENT ? OSCAN_READ_GONE : OSCAN_READ_UNREADABLE;
+        text_errf(why, whylen, "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        text_errf(why, whylen, "%s, not a regular file", type_name(st.st_mode));
+        goto out;
+    }
+    /* O_NOFOLLOW|O_NONBLOCK: what was swapped in since the lstat (a symlink,
+     * a FIFO) must neither redirect us nor hang us. */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
-        r = errno == ENOENT ? OSCAN_READ_GONE : errno == ELOOP ? OSCAN_READ_BAD : OSCAN_READ_IO;
-        log_warn(WHERE, "cannot open %s: %s", name, strerror(errno));
+        r = errno == ENOENT ? OSCAN_READ_GONE : OSCAN_READ_UNREADABLE;
+        text_errf(why, whylen, "cannot open: %s", strerror(errno));
         goto out;
     }
     if (fstat(fd, &st) != 0) {
-        log_err(WHERE, "cannot stat %s: %s", name, strerror(errno));
+        text_errf(why, whylen, "cannot stat: %s", strerror(errno));
         goto out;
     }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
-        log_err(WHERE, "%s is not a regular file of at most %zu bytes", name, cap);
+    if (!S_ISREG(st.st_mode)) {
+        text_errf(why, whylen, "%s, not a regular file", type_name(st.st_mode));
+        goto out;
+    }
+    if ((uint64_t)st.st_size > cap) {
+        text_errf(why, whylen, "larger than %zu bytes", cap);
         r = OSCAN_READ_BAD;
         goto out;
     }
@@ -166,7 +199,7 @@ oscan_read_result oscan_read(const char *dir, const char *name, char *buf, size_
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            log_err(WHERE, "cannot read %s: %s", name, strerror(errno));
+            text_errf(why, whylen, "cannot read: %s", strerror(errno));
             goto out;
         }
         if (k == 0)
@@ -175,22 +208,13 @@ oscan_read_result oscan_read(const char *dir, const char *name, char *buf, size_
     }
     /* The size may have changed since fstat: one more byte says "too big". */
     if (got == cap && read(fd, &extra, 1) > 0) {
-        log_err(WHERE, "%s is larger than %zu bytes", name, cap);
+        text_errf(why, whylen, "larger than %zu bytes", cap);
         r = OSCAN_READ_BAD;
         goto out;
     }
-    root = cJSON_ParseWithLength(buf, got);
-    const cJSON *id = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "event_id") : NULL;
-    if (!cJSON_IsString(id) || !is_uuid(id->valuestring, strlen(id->valuestring))) {
-        log_err(WHERE, "%s is not an event with a valid event_id", name);
-        r = OSCAN_READ_BAD;
-        goto out;
-    }
-    memcpy(event_id, id->valuestring, OSCAN_EVENT_ID_LEN);
     *len = got;
     r = OSCAN_READ_OK;
 out:
-    cJSON_Delete(root);
     if (fd >= 0)
         close(fd);
     return r;
@@ -230,7 +254,7 @@ static void parent_of(const char *path, char *out, size_t outlen)
         snprintf(out, outlen, "%.*s", (int)(slash - path), path);
 }
 
-static bool ensure_dir(const char *dead)
+static bool ensure_dir(const char *dead, char *why, size_t whylen)
 {
     bool ok = false;
     char parent[OSCAN_PATH_MAX];
@@ -238,43 +262,70 @@ static bool ensure_dir(const char *dead)
     if (mkdir(dead, 0700) == 0) {
         parent_of(dead, parent, sizeof parent);
         ok = fsync_dir(parent); /* the new folder's name must survive power loss too */
+        if (!ok)
+            text_errf(why, whylen, "cannot fsync %s", parent);
     } else if (errno == EEXIST && lstat(dead, &st) == 0 && S_ISDIR(st.st_mode)) {
         ok = true;
     } else {
-        log_err(WHERE, "cannot create dead-letter folder %s: %s", dead,
-                errno == EEXIST ? "exists and is not a directory" : strerror(errno));
+        text_errf(why, whylen, "cannot create the dead-letter folder %s: %s", dead,
+                  errno == EEXIST ? "something that is not a folder has its name" : strerror(errno));
     }
     return ok;
 }
 
-bool oscan_dead_letter(const char *dir, const char *name)
+/* rename() that never replaces: 0, or -1 with errno (EEXIST: the name is
+ * taken). Falls back to link+unlink where the file system lacks it. */
+static int move_noreplace(const char *from, const char *to)
 {
-    bool ok = false;
+    int r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+    if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        r = link(from, to);
+        if (r == 0)
+            r = unlink(from);
+    }
+    return r;
+}
+
+bool oscan_dead_letter(const char *dir, const char *name, char dest[EVNAME_DEAD_LEN], char *why,
+                       size_t whylen)
+{
     char dead[OSCAN_PATH_MAX], from[OSCAN_PATH_MAX], to[OSCAN_PATH_MAX];
-    if (!oscan_dead_dir(dir, dead, sizeof dead) || !join(from, sizeof from, dir, name)
-        || !join(to, sizeof to, dead, name)) {
-        log_err(WHERE, "dead-letter path too long for %s/%s", dir, name);
-        goto out;
+    uint64_t seq;
+    bool moved = false;
+    int err = 0;
+
+    dest[0] = '\0';
+    if (!oscan_parse_name(name, &seq) || !oscan_dead_dir(dir, dead, sizeof dead)
+        || !join(from, sizeof from, dir, name)) {
+        text_errf(why, whylen, "not an event's name, or a path too long");
+        return false;
     }
-    if (!ensure_dir(dead))
-        goto out;
-    /* NOREPLACE: an older dead letter of the same name is evidence too;
-     * never destroy it. Falls back to link+unlink where unsupported. */
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0) {
-        if (errno != EINVAL && errno != ENOSYS) {
-            log_err(WHERE, "cannot move %s to %s: %s", name, dead, strerror(errno));
-            goto out;
+    if (!ensure_dir(dead, why, whylen))
+        return false;
+    /* An older dead letter of the same name is evidence too: never destroy
+     * it; the newcomer takes the first free copy number instead. */
+    for (unsigned copy = 0; !moved && copy <= EVNAME_COPY_MAX; copy++) {
+        evname_dead(dest, seq, copy);
+        if (!join(to, sizeof to, dead, dest)) {
+            err = ENAMETOOLONG;
+            break;
         }
-        if (link(from, to) != 0 || unlink(from) != 0) {
-            log_err(WHERE, "cannot move %s to %s: %s", name, dead, strerror(errno));
-            goto out;
-        }
+        moved = move_noreplace(from, to) == 0;
+        err = moved ? 0 : errno;
+        if (err && err != EEXIST)
+            break;
     }
-    ok = fsync_dir(dead) && fsync_dir(dir);
-    if (ok)
-        log_err(WHERE, "DEAD LETTER: %s moved to %s; it will not be sent again", name, dead);
-out:
-    return ok;
+    if (!moved) {
+        text_errf(why, whylen, "cannot move it into %s: %s", dead,
+                  err == EEXIST ? "every copy name is taken" : strerror(err));
+        dest[0] = '\0';
+        return false;
+    }
+    /* The name has changed; a failed fsync (logged) only means a power cut
+     * could undo it, and then it is set aside again. */
+    fsync_dir(dead);
+    fsync_dir(dir);
+    return true;
 }
 
 bool oscan_delete(const char *dir, const char *name)

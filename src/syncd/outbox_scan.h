@@ -14,7 +14,9 @@
  *
  * intent-*, .tmp-*, seq and anything else is ignored. Nothing here sees a
  * PIN (the files never hold one); card numbers are never logged.
- * Every function logs its failure with the errno text and returns false.
+ * Reading and dead-lettering say what went wrong in a `why` for the caller
+ * to log with the file's fate; the rest log their failures with the errno
+ * text and return false (or -1).
  */
 #ifndef SYNCD_OUTBOX_SCAN_H
 #define SYNCD_OUTBOX_SCAN_H
@@ -23,9 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/evname.h"
+
 #define OSCAN_FILE_MAX 4096u      /* an event is ~200 bytes; anything over is not ours */
-#define OSCAN_NAME_LEN 22         /* "evt-000000001834.json" and its NUL */
-#define OSCAN_EVENT_ID_LEN 37     /* canonical UUID and its NUL */
+#define OSCAN_NAME_LEN EVNAME_LEN /* "evt-000000001834.json" and its NUL */
 #define OSCAN_PATH_MAX 512
 
 typedef struct oscan_entry {
@@ -44,30 +47,44 @@ bool oscan_parse_name(const char *name, uint64_t *seq);
 
 typedef enum {
     OSCAN_READ_OK,
-    OSCAN_READ_GONE,      /* vanished since the listing: nothing to do */
-    OSCAN_READ_IO,        /* could not be read now: try again later */
-    OSCAN_READ_BAD,       /* too big, not a regular file, not JSON, no valid event_id: dead letter */
+    OSCAN_READ_GONE,       /* vanished since the listing: nothing to do */
+    OSCAN_READ_UNREADABLE, /* not readable as a regular file now: skip it, try again later */
+    OSCAN_READ_BAD,        /* larger than an event can be: a dead letter */
 } oscan_read_result;
 
 /* Reads `dir`/`name` into `buf` (`cap` bytes, at most OSCAN_FILE_MAX used;
- * not NUL-terminated) with its length in *len, and copies its "event_id"
- * (a string in canonical UUID form, checked) into `event_id`. */
+ * not NUL-terminated) with its length in *len. A socket, FIFO, directory,
+ * link or device is UNREADABLE without being opened (a FIFO could never
+ * block us anyway: O_NONBLOCK). What went wrong is written to `why`
+ * ("cannot open: Permission denied", "a socket, not a regular file"); this
+ * function logs nothing. Whether the bytes are an event is evcheck.h's
+ * question. */
 oscan_read_result oscan_read(const char *dir, const char *name, char *buf, size_t cap,
-                             size_t *len, char event_id[OSCAN_EVENT_ID_LEN]);
+                             size_t *len, char *why, size_t whylen);
 
 /* "<dir>.dead" (trailing slashes of `dir` dropped) into `out`; false if it
  * does not fit. */
 bool oscan_dead_dir(const char *dir, char *out, size_t outlen);
 
-/* Moves `dir`/`name` into the dead-letter folder (creating it), never
- * overwriting a dead letter already there; fsyncs both directories. */
-bool oscan_dead_letter(const char *dir, const char *name);
+/* Moves `dir`/`name` (an event's name) into the dead-letter folder,
+ * creating it, under the same name, or when a dead letter of that name is
+ * already there under the first free copy name (util/evname.h); never over
+ * an older one. The name it took goes to `dest`. fsyncs both directories.
+ * False with the reason in `why` (nothing logged) if it could not be moved:
+ * it is then still in the outbox. */
+bool oscan_dead_letter(const char *dir, const char *name, char dest[EVNAME_DEAD_LEN], char *why,
+                       size_t whylen);
 
 /* Removes a delivered `dir`/`name` and fsyncs `dir`. A file already gone
  * counts as removed (a restart may have got there first). */
 bool oscan_delete(const char *dir, const char *name);
 
-/* Number of evt-*.json files in `dir` (or -1): the heartbeat's depths. */
+/* Number of evt-*.json files in `dir` (or -1): the heartbeat's depth. */
 long oscan_count(const char *dir);
+
+/* Number of dead letters beside the outbox `dir` (every name util/evname.h
+ * calls one; 0 when there is no folder), or -1: what the heartbeat and the
+ * service screen (outbox_dead_count) both count. */
+long oscan_dead_count(const char *dir);
 
 #endif

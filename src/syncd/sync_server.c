@@ -1,22 +1,16 @@
-/* sync_server.c - see sync_server.h. */
-#include "syncd/sync_server.h"
+/* sync_server.c - the sync socket: start and stop, the client slots and
+ * the one poll loop that serves them all side by side (sync_server_int.h
+ * says which file does what). */
+#include "syncd/sync_server_int.h"
 
-#include "syncd/delivery.h"
 #include "util/log.h"
-#include "util/mask.h"
-#include "util/text.h"
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,391 +19,217 @@
 #include <unistd.h>
 
 #define WHERE "sync_server"
-#define CARD_MAX 15
 #define READ_TIMEOUT_MS 2000   /* the kiosk sends its line at once; a silent client is dropped */
-#define WRITE_TIMEOUT_S 2
+#define WRITE_TIMEOUT_MS 2000  /* a reply fits the socket buffer; a client that takes none goes */
+#define IDLE_WAIT_MS 60000     /* nothing due: the loop sleeps until an event (curl's timers included) */
+#define ACCEPT_PER_TURN 64     /* a flood of connections still leaves room to serve */
 
-static const char reply_unreachable[] = "{\"ok\":false,\"error\":\"bureau_unreachable\"}\n";
-static const char reply_bad_request[] = "{\"ok\":false,\"error\":\"bad_request\"}\n";
-
-/* The words of bureau-api.md section 1; anything else is not trusted. */
-static const char *const bureau_statuses[] = { "active", "lost", "frozen", "cancelled" };
-
-struct sync_server {
-    kiosk_config cfg;              /* a copy: plain data */
-    int listen_fd;
-    int stop_fd;                   /* eventfd: written once by sync_server_stop */
-    pthread_t thread;
-    bool thread_started;
-    bool socket_made;              /* ours to unlink */
-    CURL *h;                       /* used by the thread only */
-    char url_base[sizeof ((kiosk_config *)0)->bureau_url];
-    char tid_header[sizeof ((kiosk_config *)0)->terminal_id + 32];
-    char errbuf[CURL_ERROR_SIZE];
-    char body[DLV_BODY_MAX];
-    size_t body_len;
-    atomic_int reader;             /* index in reader_words, -1 before any report */
-    pthread_mutex_t bureau_mu;     /* guards the two below; any thread notes */
-    int bureau;                    /* SYNC_BUREAU_* */
-    char last_error[DLV_DETAIL_MAX];
-};
-
-bool sync_server_card_ok(const char *card)
-{
-    size_t n = 0;
-    bool ok = card != NULL;
-    for (; ok && card[n]; n++)
-        ok = n < CARD_MAX && ((card[n] >= '0' && card[n] <= '9') || (card[n] >= 'A' && card[n] <= 'Z') ||
-                              (card[n] >= 'a' && card[n] <= 'z'));
-    return ok && n >= 1;
-}
-
-/* Copies `line` into `out` if it fits, else the short unreachable reply. */
-static size_t put_reply(const char *line, char *out, size_t cap)
-{
-    size_t n = strlen(line);
-    if (n >= cap) {
-        line = reply_unreachable;
-        n = sizeof reply_unreachable - 1;
-    }
-    memcpy(out, line, n + 1);
-    return n;
-}
-
-size_t sync_server_from_bureau(long http_status, const char *body, size_t len, char *out,
-                               size_t cap)
-{
-    cJSON *in = NULL, *reply = NULL;
-    char *text = NULL;
-    const char *status = NULL;
-    size_t n;
-
-    if (http_status == 404) {
-        status = "unknown";
-    } else if (http_status == 200) {
-        in = cJSON_ParseWithLength(body, len);
-        const cJSON *st = cJSON_IsObject(in) ? cJSON_GetObjectItemCaseSensitive(in, "status") : NULL;
-        for (size_t i = 0; cJSON_IsString(st) && !status && i < sizeof bureau_statuses / sizeof bureau_statuses[0]; i++)
-            if (strcmp(st->valuestring, bureau_statuses[i]) == 0)
-                status = bureau_statuses[i];
-    }
-    if (!status || !(reply = cJSON_CreateObject()) || !cJSON_AddTrueToObject(reply, "ok")
-        || !cJSON_AddStringToObject(reply, "status", status))
-        goto out;
-    /* The holder is passed through as the bureau masked it; the kiosk checks
-     * it before showing it. A non-string or absurdly long one is dropped. */
-    const cJSON *holder = in ? cJSON_GetObjectItemCaseSensitive(in, "holder") : NULL;
-    if (cJSON_IsString(holder) && strlen(holder->valuestring) <= 256
-        && !cJSON_AddStringToObject(reply, "holder", holder->valuestring))
-        goto out;
-    text = cJSON_PrintUnformatted(reply);
-out:
-    if (text && strlen(text) + 2 <= cap && strlen(text) + 1 <= SYNC_SERVER_LINE_MAX) {
-        n = (size_t)snprintf(out, cap, "%s\n", text);
-    } else {
-        n = put_reply(reply_unreachable, out, cap);
-    }
-    cJSON_free(text);
-    cJSON_Delete(reply);
-    cJSON_Delete(in);
-    return n;
-}
-
-/* Each command's argument check and call; the reply for a valid one. */
-typedef bool (*cmd_fn)(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
-                       size_t *n);
-
-static bool cmd_card_status(const cJSON *root, const sync_server_handlers *h, char *out,
-                            size_t cap, size_t *n)
-{
-    const cJSON *card = cJSON_GetObjectItemCaseSensitive(root, "card_number");
-    bool ok = cJSON_IsString(card) && sync_server_card_ok(card->valuestring);
-    if (ok)
-        *n = h->card_status(h->ctx, card->valuestring, out, cap);
-    return ok;
-}
-
-static const char *const reader_words[] = { "present", "absent" };
-
-static bool cmd_reader(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
-                       size_t *n)
-{
-    static const char ack[] = "{\"ok\":true}\n";
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state");
-    const char *word = NULL;
-    for (size_t i = 0; cJSON_IsString(st) && !word && i < sizeof reader_words / sizeof reader_words[0]; i++)
-        if (strcmp(st->valuestring, reader_words[i]) == 0)
-            word = reader_words[i];
-    if (word) {
-        h->reader(h->ctx, word);
-        *n = put_reply(ack, out, cap);
-    }
-    return word != NULL;
-}
-
-static bool cmd_status(const cJSON *root, const sync_server_handlers *h, char *out, size_t cap,
-                       size_t *n)
-{
-    (void)root;
-    *n = h->status(h->ctx, out, cap);
-    return true;
-}
-
-static const struct { const char *name; cmd_fn fn; } commands[] = {
-    { "card_status", cmd_card_status },
-    { "reader", cmd_reader },
-    { "status", cmd_status },
-};
-
-size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap)
-{
-    static const char *const words[] = { [SYNC_BUREAU_UNKNOWN] = "unknown",
-                                         [SYNC_BUREAU_REACHABLE] = "reachable",
-                                         [SYNC_BUREAU_UNREACHABLE] = "unreachable" };
-    cJSON *o = cJSON_CreateObject();
-    char *text = NULL;
-    size_t n;
-    if (o && cJSON_AddTrueToObject(o, "ok")
-        && cJSON_AddStringToObject(o, "bureau", words[bureau >= 0 && bureau <= 2 ? bureau : 0])
-        && cJSON_AddStringToObject(o, "last_error", last_error ? last_error : ""))
-        text = cJSON_PrintUnformatted(o);
-    if (text && strlen(text) + 2 <= cap)
-        n = (size_t)snprintf(out, cap, "%s\n", text);
-    else
-        n = put_reply(reply_bad_request, out, cap);
-    cJSON_free(text);
-    cJSON_Delete(o);
-    return n;
-}
-
-size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
-                         char *out, size_t cap)
-{
-    cJSON *root = NULL;
-    size_t n = 0;
-    /* cJSON stops at a NUL; the protocol forbids one anywhere in a line. */
-    bool ok = len > 0 && len <= SYNC_SERVER_LINE_MAX && !memchr(req, '\0', len) &&
-              !text_json_has_nul_escape(req, len); /* cJSON would cut a value there */
-    cmd_fn fn = NULL;
-
-    if (ok)
-        root = cJSON_ParseWithLength(req, len);
-    const cJSON *cmd = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "cmd") : NULL;
-    for (size_t i = 0; cJSON_IsString(cmd) && !fn && i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd->valuestring, commands[i].name) == 0)
-            fn = commands[i].fn;
-    if (!fn || !fn(root, h, out, cap, &n))
-        n = put_reply(reply_bad_request, out, cap);
-    cJSON_Delete(root);
-    return n;
-}
-
-/* ---- the bureau GET ---------------------------------------------------- */
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    sync_server *s = ud;
-    size_t n = size * nmemb;
-    size_t r = 0;                 /* anything but n aborts the transfer */
-    if (n <= DLV_BODY_MAX - s->body_len) {
-        memcpy(s->body + s->body_len, p, n);
-        s->body_len += n;
-        r = n;
-    }
-    return r;
-}
-
-/* The same safety options as delivery.c's set_options(), for a GET. */
-static CURLcode set_get_options(sync_server *s, const char *url, struct curl_slist *hdrs)
-{
-    const kiosk_config *c = &s->cfg;
-    long total_ms = (long)c->timeout_s * 1000;
-    CURLcode rc;
-    /* No answer after the kiosk has stopped listening. */
-    if (c->status_timeout_ms > 0 && c->status_timeout_ms < total_ms)
-        total_ms = c->status_timeout_ms;
-    rc = dlv_secure_options(s->h, c, total_ms);
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->h, opt, val); } while (0)
-    SET(CURLOPT_URL, url);
-    SET(CURLOPT_HTTPGET, 1L);
-    SET(CURLOPT_ERRORBUFFER, s->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, s);
-    SET(CURLOPT_HTTPHEADER, hdrs);
-#undef SET
-    return rc;
-}
-
-/* The card_status handler over the bureau. `card` is already validated. */
-static size_t ask_bureau(void *ctx, const char *card, char *out, size_t cap)
-{
-    sync_server *s = ctx;
-    struct curl_slist *hdrs = NULL, *t;
-    char url[sizeof s->url_base + 64], masked[MASK_CARD_MAX];
-    CURLcode rc = CURLE_OUT_OF_MEMORY;
-    long http = 0;
-    size_t n;
-    const char *const lines[] = { "Accept: application/json", s->tid_header };
-
-    s->body_len = 0;
-    s->errbuf[0] = '\0';
-    snprintf(url, sizeof url, "%s/v1/cards/%s/status", s->url_base, card);
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        if (!(t = curl_slist_append(hdrs, lines[i])))
-            goto out;
-        hdrs = t;
-    }
-    rc = set_get_options(s, url, hdrs);
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(s->h);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &http);
-out:
-    n = sync_server_from_bureau(http, s->body, s->body_len, out, cap);
-    {
-        char detail[DLV_DETAIL_MAX] = "";
-        if (rc != CURLE_OK)
-            snprintf(detail, sizeof detail, "curl %d: %.100s", (int)rc,
-                     s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-        else if (http != 200 && http != 404)
-            snprintf(detail, sizeof detail, "http %ld to a card-status question", http);
-        for (char *p = detail; *p; p++)
-            *p = *p < 0x20 || *p > 0x7e ? '?' : *p;
-        sync_server_note_bureau(s, http != 0, detail);
-    }
-    mask_card(card, masked);
-    log_info(WHERE, "card %s: http %ld, curl %d%s%s -> %s", masked, http, (int)rc,
-             s->errbuf[0] ? ": " : "", s->errbuf,
-             strncmp(out, "{\"ok\":true", 10) == 0 ? "answered" : "unreachable");
-    curl_slist_free_all(hdrs);
-    return n;
-}
-
-void sync_server_note_bureau(sync_server *s, bool answered, const char *error)
-{
-    if (s == NULL)
-        return;
-    pthread_mutex_lock(&s->bureau_mu);
-    s->bureau = answered ? SYNC_BUREAU_REACHABLE : SYNC_BUREAU_UNREACHABLE;
-    if (error && error[0])
-        snprintf(s->last_error, sizeof s->last_error, "%s", error);
-    pthread_mutex_unlock(&s->bureau_mu);
-}
-
-static size_t answer_status(void *ctx, char *out, size_t cap)
-{
-    sync_server *s = ctx;
-    char err[DLV_DETAIL_MAX];
-    int bureau;
-    pthread_mutex_lock(&s->bureau_mu);
-    bureau = s->bureau;
-    memcpy(err, s->last_error, sizeof err);
-    pthread_mutex_unlock(&s->bureau_mu);
-    return sync_server_status_reply(bureau, err, out, cap);
-}
-
-static void note_reader(void *ctx, const char *state)
-{
-    sync_server *s = ctx;
-    int idx = -1;
-    for (size_t i = 0; idx < 0 && i < sizeof reader_words / sizeof reader_words[0]; i++)
-        if (strcmp(state, reader_words[i]) == 0)
-            idx = (int)i;
-    if (atomic_exchange(&s->reader, idx) != idx)
-        log_info(WHERE, "the kiosk reports its reader %s", state);
-}
-
-const char *sync_server_reader(sync_server *s)
-{
-    int idx = s ? atomic_load(&s->reader) : -1;
-    return idx >= 0 ? reader_words[idx] : "unknown";
-}
-
-/* ---- the socket -------------------------------------------------------- */
-
-static long now_ms(void)
+static long long now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads one line (without its newline) into `buf` within READ_TIMEOUT_MS;
- * its length, or -1 for a client that sent none, too much, or went away. */
-static long read_line(int fd, int stop_fd, char *buf, size_t cap)
+/* ---- the clients --------------------------------------------------------- */
+
+static void client_drop(sync_server *s, sync_client *c)
 {
-    size_t len = 0;
-    long deadline = now_ms() + READ_TIMEOUT_MS, result = -1;
-    for (;;) {
-        long left = deadline - now_ms();
-        struct pollfd p[2] = { { fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
-        if (left <= 0 || poll(p, 2, (int)left) <= 0 || p[1].revents)
-            break;
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0)
-            break;
-        char *nl = memchr(buf + len, '\n', (size_t)r);
-        len += (size_t)r;
-        if (nl) {
-            result = nl - buf;
-            break;
-        }
-        if (len == cap)
-            break;
-    }
-    return result;
+    sync_ask_cancel(s, c);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = SC_FREE;
+    c->in_len = c->out_len = c->out_off = 0;
 }
 
-static void serve_one(sync_server *s, int fd)
+void sync_client_reply_ready(sync_client *c, size_t len)
 {
-    static char line[SYNC_SERVER_LINE_MAX + 2], reply[SYNC_SERVER_LINE_MAX + 2];
-    long n = read_line(fd, s->stop_fd, line, sizeof line);
-    size_t rn, off = 0;
-    const sync_server_handlers handlers = { ask_bureau, note_reader, answer_status, s };
-    if (n < 0) {
-        log_warn(WHERE, "a client sent no usable request line");
-        rn = put_reply(reply_bad_request, reply, sizeof reply);
-    } else {
-        rn = sync_server_reply(line, (size_t)n, &handlers, reply, sizeof reply);
-    }
-    while (off < rn) {
-        ssize_t w = send(fd, reply + off, rn - off, MSG_NOSIGNAL);
+    c->out_len = len;
+    c->out_off = 0;
+    c->state = SC_WRITING;
+    c->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+}
+
+/* Sends what it can of the reply; drops the client when it is all out or
+ * the client is gone. */
+static void client_write(sync_server *s, sync_client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* the loop waits for POLLOUT */
         if (w <= 0) {
             log_warn(WHERE, "could not answer a client: %s", w < 0 ? strerror(errno) : "closed");
             break;
         }
-        off += (size_t)w;
+        c->out_off += (size_t)w;
+    }
+    client_drop(s, c); /* one request per connection */
+}
+
+/* Its line is in (`len` bytes, no newline), or it never will be (-1). */
+static void client_answer(sync_server *s, sync_client *c, long len)
+{
+    size_t n;
+    if (len < 0) {
+        log_warn(WHERE, "a client sent no usable request line");
+        n = sync_put_reply(sync_reply_bad_request, c->out, sizeof c->out);
+    } else {
+        const sync_server_handlers h = sync_ask_handlers(s);
+        c->state = SC_ASKING;
+        s->current = c;
+        n = sync_server_reply(c->in, (size_t)len, &h, c->out, sizeof c->out);
+        s->current = NULL;
+    }
+    if (n > 0)
+        sync_client_reply_ready(c, n);
+    if (c->state == SC_WRITING)
+        client_write(s, c);
+}
+
+/* Reads what has come; answers once a line is whole, or when the client
+ * sent too much, went away, or broke the connection. */
+static void client_read(sync_server *s, sync_client *c)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (r <= 0) {
+            client_answer(s, c, -1);
+            return;
+        }
+        char *nl = memchr(c->in + c->in_len, '\n', (size_t)r);
+        c->in_len += (size_t)r;
+        if (nl) {
+            client_answer(s, c, nl - c->in);
+            return;
+        }
+        if (c->in_len == sizeof c->in) {
+            client_answer(s, c, -1);
+            return;
+        }
     }
 }
+
+/* A free slot; when none is, the client silent longest is dropped for it
+ * (NULL if every client is waiting on the bureau or its reply). */
+static sync_client *free_slot(sync_server *s)
+{
+    sync_client *oldest = NULL;
+    for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++) {
+        sync_client *c = &s->clients[i];
+        if (c->state == SC_FREE)
+            return c;
+        if (c->state == SC_READING && (!oldest || c->since_ms < oldest->since_ms))
+            oldest = c;
+    }
+    if (oldest) {
+        log_warn(WHERE, "%d clients at once: the one silent longest is dropped for a new one",
+                 SYNC_CLIENTS_MAX);
+        client_drop(s, oldest);
+    }
+    return oldest;
+}
+
+static bool room_for_one(const sync_server *s)
+{
+    for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++)
+        if (s->clients[i].state == SC_FREE || s->clients[i].state == SC_READING)
+            return true;
+    return false;
+}
+
+/* Takes the connections waiting, each read at once: the kiosk sends its
+ * line as it connects, so its question is under way before anyone else
+ * could push it out. */
+static void accept_new(sync_server *s)
+{
+    for (int k = 0; k < ACCEPT_PER_TURN && room_for_one(s); k++) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            return; /* EAGAIN, a client gone before accept, ... */
+        sync_client *c = free_slot(s);
+        *c = (sync_client){ .fd = fd, .state = SC_READING, .since_ms = now_ms() };
+        c->deadline_ms = c->since_ms + READ_TIMEOUT_MS;
+        client_read(s, c);
+    }
+}
+
+/* Clients past their deadline: a silent one gets bad_request, one that
+ * will not take its reply is dropped. The wait until the next deadline. */
+static int expire(sync_server *s)
+{
+    long long now = now_ms(), next = now + IDLE_WAIT_MS;
+    for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++) {
+        sync_client *c = &s->clients[i];
+        if ((c->state == SC_READING || c->state == SC_WRITING) && now >= c->deadline_ms) {
+            if (c->state == SC_READING)
+                client_answer(s, c, -1);
+            else
+                client_drop(s, c);
+        }
+        if ((c->state == SC_READING || c->state == SC_WRITING) && c->deadline_ms < next)
+            next = c->deadline_ms;
+    }
+    return next > now ? (int)(next - now) : 0;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
 
 static void *server_thread(void *arg)
 {
     sync_server *s = arg;
+    struct curl_waitfd fds[2 + SYNC_CLIENTS_MAX];
+    sync_client *of[2 + SYNC_CLIENTS_MAX];
     bool run = true;
+
     while (run) {
-        struct pollfd p[2] = { { s->listen_fd, POLLIN, 0 }, { s->stop_fd, POLLIN, 0 } };
-        if (poll(p, 2, -1) < 0) {
-            run = errno == EINTR;
-            if (!run)
-                log_err(WHERE, "poll: %s", strerror(errno));
-            continue;
+        int wait = expire(s);
+        unsigned n = 0;
+        fds[n++] = (struct curl_waitfd){ s->stop_fd, CURL_WAIT_POLLIN, 0 };
+        if (room_for_one(s))
+            fds[n++] = (struct curl_waitfd){ s->listen_fd, CURL_WAIT_POLLIN, 0 };
+        for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++) {
+            sync_client *c = &s->clients[i];
+            if (c->state == SC_READING || c->state == SC_WRITING) {
+                of[n] = c;
+                fds[n++] = (struct curl_waitfd){ c->fd,
+                    (short)(c->state == SC_READING ? CURL_WAIT_POLLIN : CURL_WAIT_POLLOUT), 0 };
+            }
         }
-        if (p[1].revents) {
+        /* curl adds the sockets of the GETs under way and shortens the wait
+         * to its own timers. */
+        if (curl_multi_poll(s->multi, fds, n, wait, NULL) != CURLM_OK) {
+            log_err(WHERE, "curl_multi_poll failed");
             run = false;
             continue;
         }
-        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue; /* EAGAIN, a client gone before accept, ... */
-        struct timeval tv = { WRITE_TIMEOUT_S, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        serve_one(s, fd);
-        close(fd);
+        if (fds[0].revents) {
+            run = false;
+            continue;
+        }
+        sync_ask_progress(s);
+        for (unsigned i = 1; i < n; i++) {
+            if (!fds[i].revents)
+                continue;
+            if (fds[i].fd == s->listen_fd)
+                accept_new(s);
+            else if (of[i]->state == SC_READING && of[i]->fd == fds[i].fd)
+                client_read(s, of[i]);
+            else if (of[i]->state == SC_WRITING && of[i]->fd == fds[i].fd)
+                client_write(s, of[i]);
+        }
     }
+    for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++)
+        if (s->clients[i].state != SC_FREE)
+            client_drop(s, &s->clients[i]);
     return NULL;
 }
 
@@ -450,7 +270,10 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
         goto out;
     }
     s->listen_fd = s->stop_fd = -1;
+    for (size_t i = 0; i < SYNC_CLIENTS_MAX; i++)
+        s->clients[i].fd = -1;
     atomic_init(&s->reader, -1);
+    atomic_init(&s->unmovable, 0);
     pthread_mutex_init(&s->bureau_mu, NULL);
     errno = 0; /* only a failing call below may set it, for the message */
     s->cfg = *c;
@@ -466,8 +289,8 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
     snprintf(a.sun_path, sizeof a.sun_path, "%s", c->sync_socket);
     if ((why = clear_stale(c->sync_socket)))
         goto out;
-    if (!(s->h = curl_easy_init())) {
-        why = "curl_easy_init failed";
+    if (!(s->multi = curl_multi_init())) {
+        why = "curl_multi_init failed";
         goto out;
     }
     s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -486,7 +309,9 @@ sync_server *sync_server_start(const kiosk_config *c, char *err, size_t errlen)
         goto out;
     }
     s->socket_made = true;
-    if (listen(s->listen_fd, 8) != 0) {
+    /* A deep backlog: a burst of connections waits to be taken (and the
+     * silent ones pushed out) instead of the kiosk's connect finding it full. */
+    if (listen(s->listen_fd, SOMAXCONN) != 0) {
         why = "cannot listen on the socket";
         goto out;
     }
@@ -524,8 +349,8 @@ void sync_server_stop(sync_server *s)
         close(s->listen_fd);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
-    if (s->h)
-        curl_easy_cleanup(s->h);
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
     pthread_mutex_destroy(&s->bureau_mu);
     free(s);
 }

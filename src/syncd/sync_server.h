@@ -8,9 +8,17 @@
  * kiosk's patience ([sync] status_timeout_ms) and [bureau] timeout_s,
  * whichever is shorter: an answer after the kiosk gave up helps nobody.
  *
- * One request per connection, answered in the order accepted. Card numbers
- * are validated (1..15 ASCII letters and digits) before they go near a URL
- * and are logged masked only. No PIN ever passes here.
+ * Clients are served side by side (one poll loop; the GETs run together on
+ * a curl multi handle): a client that connects and says nothing, or asks
+ * about a card while the bureau is slow, never delays another. Each has
+ * 2 s to send its line and 2 s to take its reply; at most 32 are kept, and
+ * a newcomer when all are taken pushes out the one that has been silent
+ * longest. So the kiosk's question is answered within its timeout whatever
+ * other local clients do.
+ *
+ * One request per connection. Card numbers are validated (1..15 ASCII
+ * letters and digits) before they go near a URL and are logged masked only.
+ * No PIN ever passes here.
  */
 #ifndef SYNCD_SYNC_SERVER_H
 #define SYNCD_SYNC_SERVER_H
@@ -43,7 +51,9 @@ bool sync_server_card_ok(const char *card);
 /* What a request line may ask; the server's handlers, or a test's. */
 typedef struct sync_server_handlers {
     /* A valid card_status request: fills the reply for the card itself
-     * (with its '\n'), returns its length. */
+     * (with its '\n'), returns its length; or returns 0 when the answer
+     * comes later (the server's own handler asks the bureau without
+     * waiting for it). */
     size_t (*card_status)(void *ctx, const char *card, char *out, size_t cap);
     /* A valid reader report: `state` is "present" or "absent". */
     void (*reader)(void *ctx, const char *state);
@@ -56,7 +66,7 @@ typedef struct sync_server_handlers {
  * no newline, not NUL-terminated), written to `out` (`cap` bytes, at least
  * 64), after calling the handler the request names. A request that is not
  * valid JSON, names no known cmd, or has a bad argument gets bad_request
- * and calls nothing. Returns the reply length. */
+ * and calls nothing. Returns the reply length (0: the handler answers later). */
 size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers *h,
                          char *out, size_t cap);
 
@@ -67,8 +77,18 @@ size_t sync_server_reply(const char *req, size_t len, const sync_server_handlers
 void sync_server_note_bureau(sync_server *s, bool answered, const char *error);
 
 /* The reply to a status question: {"ok":true,"bureau":"reachable"|
- * "unreachable"|"unknown","last_error":"..."} and its '\n'. Pure. */
-size_t sync_server_status_reply(int bureau, const char *last_error, char *out, size_t cap);
+ * "unreachable"|"unknown","last_error":"...","unmovable":N} and its '\n'.
+ * Pure. */
+size_t sync_server_status_reply(int bureau, const char *last_error, long unmovable, char *out,
+                                size_t cap);
+
+/* A problem of kiosk-sync's own for the status reply's last_error (kept
+ * until the next one), without a word about the bureau. Thread-safe. */
+void sync_server_note_error(sync_server *s, const char *error);
+
+/* How many dead letters kiosk-sync could not move out of the outbox (the
+ * status reply's "unmovable"). Thread-safe. */
+void sync_server_note_unmovable(sync_server *s, long n);
 #define SYNC_BUREAU_UNKNOWN 0
 #define SYNC_BUREAU_REACHABLE 1
 #define SYNC_BUREAU_UNREACHABLE 2

@@ -145,6 +145,26 @@ def sync_command(args):
     return shlex.split(os.environ.get("KIOSK_SYNC_WRAPPER", "")) + [sync_bin()] + list(args)
 
 
+def silent_clients(path, n=40, partial_every=0):
+    """`n` connections to the UNIX socket `path` that say nothing (every
+    `partial_every`-th begins a request line and never ends it), for tests
+    of a server's patience. Connections the backlog refuses are left out;
+    the caller closes the ones returned."""
+    held = []
+    for i in range(n):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(0.2)
+        try:
+            c.connect(path)
+            if partial_every and i % partial_every == partial_every - 1:
+                c.sendall(b'{"cmd":"card_status","card')
+        except OSError:
+            c.close()
+            continue
+        held.append(c)
+    return held
+
+
 def stop_pid(proc, timeout, sig=signal.SIGTERM):
     """Stops `proc` by its pid with `sig`, then SIGKILL if it does not go
     within `timeout` s. Returns (exit status, True if it had to be killed)."""

@@ -30,7 +30,7 @@ import time
 import unittest
 import zlib
 
-from harness import INITIAL_PIN, Kiosk, slow
+from harness import INITIAL_PIN, Kiosk, silent_clients, slow
 
 WRONG_PIN = "918273"
 
@@ -327,6 +327,26 @@ class TestE2ECardStatus(E2ETest):
         self.assertNotEqual(shots["zhang"], shots["none"], "the holder is not on the screen")
         self.assertNotEqual(shots["zhang"], shots["li"], "another holder looks the same")
         self.assertNotEqual(shots["none"], shots["li"])
+
+    def test_a3_silent_local_clients(self):
+        # Issue 10: other local clients that connect to the sync socket and
+        # say nothing (more than the server keeps) must not make the kiosk
+        # fall back to its offline policy: deny would show OUT_OF_SERVICE.
+        card = "E20000013"
+        k = self.kiosk(offline_policy="deny", sync_default="unknown",
+                       statuses={card: {"status": "active", "holder": "张*明"}})
+        silent = silent_clients(k.sync_path, 40)
+        self.addCleanup(lambda: [c.close() for c in silent])
+        self.assertGreaterEqual(len(silent), 8)
+        for _ in range(2):
+            t0 = time.monotonic()
+            k.insert(card)
+            st = k.wait_any(("ENTER_OLD_PIN", "OUT_OF_SERVICE", "CARD_REJECTED"), timeout=5)
+            self.assertState(st, "ENTER_OLD_PIN")
+            self.assertLess(time.monotonic() - t0, slow(2.0), "answered after the kiosk's timeout")
+            k.remove()
+            k.wait("IDLE")
+        self.assertEqual(self.status_answers(k, card), [200, 200])
 
     def unreachable(self, policy):
         """The bureau stopped, then answering 503 to everything: `policy` decides."""

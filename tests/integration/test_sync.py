@@ -22,7 +22,7 @@ import unittest
 import urllib.request
 import uuid
 
-from harness import sync_bin
+from harness import silent_clients, sync_bin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -56,6 +56,12 @@ def stop_pid(proc, sig=signal.SIGTERM, timeout=5.0):
         except ProcessLookupError:
             pass
     return proc.wait()
+
+
+# As root, mode bits do not stop a read: kiosk-sync runs without the two
+# capabilities that bypass them, so a file of another user with mode 0600 is
+# refused by the kernel exactly as on a terminal (kiosk-sync is not root there).
+NO_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 
 
 def event_body(seq, kind="pin_changed", card="A12345678"):
@@ -138,14 +144,15 @@ class TestSync(unittest.TestCase):
                        os.path.join(self.certs, "client.key"), timeout_s, extra))
         return path
 
-    def start_sync(self, heartbeat=True):
-        """Starts kiosk-sync. It sends a heartbeat at once; with `heartbeat`
-        this waits until the stand-in has it, so that a fault switched on
-        afterwards meets the events, not the heartbeat."""
+    def start_sync(self, heartbeat=True, prefix=()):
+        """Starts kiosk-sync (after the command `prefix`, e.g. NO_DAC). It
+        sends a heartbeat at once; with `heartbeat` this waits until the
+        stand-in has it, so that a fault switched on afterwards meets the
+        events, not the heartbeat."""
         before = len(self.control("/heartbeats")) if heartbeat else 0
         log = open(self.sync_log, "a")
-        p = subprocess.Popen([sync_bin(), "--config", self.conf], stdin=subprocess.DEVNULL,
-                             stdout=log, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(list(prefix) + [sync_bin(), "--config", self.conf],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.procs.append(p)
         self.sync = p
@@ -194,11 +201,23 @@ class TestSync(unittest.TestCase):
         self.assertEqual([r["seq"] for r in got], [r["seq"] for r in recs])
         self.assertEqual(got, recs)
 
-    def ask(self, card):
+    def ask(self, card, timeout=5):
+        """One card-status question as the kiosk asks it (src/sync/sync_wire.c):
+        connect, retried every 10 ms while the backlog is full, send, read one
+        line, all within `timeout`."""
+        deadline = time.monotonic() + timeout * SLOW
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5 * SLOW)
+        s.settimeout(timeout * SLOW)
         try:
-            s.connect(self.socket)
+            while True:
+                try:
+                    s.connect(self.socket)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+            s.settimeout(max(0.01, deadline - time.monotonic()))
             s.sendall((json.dumps({"cmd": "card_status", "card_number": card}) + "\n").encode())
             data = b""
             while not data.endswith(b"\n"):
@@ -620,3 +639,228 @@ class TestSync(unittest.TestCase):
         gaps = [b - a for a, b in zip(pings, pings[1:])]
         self.assertGreaterEqual(len(pings), 4, pings)
         self.assertLess(max(gaps), 1.0 * SLOW, "a ping came later than the watchdog period: %r" % gaps)
+
+    # ---- poison records (issue 10): one bad file never holds the queue ------
+
+    # A short bound and backoff, and a heartbeat every 10 s (the shortest) so
+    # that the dead-letter figure shows within the test.
+    POISON_CONF = ("dead_after_s = 2\nretry_base_ms = 200\nretry_cap_s = 1\n"
+                   "heartbeat_s = 10\n")
+    BOUND_S = 2.0
+
+    def poison_conf(self):
+        self.conf = self.write_conf("https://127.0.0.1:%d" % self.port,
+                                    sync_extra=self.POISON_CONF)
+
+    def make_unreadable(self, path):
+        """Makes `path` unreadable for kiosk-sync; the command prefix to start
+        it with. Checked: `cat` under the same prefix gets EACCES."""
+        if os.geteuid() == 0:
+            if not shutil.which(NO_DAC[0]):
+                self.skipTest("setpriv is needed to drop CAP_DAC_OVERRIDE as root")
+            os.chown(path, 65534, 65534)
+            os.chmod(path, 0o600)
+            prefix = NO_DAC
+        else:
+            os.chmod(path, 0)
+            prefix = ()
+        probe = subprocess.run(list(prefix) + ["cat", path], capture_output=True, timeout=10)
+        self.assertNotEqual(probe.returncode, 0, "the fixture left the file readable")
+        self.assertIn(b"Permission denied", probe.stderr)
+        return prefix
+
+    def watch_aside(self, recs, bad, t0, timeout=20):
+        """Polls until `recs` are all recorded and every name in `bad` has left
+        the outbox; returns (time all were recorded, time the bad ones left),
+        both from t0."""
+        t_good = t_aside = None
+        deadline = time.monotonic() + timeout * SLOW
+        while (t_good is None or t_aside is None) and time.monotonic() < deadline:
+            now = time.monotonic()
+            if t_good is None and len(self.recorded()) >= len(recs):
+                t_good = now - t0
+            if t_aside is None and not set(bad) & set(self.events_left()):
+                t_aside = now - t0
+            time.sleep(0.05)
+        tail = "\n".join(self.read_log().splitlines()[-25:])
+        self.assertIsNotNone(t_good, "the events after the bad one were never delivered "
+                             "(recorded %r)\n%s" % ([r["seq"] for r in self.recorded()], tail))
+        self.assertIsNotNone(t_aside, "%r never set aside (outbox %r)\n%s"
+                             % (bad, self.events_left(), tail))
+        self.assert_recorded_once(recs)
+        return t_good, t_aside
+
+    def assert_reason_logged(self, name, *words):
+        """A line at priority err (<3>) names `name`, says dead letter, and
+        holds each of `words` (the reason)."""
+        lines = [ln for ln in self.read_log().splitlines() if name in ln and "dead letter" in ln]
+        self.assertTrue([ln for ln in lines if ln.startswith("<3>") and all(w in ln for w in words)],
+                        "no <3> line for %s with %r:\n%s" % (name, words, "\n".join(lines)))
+
+    def next_heartbeat(self, after):
+        """The body of the first heartbeat the stand-in got after the first
+        `after` ones (heartbeat_s is 10 in these tests)."""
+        beats = wait_for(lambda: self.control("/heartbeats")[after:], 14, "the next heartbeat")
+        return beats[0]["body"]
+
+    def test_t_unreadable_event_set_aside(self):
+        self.poison_conf()
+        recs = self.write_events((1,))
+        _, text = event_body(2)
+        self.write_event(2, text)
+        recs += self.write_events((3, 4))
+        prefix = self.make_unreadable(os.path.join(self.outbox, "evt-000000000002.json"))
+        t0 = time.monotonic()
+        self.start_sync(prefix=prefix)
+        t_good, t_aside = self.watch_aside(recs, ["evt-000000000002.json"], t0)
+        # Skipped, not waited for: the later events went first, and the bad
+        # one was retried on its own backoff until its bound.
+        self.assertLess(t_good, t_aside, "the later events waited for the bad one")
+        self.assertGreaterEqual(t_aside, self.BOUND_S, "set aside before its bound")
+        self.assertEqual(self.dead_letters(), ["evt-000000000002.json"])
+        self.assert_reason_logged("evt-000000000002.json", "Permission denied")
+        tries = [ln for ln in self.read_log().splitlines()
+                 if "evt-000000000002.json" in ln and "Permission denied" in ln]
+        self.assertGreaterEqual(len(tries), 2, "not retried before it was set aside")
+        # Counted where the heartbeat takes its dead-letter figure.
+        beat = self.next_heartbeat(len(self.control("/heartbeats")))
+        self.assertEqual((beat["dead_letters"], beat["outbox_depth"]), (1, 0), beat)
+        # And the queue keeps moving.
+        recs += self.write_events((5,))
+        wait_for(lambda: len(self.recorded()) == 4 and not self.events_left(), 10, "event 5")
+        self.assert_recorded_once(recs)
+
+    def test_u_special_files_named_like_events(self):
+        self.poison_conf()
+        recs = self.write_events((1,))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(sock.close)
+        sock.bind(os.path.join(self.outbox, "evt-000000000002.json"))
+        os.mkfifo(os.path.join(self.outbox, "evt-000000000003.json"), 0o600)
+        os.mkdir(os.path.join(self.outbox, "evt-000000000004.json"), 0o700)
+        recs += self.write_events((5, 6))
+        bad = ["evt-%012d.json" % n for n in (2, 3, 4)]
+        t0 = time.monotonic()
+        self.start_sync()
+        t_good, t_aside = self.watch_aside(recs, bad, t0)
+        self.assertLess(t_good, t_aside, "the later events waited for the bad ones")
+        self.assertGreaterEqual(t_aside, self.BOUND_S, "set aside before the bound")
+        self.assertEqual(self.dead_letters(), bad)
+        import stat
+        self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(self.outbox + ".dead", bad[0])).st_mode))
+        for name, what in zip(bad, ("socket", "FIFO", "directory")):
+            self.assert_reason_logged(name, what)
+        beat = self.next_heartbeat(len(self.control("/heartbeats")))
+        self.assertEqual((beat["dead_letters"], beat["outbox_depth"]), (3, 0), beat)
+        self.assertIsNone(self.sync.poll(), "kiosk-sync hung up or died on a FIFO")
+
+    def test_v_dead_letter_name_taken(self):
+        # An older dead letter of the same name is evidence too: both stay.
+        self.poison_conf()
+        dead = self.outbox + ".dead"
+        os.mkdir(dead, 0o700)
+        with open(os.path.join(dead, "evt-000000000002.json"), "w") as f:
+            f.write("the older one")
+        recs = self.write_events((1,))
+        self.write_event(2, '{"event_id": "truncated')
+        recs += self.write_events((3,))
+        t0 = time.monotonic()
+        self.start_sync()
+        self.watch_aside(recs, ["evt-000000000002.json"], t0)
+        self.assertEqual(self.dead_letters(), ["evt-000000000002.1.json", "evt-000000000002.json"])
+        with open(os.path.join(dead, "evt-000000000002.json")) as f:
+            self.assertEqual(f.read(), "the older one")
+        with open(os.path.join(dead, "evt-000000000002.1.json")) as f:
+            self.assertEqual(f.read(), '{"event_id": "truncated')
+        self.assert_reason_logged("evt-000000000002.json", "evt-000000000002.1.json")
+        beat = self.next_heartbeat(len(self.control("/heartbeats")))
+        self.assertEqual((beat["dead_letters"], beat["outbox_depth"]), (2, 0), beat)
+
+    def test_w_unmovable_still_counted(self):
+        # No dead-letter folder can be made (a file holds its name): the bad
+        # event cannot be moved, yet the queue goes on and the figures show it.
+        self.poison_conf()
+        with open(self.outbox + ".dead", "w") as f:
+            f.write("not a folder")
+        recs = self.write_events((1,))
+        self.write_event(2, "not json")
+        recs += self.write_events((3,))
+        self.start_sync()
+        wait_for(lambda: len(self.recorded()) == 2
+                 and self.events_left() == ["evt-000000000002.json"], 15,
+                 "the events around the bad one")
+        self.assert_recorded_once(recs)
+        wait_for(lambda: [ln for ln in self.read_log().splitlines()
+                          if ln.startswith("<3>") and "evt-000000000002.json" in ln
+                          and "cannot be moved" in ln], 10, "the unmovable dead letter logged")
+        beat = self.next_heartbeat(len(self.control("/heartbeats")))
+        self.assertEqual((beat["dead_letters"], beat["outbox_depth"]), (1, 0), beat)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5 * SLOW)
+        try:
+            s.connect(self.socket)
+            s.sendall(b'{"cmd":"status"}\n')
+            status = json.loads(s.recv(4096))
+        finally:
+            s.close()
+        self.assertIn("evt-000000000002.json", status["last_error"], status)
+        self.assertEqual(status.get("unmovable"), 1, status)
+
+    def test_x_silent_clients_do_not_delay_the_kiosk(self):
+        # Local clients that connect and say nothing (or begin a line and
+        # never end it), more than the server keeps: the kiosk's question is
+        # still answered within its timeout (status_timeout_ms = 3000 here).
+        self.start_sync()
+        silent = silent_clients(self.socket, 40, partial_every=4)
+        self.addCleanup(lambda: [c.close() for c in silent])
+        self.assertGreaterEqual(len(silent), 8, "fewer than 8 silent clients connected")
+        for card, want in (("A12345678", {"ok": True, "status": "lost", "holder": "张*明"}),
+                           ("B00000001", {"ok": True, "status": "active"})):
+            t = time.monotonic()
+            self.assertEqual(self.ask(card, timeout=3.0), want)
+            self.assertLess(time.monotonic() - t, 3.0 * SLOW)
+        # The silent ones are dropped at their own deadline, not kept for ever.
+        def dropped(c):
+            c.settimeout(5 * SLOW)
+            try:
+                c.recv(100)
+            except OSError:
+                return False
+            return True
+        self.assertTrue(all(dropped(c) for c in silent[:8]), "a silent client was kept")
+
+    def test_y_invalid_bodies_never_leave(self):
+        # bureau-api.md section 2, checked before a body leaves: each of these
+        # is a dead letter with its reason, and none reaches the stand-in.
+        self.poison_conf()
+        good = self.write_events((1,))
+        bad = {}
+        for seq, change, reason in (
+                (2, {"pin": "582039"}, "pin"),
+                (3, {"terminal_id": "GZ-TEST-0002"}, "terminal_id"),
+                (4, {"kind": "pin_guessed"}, "kind"),
+                (5, {"event_id": "not-a-uuid"}, "event_id"),
+                (6, {"event_id": str(uuid.uuid1())}, "event_id"),
+                (7, {"seq": 70}, "seq"),
+                (8, {"occurred_at": "2026-11-27T16:30:12+08:00"}, "occurred_at"),
+                (9, {"card_number": "A1234567"}, "card_number")):
+            rec, _ = event_body(seq)
+            rec.update(change)
+            self.write_event(seq, json.dumps(rec, separators=(",", ":")))
+            bad["evt-%012d.json" % seq] = (rec, reason)
+        good += self.write_events((10,))
+        self.start_sync()
+        wait_for(lambda: not self.events_left(), 15, "an empty outbox")
+        with open(os.path.join(self.certs, "raw-bodies.log"), encoding="utf-8") as f:
+            raw = f.read()
+        for name, (rec, reason) in sorted(bad.items()):
+            self.assertNotIn('"event_id":"%s"' % rec["event_id"], raw.replace(" ", ""),
+                             "%s reached the bureau" % name)
+            self.assert_reason_logged(name, reason)
+        self.assert_recorded_once(good)
+        self.assertEqual(self.dead_letters(), sorted(bad))
+        self.assertNotIn('"pin"', raw)
+        self.assertNotIn("582039", self.read_log(), "a PIN in kiosk-sync's log")
+        self.assertNotIn("A12345678", self.read_log(), "an unmasked card number in the log")
+        self.assertEqual(self.control("/stats")["recorded"], 2)
+        self.assert_no_pin_sent()

@@ -45,6 +45,7 @@ static void check_defaults(const kiosk_config *c)
     T_EQ_INT(c->status_timeout_ms, 3000);
     T_EQ_INT(c->retry_base_ms, 1000);
     T_EQ_INT(c->retry_cap_s, 300);
+    T_EQ_INT(c->dead_after_s, 3600);
     T_EQ_STR(c->bureau_url, "");
     T_EQ_STR(c->ca_file, "");
     T_EQ_STR(c->client_cert, "");
@@ -221,6 +222,10 @@ T_TEST(ranges_have_inclusive_bounds)
     T_EQ_INT(c.retry_cap_s, 2);
     T_BAD("[sync]\nretry_base_ms = 99\n", "t.conf:2: retry_base_ms: 99 is out of range 100..60000");
     T_BAD("[sync]\nretry_cap_s = 0\n", "t.conf:2: retry_cap_s: 0 is out of range 1..3600");
+    T_CHECK(load(&c, "[sync]\ndead_after_s = 2\n"));
+    T_EQ_INT(c.dead_after_s, 2);
+    T_BAD("[sync]\ndead_after_s = 0\n", "t.conf:2: dead_after_s: 0 is out of range 1..604800");
+    T_BAD("[sync]\ndead_after_s = 604801\n", "t.conf:2: dead_after_s: 604801 is out of range 1..604800");
 
     /* The technician code's hash: checked at load, never echoed back. */
     T_EQ_STR(c.service_code_hash, "");

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* ---- verdicts ---------------------------------------------------------- */
@@ -289,69 +291,85 @@ T_TEST(list_sorted_and_filtered)
     T_EQ_INT(oscan_count("/nonexistent/outbox"), -1);
 }
 
-T_TEST(read_checks_everything)
+T_TEST(read_takes_regular_files_only)
 {
-    char buf[OSCAN_FILE_MAX], id[OSCAN_EVENT_ID_LEN];
+    char buf[OSCAN_FILE_MAX], why[160];
     size_t len = 123;
     fresh_dir();
     put("evt-000000000001.json", EVT(ID1));
-    T_EQ_INT(oscan_read(tmpdir, "evt-000000000001.json", buf, sizeof buf, &len, id), OSCAN_READ_OK);
+    T_EQ_INT(oscan_read(tmpdir, "evt-000000000001.json", buf, sizeof buf, &len, why, sizeof why),
+             OSCAN_READ_OK);
     T_EQ_INT(len, strlen(EVT(ID1)));
     T_EQ_MEM(buf, EVT(ID1), strlen(EVT(ID1)));
-    T_EQ_STR(id, ID1);
+    /* Whatever the bytes: whether they are an event is evcheck's question. */
+    put("evt-000000000002.json", "not json");
+    T_EQ_INT(oscan_read(tmpdir, "evt-000000000002.json", buf, sizeof buf, &len, why, sizeof why),
+             OSCAN_READ_OK);
+    T_EQ_INT(len, 8);
 
-    static const char *const bad[] = {
-        "{}",
-        "{\"event_id\":42}",
-        "{\"event_id\":\"not-a-uuid\"}",
-        "{\"event_id\":\"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a1\"}",   /* one short */
-        "{\"event_id\":\"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a100\"}", /* one long */
-        "{\"event_id\":\"0b9a4f52x8e8e-4d55-9f0b-3c2f6d1f7a10\"}",
-        "{\"event_id\":\"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a1\\n\"}",
-        "[\"" ID1 "\"]",
-        "{\"event_id\":\"" ID1 "\"",
-        "",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put("evt-000000000002.json", bad[i]);
-        T_EQ_INT(oscan_read(tmpdir, "evt-000000000002.json", buf, sizeof buf, &len, id), OSCAN_READ_BAD);
-        T_EQ_INT(len, 0);
-    }
-    /* exactly the cap is fine if it is valid; one byte more is not */
+    /* exactly the cap is read; one byte more is too big */
     char *big = malloc(OSCAN_FILE_MAX + 2);
     T_CHECK(big != NULL);
     if (big) {
-        const char *head = "{\"event_id\":\"" ID1 "\",\"pad\":\"";
-        size_t hl = strlen(head);
-        memcpy(big, head, hl);
-        memset(big + hl, 'x', OSCAN_FILE_MAX - hl - 2);
-        memcpy(big + OSCAN_FILE_MAX - 2, "\"}", 3);
+        memset(big, 'x', OSCAN_FILE_MAX);
+        big[OSCAN_FILE_MAX] = '\0';
         put("evt-000000000003.json", big);
-        T_EQ_INT(oscan_read(tmpdir, "evt-000000000003.json", buf, sizeof buf, &len, id), OSCAN_READ_OK);
+        T_EQ_INT(oscan_read(tmpdir, "evt-000000000003.json", buf, sizeof buf, &len, why, sizeof why),
+                 OSCAN_READ_OK);
         T_EQ_INT(len, OSCAN_FILE_MAX);
-        memcpy(big + OSCAN_FILE_MAX - 2, " \"}", 4);
+        memcpy(big + OSCAN_FILE_MAX, "y", 2);
         put("evt-000000000003.json", big);
-        T_EQ_INT(oscan_read(tmpdir, "evt-000000000003.json", buf, sizeof buf, &len, id), OSCAN_READ_BAD);
+        T_EQ_INT(oscan_read(tmpdir, "evt-000000000003.json", buf, sizeof buf, &len, why, sizeof why),
+                 OSCAN_READ_BAD);
+        T_EQ_STR(why, "larger than 4096 bytes");
         free(big);
     }
     /* a smaller caller buffer is a smaller cap */
-    T_EQ_INT(oscan_read(tmpdir, "evt-000000000001.json", buf, 20, &len, id), OSCAN_READ_BAD);
-    T_EQ_INT(oscan_read(tmpdir, "evt-000000000009.json", buf, sizeof buf, &len, id), OSCAN_READ_GONE);
+    T_EQ_INT(oscan_read(tmpdir, "evt-000000000001.json", buf, 20, &len, why, sizeof why), OSCAN_READ_BAD);
+    T_EQ_INT(oscan_read(tmpdir, "evt-000000000009.json", buf, sizeof buf, &len, why, sizeof why),
+             OSCAN_READ_GONE);
 
-    /* a symlink or a FIFO planted in the outbox: refused, never followed, no hang */
+    /* A symlink, FIFO, directory or socket with an event's name: unreadable
+     * (retried, then set aside by the caller), never followed, never opened,
+     * no hang. */
+    static const struct { const char *name, *why; } odd[] = {
+        { "evt-000000000004.json", "a symbolic link, not a regular file" },
+        { "evt-000000000005.json", "a FIFO, not a regular file" },
+        { "evt-000000000006.json", "a directory, not a regular file" },
+        { "evt-000000000007.json", "a socket, not a regular file" },
+    };
     char path[1024];
-    snprintf(path, sizeof path, "%s/evt-000000000004.json", tmpdir);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, odd[0].name);
     T_EQ_INT(symlink("/etc/passwd", path), 0);
-    T_EQ_INT(oscan_read(tmpdir, "evt-000000000004.json", buf, sizeof buf, &len, id), OSCAN_READ_BAD);
-    snprintf(path, sizeof path, "%s/evt-000000000005.json", tmpdir);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, odd[1].name);
     T_EQ_INT(mkfifo(path, 0600), 0);
-    T_EQ_INT(oscan_read(tmpdir, "evt-000000000005.json", buf, sizeof buf, &len, id), OSCAN_READ_BAD);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, odd[2].name);
+    T_EQ_INT(mkdir(path, 0700), 0);
+    int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/%s", tmpdir, odd[3].name);
+    T_EQ_INT(bind(sfd, (struct sockaddr *)&a, sizeof a), 0);
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        T_EQ_INT(oscan_read(tmpdir, odd[i].name, buf, sizeof buf, &len, why, sizeof why),
+                 OSCAN_READ_UNREADABLE);
+        T_EQ_STR(why, odd[i].why);
+    }
+    close(sfd);
+    /* a file we may not open (mode bits do not stop root) */
+    if (geteuid() != 0) {
+        put("evt-000000000008.json", EVT(ID1));
+        snprintf(path, sizeof path, "%s/evt-000000000008.json", tmpdir);
+        T_EQ_INT(chmod(path, 0), 0);
+        T_EQ_INT(oscan_read(tmpdir, "evt-000000000008.json", buf, sizeof buf, &len, why, sizeof why),
+                 OSCAN_READ_UNREADABLE);
+        T_EQ_STR(why, "cannot open: Permission denied");
+    }
     rm_rf();
 }
 
 T_TEST(dead_letters_and_delete)
 {
-    char dead[OSCAN_PATH_MAX];
+    char dead[OSCAN_PATH_MAX], dest[EVNAME_DEAD_LEN], why[300];
     T_CHECK(oscan_dead_dir("/var/lib/kiosk/outbox", dead, sizeof dead));
     T_EQ_STR(dead, "/var/lib/kiosk/outbox.dead");
     T_CHECK(oscan_dead_dir("/var/lib/kiosk/outbox//", dead, sizeof dead));
@@ -363,10 +381,12 @@ T_TEST(dead_letters_and_delete)
     T_CHECK(!oscan_dead_dir("/var/lib/kiosk/outbox", dead, 10));
 
     fresh_dir();
+    T_EQ_INT(oscan_dead_count(tmpdir), 0); /* no folder yet */
     T_CHECK(oscan_dead_dir(tmpdir, dead, sizeof dead));
     put("evt-000000000001.json", EVT(ID1));
     put("evt-000000000002.json", EVT(ID1));
-    T_CHECK(oscan_dead_letter(tmpdir, "evt-000000000001.json"));
+    T_CHECK(oscan_dead_letter(tmpdir, "evt-000000000001.json", dest, why, sizeof why));
+    T_EQ_STR(dest, "evt-000000000001.json");
     T_CHECK(!exists(tmpdir, "evt-000000000001.json"));
     T_CHECK(exists(dead, "evt-000000000001.json"));
     struct stat st;
@@ -374,18 +394,31 @@ T_TEST(dead_letters_and_delete)
     T_EQ_INT(st.st_mode & 0777, 0700);
     /* the listing no longer shows it: it is never retried */
     T_EQ_INT(oscan_count(tmpdir), 1);
-    T_EQ_INT(oscan_count(dead), 1);
+    T_EQ_INT(oscan_dead_count(tmpdir), 1);
 
-    /* an older dead letter of the same name is never overwritten */
+    /* an older dead letter of the same name is never overwritten: the
+     * newcomer takes the first free copy name, and both count */
     put("evt-000000000001.json", "{\"second\":1}");
-    T_CHECK(!oscan_dead_letter(tmpdir, "evt-000000000001.json"));
-    T_CHECK(exists(tmpdir, "evt-000000000001.json"));
-    char buf[OSCAN_FILE_MAX], id[OSCAN_EVENT_ID_LEN];
+    T_CHECK(oscan_dead_letter(tmpdir, "evt-000000000001.json", dest, why, sizeof why));
+    T_EQ_STR(dest, "evt-000000000001.1.json");
+    put("evt-000000000001.json", "{\"third\":1}");
+    T_CHECK(oscan_dead_letter(tmpdir, "evt-000000000001.json", dest, why, sizeof why));
+    T_EQ_STR(dest, "evt-000000000001.2.json");
+    T_CHECK(!exists(tmpdir, "evt-000000000001.json"));
+    char buf[OSCAN_FILE_MAX];
     size_t len;
-    T_EQ_INT(oscan_read(dead, "evt-000000000001.json", buf, sizeof buf, &len, id), OSCAN_READ_OK);
-    T_EQ_STR(id, ID1);
+    T_EQ_INT(oscan_read(dead, "evt-000000000001.json", buf, sizeof buf, &len, why, sizeof why), OSCAN_READ_OK);
+    T_EQ_MEM(buf, EVT(ID1), strlen(EVT(ID1)));
+    T_EQ_INT(oscan_read(dead, "evt-000000000001.1.json", buf, sizeof buf, &len, why, sizeof why), OSCAN_READ_OK);
+    T_EQ_MEM(buf, "{\"second\":1}", len);
+    T_EQ_INT(oscan_dead_count(tmpdir), 3);
+    put("notes.txt", "x");
+    T_EQ_INT(oscan_count(tmpdir), 1);
 
-    T_CHECK(!oscan_dead_letter(tmpdir, "evt-000000000077.json")); /* nothing to move */
+    T_CHECK(!oscan_dead_letter(tmpdir, "evt-000000000077.json", dest, why, sizeof why)); /* nothing to move */
+    T_CHECK(strstr(why, "No such file") != NULL);
+    T_EQ_STR(dest, "");
+    T_CHECK(!oscan_dead_letter(tmpdir, "notes.txt", dest, why, sizeof why)); /* not an event's name */
 
     T_CHECK(oscan_delete(tmpdir, "evt-000000000002.json"));
     T_CHECK(!exists(tmpdir, "evt-000000000002.json"));
@@ -401,8 +434,10 @@ T_TEST(dead_letters_and_delete)
     if (f)
         fclose(f);
     put("evt-000000000001.json", EVT(ID1));
-    T_CHECK(!oscan_dead_letter(tmpdir, "evt-000000000001.json"));
+    T_CHECK(!oscan_dead_letter(tmpdir, "evt-000000000001.json", dest, why, sizeof why));
+    T_CHECK(strstr(why, "not a folder") != NULL);
     T_CHECK(exists(tmpdir, "evt-000000000001.json"));
+    T_EQ_INT(oscan_dead_count(tmpdir), 0);
     rm_rf();
 }
 
@@ -412,7 +447,7 @@ int main(void)
         T_CASE(classify_table), T_CASE(error_code_untrusted_json),
         T_CASE(client_refuses_bad_settings), T_CASE(client_refusals_name_the_line), T_CASE(send_without_server),
         T_CASE(parse_names), T_CASE(list_sorted_and_filtered),
-        T_CASE(read_checks_everything), T_CASE(dead_letters_and_delete),
+        T_CASE(read_takes_regular_files_only), T_CASE(dead_letters_and_delete),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = t_run(cases, sizeof cases / sizeof cases[0]);

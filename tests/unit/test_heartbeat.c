@@ -38,7 +38,7 @@ T_TEST(refresh_reads_the_outbox)
     hb_figures f = { 0 };
     T_CHECK(mkdtemp(dir) != NULL);
     /* A fresh terminal: nothing at all, not even a dead-letter folder. */
-    hb_refresh(dir, &f);
+    hb_refresh(dir, 0, &f);
     T_EQ_INT(f.outbox_depth, 0);
     T_EQ_INT(f.dead_letters, 0);
     T_EQ_INT(f.last_event_seq, 0);
@@ -51,10 +51,18 @@ T_TEST(refresh_reads_the_outbox)
     snprintf(dead, sizeof dead, "%s.dead", dir);
     T_EQ_INT(mkdir(dead, 0700), 0);
     put(dead, "evt-000000000003.json", ev);
-    hb_refresh(dir, &f);
+    hb_refresh(dir, 0, &f);
     T_EQ_INT(f.outbox_depth, 2);
     T_EQ_INT(f.dead_letters, 1);
     T_EQ_INT(f.last_event_seq, 8);
+    /* A copy whose name was taken counts; one dead letter kiosk-sync could
+     * not move counts as dead, not as waiting. */
+    put(dead, "evt-000000000003.1.json", ev);
+    put(dead, "notes.txt", ev);
+    hb_refresh(dir, 1, &f);
+    T_EQ_INT(f.outbox_depth, 1);
+    T_EQ_INT(f.dead_letters, 3);
+    hb_refresh(dir, 0, &f);
 
     /* A seq file that is not digits and a newline is not believed: the
      * last figure stands. */
@@ -62,19 +70,19 @@ T_TEST(refresh_reads_the_outbox)
                                        "-1\n", "1\n2\n" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         put(dir, "seq", bad[i]);
-        hb_refresh(dir, &f);
+        hb_refresh(dir, 0, &f);
         T_EQ_INT(f.last_event_seq, 8);
     }
     put(dir, "seq", "18446744073709551615\n");
-    hb_refresh(dir, &f);
+    hb_refresh(dir, 0, &f);
     T_CHECK(f.last_event_seq == UINT64_MAX);
     put(dir, "seq", "18446744073709551616\n"); /* one more: refused */
-    hb_refresh(dir, &f);
+    hb_refresh(dir, 0, &f);
     T_CHECK(f.last_event_seq == UINT64_MAX);
 
     /* The outbox gone: counts keep their last values, no crash. */
     rm_rf(dir);
-    hb_refresh(dir, &f);
+    hb_refresh(dir, 0, &f);
     T_EQ_INT(f.outbox_depth, 2);
 }
 
@@ -156,7 +164,7 @@ static size_t fake_status(void *ctx, char *out, size_t cap)
 {
     seen *s = ctx;
     s->status_calls++;
-    return sync_server_status_reply(SYNC_BUREAU_UNREACHABLE, "curl 7: \"refused\"", out, cap);
+    return sync_server_status_reply(SYNC_BUREAU_UNREACHABLE, "curl 7: \"refused\"", 2, out, cap);
 }
 
 static size_t reply(seen *s, const char *req, size_t len, char *out, size_t cap)
@@ -188,13 +196,13 @@ T_TEST(reply_dispatches_by_command)
 
     req = "{\"cmd\":\"status\"}";
     n = reply(&s, req, strlen(req), out, sizeof out);
-    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unreachable\",\"last_error\":\"curl 7: \\\"refused\\\"\"}\n");
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unreachable\",\"last_error\":\"curl 7: \\\"refused\\\"\",\"unmovable\":2}\n");
     T_EQ_INT(s.status_calls, 1);
     /* Each state's word; an out-of-range one reads unknown. */
-    sync_server_status_reply(SYNC_BUREAU_REACHABLE, "", out, sizeof out);
-    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"reachable\",\"last_error\":\"\"}\n");
-    sync_server_status_reply(7, NULL, out, sizeof out);
-    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unknown\",\"last_error\":\"\"}\n");
+    sync_server_status_reply(SYNC_BUREAU_REACHABLE, "", 0, out, sizeof out);
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"reachable\",\"last_error\":\"\",\"unmovable\":0}\n");
+    sync_server_status_reply(7, NULL, -3, out, sizeof out);
+    T_EQ_STR(out, "{\"ok\":true,\"bureau\":\"unknown\",\"last_error\":\"\",\"unmovable\":0}\n");
 }
 
 T_TEST(reply_refuses_what_it_cannot_read)

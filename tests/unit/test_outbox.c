@@ -692,8 +692,12 @@ T_TEST(dead_letters_counted_and_moved_back)
     snprintf(dead, sizeof dead, "%s.dead", base);
     T_EQ_INT(mkdir(dead, 0700), 0);
     T_CHECK(outbox_record(o, CARD, OUTBOX_PIN_CHANGED, T0)); /* evt 1 stays in the outbox */
+    /* Copies (".<n>" before ".json": kiosk-sync found the name taken) count
+     * and go back under their event's name; other spellings are not ours. */
     static const char *const names[] = { "evt-000000000001.json", "evt-000000000002.json",
-                                         "evt-000000000003.json", "notes.txt", "evt-12.json" };
+                                         "evt-000000000003.json", "notes.txt", "evt-12.json",
+                                         "evt-000000000004.1.json", "evt-000000000001.2.json",
+                                         "evt-000000000005.0.json", "evt-000000000005.01.json" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(text, sizeof text, "%s/%s", dead, names[i]);
         FILE *f = fopen(text, "w");
@@ -701,16 +705,21 @@ T_TEST(dead_letters_counted_and_moved_back)
         fputs(names[i], f);
         fclose(f);
     }
-    T_EQ_INT(outbox_dead_count(o), 3);
-    /* evt 1 exists in the outbox: that dead letter stays; 2 and 3 go back. */
-    T_EQ_INT(outbox_requeue_dead(o), 2);
-    T_EQ_STR(listing(base), "evt-000000000001.json evt-000000000002.json evt-000000000003.json seq");
-    T_EQ_STR(listing(dead), "evt-000000000001.json evt-12.json notes.txt");
-    T_EQ_INT(outbox_dead_count(o), 1);
+    T_EQ_INT(outbox_dead_count(o), 5);
+    /* evt 1 exists in the outbox: its two dead letters stay; 2, 3 and 4 go back. */
+    T_EQ_INT(outbox_requeue_dead(o), 3);
+    T_EQ_STR(listing(base), "evt-000000000001.json evt-000000000002.json evt-000000000003.json "
+                            "evt-000000000004.json seq");
+    T_EQ_STR(listing(dead), "evt-000000000001.2.json evt-000000000001.json evt-000000000005.0.json "
+                            "evt-000000000005.01.json evt-12.json notes.txt");
+    T_EQ_INT(outbox_dead_count(o), 2);
     char *back = slurp(path_in("evt-000000000002.json"));
     T_EQ_STR(back, "evt-000000000002.json");
     free(back);
-    T_EQ_INT(outbox_depth(o), 3);
+    back = slurp(path_in("evt-000000000004.json"));
+    T_EQ_STR(back, "evt-000000000004.1.json");
+    free(back);
+    T_EQ_INT(outbox_depth(o), 4);
     /* An unreadable folder: -1, nothing moved. */
     T_EQ_INT(chmod(dead, 0), 0);
     if (geteuid() != 0) {
@@ -726,7 +735,7 @@ T_TEST(dead_letters_counted_and_moved_back)
         snprintf(slashed, sizeof slashed, "%s//", base);
         o = outbox_open(slashed, TERM, err, sizeof err);
         T_CHECK(o != NULL);
-        T_EQ_INT(outbox_dead_count(o), 1);
+        T_EQ_INT(outbox_dead_count(o), 2);
         outbox_close(o);
     }
     remove_base();

@@ -1,4 +1,5 @@
 #include "t.h"
+#include "util/evname.h"
 #include "util/mask.h"
 #include "util/secure.h"
 #include "util/text.h"
@@ -74,5 +75,43 @@ T_TEST(whitespace_and_errf)
     text_errf(NULL, 0, "%d", 1); /* no buffer: nothing, no crash */
 }
 
+T_TEST(event_names_and_dead_letter_copies)
+{
+    static const struct { const char *name; bool event, dead; uint64_t seq; unsigned copy; } rows[] = {
+        { "evt-000000001834.json", true, true, 1834, 0 },
+        { "evt-999999999999.json", true, true, 999999999999ull, 0 },
+        { "evt-000000000002.1.json", false, true, 2, 1 },
+        { "evt-000000000002.999.json", false, true, 2, 999 },
+        { "evt-000000000002.1000.json", false, false, 0, 0 },
+        { "evt-000000000002.0.json", false, false, 0, 0 },
+        { "evt-000000000002.01.json", false, false, 0, 0 },
+        { "evt-000000000002..json", false, false, 0, 0 },
+        { "evt-000000000002.1.json.tmp", false, false, 0, 0 },
+        { "evt-00000000002.json", false, false, 0, 0 },
+        { "evt-0000000000002.json", false, false, 0, 0 },
+        { "evt-00000000000a.json", false, false, 0, 0 },
+        { "intent-000000000002.json", false, false, 0, 0 },
+        { ".tmp-evt-000000000002.json", false, false, 0, 0 },
+        { "evt-000000000002.json.1", false, false, 0, 0 },
+        { "", false, false, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint64_t seq = 7;
+        unsigned copy = 7;
+        T_EQ_INT(evname_parse(rows[i].name, &seq), rows[i].event);
+        T_EQ_INT(evname_parse_dead(rows[i].name, &seq, &copy), rows[i].dead);
+        if (rows[i].dead) {
+            char back[EVNAME_DEAD_LEN];
+            T_EQ_INT(seq, rows[i].seq);
+            T_EQ_INT(copy, rows[i].copy);
+            evname_dead(back, seq, copy); /* the one spelling of that name */
+            T_EQ_STR(back, rows[i].name);
+        }
+    }
+    T_CHECK(evname_parse("evt-000000000003.json", NULL));
+    T_CHECK(evname_parse_dead("evt-000000000003.5.json", NULL, NULL));
+}
+
 T_MAIN(T_CASE(json_nul_escapes_are_found_only_in_strings), T_CASE(whitespace_and_errf), T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
-       T_CASE(random_below_stays_in_range_and_covers_it), T_CASE(wipe_zeroes))
+       T_CASE(random_below_stays_in_range_and_covers_it), T_CASE(wipe_zeroes),
+       T_CASE(event_names_and_dead_letter_copies))
