@@ -91,12 +91,14 @@ void fx_service_refresh(app *a)
 {
     ui_service_info *si = &a->svc;
     ui_bureau_state bureau = si->bureau;
+    long unmovable = si->unmovable;
     char last_error[sizeof si->last_error];
     struct statvfs vs;
 
     memcpy(last_error, si->last_error, sizeof last_error);
     memset(si, 0, sizeof *si);
     si->bureau = bureau; /* until kiosk-sync answers again */
+    si->unmovable = unmovable;
     memcpy(si->last_error, last_error, sizeof last_error);
     snprintf(si->version, sizeof si->version, "%s", KIOSK_VERSION);
     snprintf(si->terminal, sizeof si->terminal, "%s", a->cfg.terminal_id);
@@ -275,6 +277,7 @@ static void fx_bureau_info(app *a, const sync_bureau_info *info)
 
     a->svc.bureau = info->bureau <= SYNC_BUREAU_DOWN ? states[info->bureau] : UI_BUREAU_UNKNOWN;
     snprintf(a->svc.last_error, sizeof a->svc.last_error, "%s", info->last_error);
+    a->svc.unmovable = info->unmovable;
     a->dirty = true;
 }
 

@@ -72,6 +72,8 @@ typedef struct {
     sync_bureau bureau;
     char last_error[128]; /* printable ASCII; "" none. When kiosk-sync did not
                              answer: NOT_KNOWN, and this says why */
+    long unmovable;       /* event files kiosk-sync set aside but could not move
+                             out of the outbox (never sent); 0 none or unknown */
 } sync_bureau_info;
 typedef void (*sync_bureau_fn)(void *ud, const sync_bureau_info *info);
 

@@ -345,6 +345,7 @@ void sync_wire_ask_bureau_status(const sync_client *c, sync_bureau_info *info)
         const cJSON *ok = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ok") : NULL;
         const cJSON *b = cJSON_IsTrue(ok) ? cJSON_GetObjectItemCaseSensitive(root, "bureau") : NULL;
         const cJSON *e = cJSON_IsTrue(ok) ? cJSON_GetObjectItemCaseSensitive(root, "last_error") : NULL;
+        const cJSON *u = cJSON_IsTrue(ok) ? cJSON_GetObjectItemCaseSensitive(root, "unmovable") : NULL;
         why = "an answer that is not a status";
         for (size_t i = 0; cJSON_IsString(b) && why && i < sizeof words / sizeof words[0]; i++)
             if (strcmp(b->valuestring, words[i]) == 0) {
@@ -357,6 +358,9 @@ void sync_wire_ask_bureau_status(const sync_client *c, sync_bureau_info *info)
             for (char *p = info->last_error; *p; p++)
                 *p = *p < 0x20 || *p > 0x7e ? '?' : *p;
         }
+        /* A count, or nothing: an older kiosk-sync does not send it. */
+        if (!why && cJSON_IsNumber(u) && u->valuedouble >= 0 && u->valuedouble <= 1e9)
+            info->unmovable = (long)u->valuedouble;
     }
     if (why) {
         info->bureau = SYNC_BUREAU_NOT_KNOWN;

@@ -37,6 +37,7 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_SV_LAST_ERROR] = { "最近的错误", "Last error" },
     [S_SV_OUTBOX] = { "待发送记录", "Outbox" },
     [S_SV_DEAD] = { "被拒记录", "Dead letters" },
+    [S_SV_UNMOVABLE] = { "；另有 %d 份滞留在待发送目录", "; %d more stuck in the outbox" },
     [S_SV_UPTIME] = { "已运行", "Uptime" },
     [S_SV_DISK] = { "记录盘可用空间", "Free for the outbox" },
     [S_SV_STORAGE] = { "记录盘", "Outbox disk" },

@@ -44,6 +44,7 @@ typedef enum {
     S_SV_LAST_ERROR,
     S_SV_OUTBOX,
     S_SV_DEAD,
+    S_SV_UNMOVABLE,    /* %d dead letters kiosk-sync could not move */
     S_SV_UPTIME,
     S_SV_DISK,
     S_SV_STORAGE,

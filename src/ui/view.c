@@ -273,13 +273,18 @@ static int view_service_lines(ui_view *v, const core *c, const ui_service_info *
     const char *none = str_get(S_SV_NONE, c->lang);
     const str_id bureau_ids[] = { [UI_BUREAU_UNKNOWN] = S_SV_BUREAU_UNKNOWN,
                                   [UI_BUREAU_OK] = S_SV_BUREAU_OK, [UI_BUREAU_DOWN] = S_SV_BUREAU_DOWN };
-    char n1[32], n2[32], n3[32], n4[48];
+    char n1[32], n2[128], n3[32], n4[48];
     int n = 0;
 
 #define LINE(id, fmt, ...) \
     snprintf(v->buf_service[n++], sizeof v->buf_service[0], "%s   " fmt, str_get(id, c->lang), __VA_ARGS__)
     snprintf(n1, sizeof n1, si->outbox_depth >= 0 ? "%ld" : "?", si->outbox_depth);
     snprintf(n2, sizeof n2, si->dead_letters >= 0 ? "%ld" : "?", si->dead_letters);
+    if (si->unmovable > 0) {
+        size_t used = strlen(n2);
+        str_fmt(n2 + used, sizeof n2 - used, S_SV_UNMOVABLE, c->lang,
+                si->unmovable > 999999 ? 999999 : (int)si->unmovable);
+    }
     snprintf(n3, sizeof n3, "%ldd %02ld:%02ld:%02ld", si->uptime_s / 86400, si->uptime_s / 3600 % 24,
              si->uptime_s / 60 % 60, si->uptime_s % 60);
     if (si->disk_free_kb >= 1024LL * 1024)
@@ -309,7 +314,7 @@ static void view_service_screen(view_ctx *x, const core *c, const ui_view_input 
 {
     static const ui_service_info empty = { .outbox_depth = -1, .dead_letters = -1, .disk_free_kb = -1 };
     /* Lines each figure may take: reader names and error texts run long. */
-    static const int lines_of[UI_SERVICE_LINES] = { 1, 1, 2, 3, 1, 1, 2, 1, 1, 1, 2, 3 };
+    static const int lines_of[UI_SERVICE_LINES] = { 1, 1, 2, 3, 1, 1, 2, 1, 2, 1, 2, 3 };
     /* Landscape: the short figures (outbox, dead letters, uptime, free
      * space) on the right; a path in a disk error does not wrap, so that
      * one stays on the wide side. */

@@ -87,6 +87,7 @@ typedef struct {
     char last_error[128];   /* kiosk-sync's last problem with the bureau */
     long outbox_depth;      /* -1: could not be counted */
     long dead_letters;      /* -1: could not be counted */
+    long unmovable;         /* set aside by kiosk-sync but stuck in the outbox */
     long uptime_s;
     long long disk_free_kb; /* -1: unknown */
     char storage[192];      /* why records cannot be written; "" when they can */

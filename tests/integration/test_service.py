@@ -272,6 +272,34 @@ class TestServiceRealSync(ServiceTest):
         self.assertRegex(self.figure(k, "Last error"), r"^curl \d+: ")
         self.assertEqual(self.figure(k, "Outbox"), "1")
 
+    def test_a_record_kiosk_sync_cannot_set_aside_is_shown(self):
+        # A body kiosk-sync refuses to send, and no folder to set it aside
+        # in: it stays in the outbox, unsent, and the technician sees it.
+        k = self.kiosk(sync="real")
+        dead = k.outbox + ".dead"
+        if os.path.isdir(dead):
+            os.rmdir(dead)
+        with open(dead, "w") as f:
+            f.write("a file where the dead letters' folder should be\n")
+        rec = {"event_id": str(uuid.uuid4()), "terminal_id": TERMINAL_ID, "seq": 77,
+               "card_number": "A77000001", "kind": "pin_exploded",
+               "occurred_at": "2026-11-27T08:30:12Z"}
+        with open(os.path.join(k.outbox, "evt-%012d.json" % 77), "w") as f:
+            json.dump(rec, f)
+        deadline = time.monotonic() + slow(10)
+        while "pin_exploded" not in k.sync_log_text() and "kind" not in k.sync_log_text() \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.open_service(k)
+        k.tap("btn.lang")
+        deadline = time.monotonic() + slow(5)
+        while time.monotonic() < deadline:
+            if "1 more stuck in the outbox" in self.figure(k, "Dead letters"):
+                break
+            time.sleep(0.1)
+        self.assertRegex(self.figure(k, "Dead letters"), r"; 1 more stuck in the outbox$")
+        self.assertEqual(k.recorded(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -55,7 +55,7 @@ static const ui_service_info service_sample = {
     .reader_used = "Generic Smart Card Reader Interface [CCID Interface] (12345678) 00 00",
     .profile = "iso7816", .bureau = UI_BUREAU_DOWN,
     .last_error = "http 0, curl 28: Connection timed out after 5001 milliseconds",
-    .outbox_depth = 1834, .dead_letters = 12, .uptime_s = 86400L * 123 + 3661,
+    .outbox_depth = 1834, .dead_letters = 12, .unmovable = 3, .uptime_s = 86400L * 123 + 3661,
     .disk_free_kb = 123456789,
     .storage = "fsync /var/lib/kiosk/outbox/.tmp-probe: No space left on device",
 };
