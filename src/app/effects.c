@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "app/control.h"
 #include "app/display.h"
 #include "app/post.h"
 #include "app/records.h"
@@ -25,6 +26,8 @@
 #define SERVICE_REFRESH_MS 2000u
 
 struct app_fx {
+    core_state shown_state; /* what was last announced */
+    core_notice shown_notice;
     tcode tcode;            /* the technician code's salted hash, if configured */
     bool tcode_set;
     tcheck *checker;        /* checks typed codes against it, off this thread */
@@ -48,9 +51,12 @@ app_fx *fx_new(const kiosk_config *cfg)
 {
     app_fx *f = calloc(1, sizeof *f);
 
+    if (f == NULL)
+        return NULL;
+    f->shown_state = ST__LAST;
+    f->shown_notice = NT__LAST;
     /* Checked when the config was read; without one, no service screen. */
-    if (f)
-        f->tcode_set = cfg->service_code_hash[0] && tcode_parse(cfg->service_code_hash, &f->tcode, NULL, 0);
+    f->tcode_set = cfg->service_code_hash[0] && tcode_parse(cfg->service_code_hash, &f->tcode, NULL, 0);
     return f;
 }
 
@@ -227,6 +233,25 @@ void fx_feed(app *a, core_event *ev)
     if (before[0] != (int)c->state || before[1] != (int)c->notice || before[2] != c->entry_len ||
         before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen)
         a->dirty = true;
+    fx_note_state(a);
+}
+
+void fx_note_state(app *a)
+{
+    app_fx *f = a->fx;
+    const char *n;
+
+    if (a->core->state == f->shown_state && a->core->notice == f->shown_notice)
+        return;
+    n = core_notice_name(a->core->notice);
+    log_info("core", "-> [%s]%s%s", core_state_name(a->core->state), n ? " notice=" : "", n ? n : "");
+    f->shown_state = a->core->state;
+    f->shown_notice = a->core->notice;
+    a->dirty = true;
+    display_prefetch_restart(a->disp);
+    control_announce(a);
+    if (a->ctl)
+        control_check_waits(a);
 }
 
 void fx_simple(app *a, core_event_type t)

@@ -31,6 +31,13 @@ void fx_stop(app *a);
 void fx_feed(app *a, core_event *ev);
 void fx_simple(app *a, core_event_type t);
 
+/* Announces a change of state or notice (if there is one since the last):
+ * one log line, the subscribers, the waits, the next screens prepared
+ * anew. fx_feed calls it after every event, so that a state that lasts
+ * less than a loop turn (CHANGING on a quick card) is still announced;
+ * the loop once before the first frame. */
+void fx_note_state(app *a);
+
 /* A worker's news from the mailbox (any post_kind but POST_CONTROL),
  * turned into a core event. The caller frees the message (post_msg_free). */
 void fx_worker_event(app *a, post_msg *m);

@@ -15,28 +15,19 @@
 #include "util/notify.h"
 
 typedef struct {
-    core_state shown_state;  /* what was last announced */
-    core_notice shown_notice;
     int shown_seconds;
     uint64_t wd_every_ms;    /* WATCHDOG=1 this often (half systemd's period); 0 none */
     uint64_t wd_next_ms;
 } loop_state;
 
-/* ---- state changes: one place logs and announces them --------------------- */
+/* ---- after a turn's events ---------------------------------------------------- */
 
+/* State changes are announced as they happen (fx_note_state); here what
+ * moves with time alone: the countdown's second, the waits' deadlines. */
 static void loop_after_events(app *a, loop_state *l)
 {
     int secs = core_warning_seconds_left(a->core);
 
-    if (a->core->state != l->shown_state || a->core->notice != l->shown_notice) {
-        const char *n = core_notice_name(a->core->notice);
-        log_info("core", "-> [%s]%s%s", core_state_name(a->core->state), n ? " notice=" : "", n ? n : "");
-        control_announce(a);
-        l->shown_state = a->core->state;
-        l->shown_notice = a->core->notice;
-        a->dirty = true;
-        display_prefetch_restart(a->disp);
-    }
     if (secs != l->shown_seconds) {
         l->shown_seconds = secs;
         a->dirty = true;
@@ -147,9 +138,10 @@ static void loop_notify_ready(loop_state *l)
 
 void loop_run(app *a)
 {
-    loop_state l = { .shown_state = ST__LAST, .shown_notice = NT__LAST };
+    loop_state l = { 0 };
 
     records_probe(a); /* out of service from the first frame if the disk is full */
+    fx_note_state(a);
     loop_after_events(a, &l);
     display_present(a);
     app_stats_first_frame(&a->stats, app_now_ns());

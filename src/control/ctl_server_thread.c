@@ -317,12 +317,13 @@ void *ctl_server_main(void *arg)
 
             if (c->id != id_of[k] || c->fd < 0)
                 continue;
-            /* Lines that waited for a place in flight (a reply freed one). */
-            if (re == 0 && c->in_len > 0 && !client_run_lines(s, c))
+            if ((re & (POLLIN | POLLERR)) && !c->read_eof && !client_read(s, c))
+                continue;
+            /* Lines that waited for a place in flight, whatever woke us (a
+               reply that freed one may come with nothing else to read). */
+            if (c->in_len > 0 && !client_run_lines(s, c))
                 continue;
             if (re == 0)
-                continue;
-            if ((re & (POLLIN | POLLERR)) && !c->read_eof && !client_read(s, c))
                 continue;
             pthread_mutex_lock(&s->mu);
             if (c->fd >= 0 && (re & POLLOUT))
