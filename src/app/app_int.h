@@ -7,10 +7,11 @@
  *
  *   app.c      start-up and wiring: the threads, the assets, the core; shutdown
  *   loop.c     the main loop: its wait (events and every room's deadline),
- *              dispatch, state changes announced, the watchdog
+ *              dispatch, the countdown's second, the watchdog
  *   post.c     worker threads -> the mailbox the loop takes (never refused)
  *   effects.c  answers in (card, bureau, reader) -> core events; the core's
- *              effects carried out (card, bureau, outbox, keypad, service)
+ *              effects carried out (card, bureau, outbox, keypad, service);
+ *              every change of state logged and announced as it happens
  *   records.c  records the disk refused, retried; the storage probe
  *   input.c    fingers, mouse and keys -> core events; the service gesture
  *   control.c  control-socket requests -> synthetic input, waits and replies

@@ -2,8 +2,8 @@
  * or the earliest deadline of any room (the core's timers, the countdown's
  * next second, records, the service screen, the gesture, the control
  * socket's waits, the watchdog), hands each event to the room it belongs
- * to, announces state changes in one place, and presents a frame only when
- * something changed. Idle turns prepare the next screens.
+ * to, and presents a frame only when something changed. Idle turns prepare
+ * the next screens.
  */
 #ifndef APP_LOOP_H
 #define APP_LOOP_H
