@@ -2,10 +2,11 @@
 #   make run    the kiosk in a window on the simulated card
 #   make test   unit + integration tests, again under ASan/UBSan, one journey under valgrind
 #   make bench  the speed and memory figures, the fleet's jitter, a 5000-journey soak (tests/bench/)
+#   make deb    the Debian package, built from a copy of the checkout, into tests/out/deb/
 BUILD ?= build
 ASAN  ?= build-asan
 
-.PHONY: all deps build asan run test bench clean
+.PHONY: all deps build asan run test bench deb clean
 
 all: build
 
@@ -35,6 +36,11 @@ bench: build
 	@rc=0; /usr/bin/python3 tests/bench/bench.py --kiosk $(BUILD)/kiosk || rc=1; \
 	$(BUILD)/src/syncd/fleet-jitter || rc=1; \
 	/usr/bin/python3 tests/bench/soak.py --kiosk $(BUILD)/kiosk || rc=1; exit $$rc
+
+# dpkg-buildpackage writes beside the tree it builds and leaves obj-*/ in
+# it: scripts/build-deb.sh builds a copy in /tmp, so the checkout stays clean.
+deb: deps
+	@scripts/build-deb.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) tests/out

@@ -89,6 +89,12 @@ integration "$OUT/fuzz.log" tests/fuzz/run.sh 60
 echo "== the production install: meson install --destdir, systemd-analyze verify and security ($BUILD)"
 integration "$OUT/install.log" $PY tests/install/test_install.py "$BUILD"
 
+# Builds its own package from a copy of the checkout (dh builds in obj-*/ and
+# reuses nothing of $BUILD: a minute or two on 2 cores), then lintian and
+# the package's contents and maintainer scripts.
+echo "== the Debian package: dpkg-buildpackage on a copy, lintian, dpkg-deb -c/-I (tests/out/deb)"
+integration "$OUT/deb.log" $PY tests/deb/test_deb.py
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
