@@ -64,20 +64,12 @@ KNOWN_WARNINGS = {
     "non-standard-file-perm",
 }
 
-passed = 0
-failed = 0
+# The install stage's check(): same lines, same counters (install.passed,
+# install.failed); importing it runs nothing.
+sys.path.insert(0, os.path.join(SRC, "tests", "install"))
+import test_install as install  # noqa: E402
 
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   - %s" % name)
-    else:
-        failed += 1
-        print("FAIL - %s%s" % (name, (": " + detail) if detail else ""))
-    sys.stdout.flush()
-    return ok
+check = install.check
 
 
 def run(argv, timeout=300, **kw):
@@ -229,5 +221,5 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("%d passed, %d failed" % (install.passed, install.failed))
+    sys.exit(1 if install.failed else 0)
