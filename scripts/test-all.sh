@@ -95,6 +95,13 @@ integration "$OUT/install.log" $PY tests/install/test_install.py "$BUILD"
 echo "== the Debian package: dpkg-buildpackage on a copy, lintian, dpkg-deb -c/-I (tests/out/deb)"
 integration "$OUT/deb.log" $PY tests/deb/test_deb.py
 
+# That package in a bookworm root file system (cached under tests/out/boot/,
+# remade when its package list changes: ~45 s), booted with systemd as
+# PID 1 under systemd-nspawn: the units live, the watchdog, the sandbox,
+# enforcement with negative controls, a journey (about 3 minutes).
+echo "== the package on a booted terminal: mmdebstrap + systemd-nspawn -b (tests/boot)"
+integration "$OUT/boot.log" $PY tests/boot/boot_test.py
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

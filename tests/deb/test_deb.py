@@ -8,7 +8,7 @@
    --no-build is given and OUT_DIR already holds a .deb.
 2. lintian on the .changes: any E: line fails; the W: lines are printed and
    must be the ones README.md ("Debian package") explains, no others.
-3. `dpkg-deb -c`: the programs, units, snippets, PAM file, fonts, picture,
+3. `dpkg-deb -c`: the programs, units, snippets, fonts, picture,
    docs and kiosk.conf are there, with their modes; nothing of tests/.
 4. `dpkg-deb -I`: kiosk.conf is a conffile; Depends has the runtime needs
    shlibs cannot see; the maintainer scripts create the users before the
@@ -41,7 +41,6 @@ FILES = [
     ("lib/systemd/system/kiosk-sync.service", 0o644),
     ("usr/lib/sysusers.d/kiosk.conf", 0o644),
     ("usr/lib/tmpfiles.d/kiosk.conf", 0o644),
-    ("usr/lib/pam.d/kiosk", 0o644),
     ("usr/share/kiosk/fonts/NotoSansSC-Kiosk-Regular.otf", 0o644),
     ("usr/share/kiosk/fonts/NotoSansSC-Kiosk-Bold.otf", 0o644),
     ("usr/share/kiosk/fonts/LICENSE", 0o644),
@@ -55,7 +54,7 @@ FILES = [
 ]
 
 # Runtime needs that no shared library brings in.
-DEPENDS = ["cage", "xwayland", "pcscd", "fonts-noto-cjk", "systemd", "libpam-systemd"]
+DEPENDS = ["cage", "xwayland", "pcscd", "fonts-noto-cjk", "systemd", "seatd"]
 
 # The lintian warnings README.md explains (tag, what it is about).
 KNOWN_WARNINGS = {

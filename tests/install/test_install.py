@@ -13,7 +13,7 @@
    (the shipped file, mode 0640, production values that agree with the
    units), fonts and picture where the binary's KIOSK_DATADIR points, the
    two units (no template placeholder left, our paths in them installed,
-   the settings the product relies on), sysusers.d, tmpfiles.d and PAM.
+   the settings the product relies on), sysusers.d, tmpfiles.d.
 3. Applies the sysusers.d and tmpfiles.d snippets to ROOT (systemd-sysusers
    and systemd-tmpfiles --root, as root only: they chown) and checks the
    users, group, directories, owners and modes they make.
@@ -74,7 +74,6 @@ TREE = [
     ("lib/systemd/system/kiosk-sync.service", None, 0o644),
     ("usr/lib/sysusers.d/kiosk.conf", "systemd/kiosk.sysusers", 0o644),
     ("usr/lib/tmpfiles.d/kiosk.conf", None, 0o644),
-    ("usr/lib/pam.d/kiosk", "systemd/kiosk.pam", 0o644),
 ]
 UNIT_DIR = "lib/systemd/system"
 
@@ -91,7 +90,11 @@ UNIT_SETTINGS = [
     ("kiosk.service", "Restart", "always", "restarted whatever the exit"),
     ("kiosk.service", "PrivateNetwork", "yes", "the process that sees PINs has no network"),
     ("kiosk.service", "RestrictAddressFamilies", "AF_UNIX AF_NETLINK", "no AF_INET, AF_INET6, AF_PACKET"),
-    ("kiosk.service", "PAMName", "kiosk", "cage needs a logind session"),
+    ("kiosk.service", "Environment", re.compile(r"(^| )LIBSEAT_BACKEND=seatd( |$)"),
+     "the seat comes from seatd, not a logind session"),
+    ("kiosk.service", "PAMName", "", "no session: it would move cage and the kiosk out of the unit's cgroup"),
+    ("kiosk.service", "SystemCallFilter", re.compile(r"(^| )mincore( |$)"), "Mesa's EGL set-up needs it"),
+    ("kiosk.service", "SupplementaryGroups", "video", "seatd -g video serves that group"),
     ("kiosk.service", "TTYPath", "/dev/tty1", "the console it takes"),
     ("kiosk.service", "Conflicts", "getty@tty1.service", "no getty on that console"),
     ("kiosk.service", "UMask", "0027", "outbox files keep the group's read bit"),
@@ -351,10 +354,6 @@ def check_conf(root, units):
     rundir = "/run/" + unit_value(units["kiosk-sync.service"], "RuntimeDirectory")
     check("kiosk.conf's sync socket is in kiosk-sync's RuntimeDirectory", os.path.dirname(sock) == rundir,
           "%s vs %s" % (sock, rundir))
-    pam = unit_value(units["kiosk.service"], "PAMName")
-    pam_path = os.path.join(root, "usr/lib/pam.d", pam)
-    check("kiosk.service's PAM service /usr/lib/pam.d/%s has pam_systemd" % pam,
-          os.path.isfile(pam_path) and "pam_systemd.so" in open(pam_path, encoding="utf-8").read(), pam_path)
 
 
 def check_users_and_dirs(root, units):
