@@ -139,6 +139,18 @@ Environment=WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1
 """
 
 
+STANDIN_UNIT = """\
+[Unit]
+Description=The bureau stand-in of the boot test
+Before=kiosk-sync.service
+[Service]
+ExecStart=/usr/bin/python3 /root/bureau/standin.py --port 8443 --control 8444 \\
+    --certs /root/bureau/certs --terminal-id TEST-0001 --statuses /root/bureau/statuses.json
+[Install]
+WantedBy=multi-user.target
+"""
+
+
 def set_conf(text, section, key, value):
     """The shipped kiosk.conf with one key's line changed in its section."""
     out, sec, done = [], None, False
@@ -183,6 +195,20 @@ def prepare(root, deb, certs):
     r = nspawn_pipe(root, "chown -R root:kiosk-ipc /etc/kiosk/tls && chmod 0750 /etc/kiosk/tls && "
                           "chmod 0640 /etc/kiosk/tls/*")
     check("test certificates in place", r.returncode == 0, r.stderr)
+    # The bureau: tests/bureau/standin.py inside the terminal, on loopback,
+    # up before kiosk-sync so that its first heartbeat is taken.
+    bureau = os.path.join(root, "root", "bureau")
+    os.makedirs(bureau)
+    shutil.copy(os.path.join(REPO, "tests", "bureau", "standin.py"), bureau)
+    shutil.copytree(certs, os.path.join(bureau, "certs"))
+    with open(os.path.join(bureau, "statuses.json"), "w") as f:
+        json.dump({CARD: "active"}, f)
+    units = os.path.join(root, "etc", "systemd", "system")
+    with open(os.path.join(units, "bureau-standin.service"), "w") as f:
+        f.write(STANDIN_UNIT)
+    os.makedirs(os.path.join(units, "multi-user.target.wants"), exist_ok=True)
+    os.symlink("../bureau-standin.service", os.path.join(units, "multi-user.target.wants",
+                                                        "bureau-standin.service"))
 
 
 # ---- the booted container ---------------------------------------------------------
@@ -381,6 +407,16 @@ def checks(b):
     ctl(sock, {"cmd": "card", "action": "remove"})
     recs = [json.load(open(p)) for p in glob.glob(b.path("/var/lib/kiosk/outbox/evt-*.json"))]
     check("a pin_changed record in the outbox", any(r.get("kind") == "pin_changed" for r in recs), recs)
+    # kiosk-sync delivers the record to the bureau.
+    deadline = time.monotonic() + 30
+    got = ""
+    while time.monotonic() < deadline:
+        got = b.sh("python3 -c 'import urllib.request; print(urllib.request.urlopen("
+                   "\"http://127.0.0.1:8444/recorded\", timeout=5).read().decode())'").stdout
+        if "pin_changed" in got:
+            break
+        time.sleep(1)
+    check("kiosk-sync delivered the pin_changed record to the bureau", "pin_changed" in got, got[-500:])
     journal = b.sh("journalctl -b --no-pager -o cat").stdout
     check("no PIN and no unmasked card number in the journal",
           PIN_NEW not in journal and CARD not in journal and len(journal) > 1000,
@@ -434,7 +470,7 @@ def main():
         os.makedirs(root)
         r = run(["tar", "-C", root, "-xf", tar], timeout=300)
         check("the cached root file system unpacks", r.returncode == 0, r.stderr)
-        r = run([os.path.join(REPO, "tests", "bureau", "make-certs.sh"), certs, "BOOT-0001"], timeout=120)
+        r = run([os.path.join(REPO, "tests", "bureau", "make-certs.sh"), certs, "TEST-0001"], timeout=120)
         check("certificates made", r.returncode == 0, r.stderr)
         prepare(root, deb, certs)
         b = Booted(root, "t%d" % os.getpid())
