@@ -52,24 +52,19 @@ DEB_DIR = os.path.join(REPO, "tests", "out", "deb")
 PIN_OLD, PIN_NEW = "123456", "582039"
 CARD = "A12345678"
 
-passed = failed = 0
+# The install stage's check() and counters (as tests/deb does); its details
+# may be any object here, printed as text.
+sys.path.insert(0, os.path.join(REPO, "tests", "install"))
+import test_install as install  # noqa: E402
 
 
 def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   - %s" % name)
-    else:
-        failed += 1
-        print("FAIL - %s%s" % (name, (": " + str(detail)) if detail else ""))
-    sys.stdout.flush()
-    return ok
+    return install.check(name, ok, str(detail) if detail not in ("", None) else "")
 
 
 def finish():
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("%d passed, %d failed" % (install.passed, install.failed))
+    sys.exit(1 if install.failed else 0)
 
 
 def run(cmd, timeout=120, **kw):
