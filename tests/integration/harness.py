@@ -68,6 +68,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -209,6 +210,62 @@ def png_size(path):
     if kind != b"IHDR" or length != 13:
         raise AssertionError("%s: first chunk is %r (len %d), not IHDR" % (path, kind, length))
     return struct.unpack(">II", head[16:24])
+
+
+def png_rgb(path):
+    """(width, height, rows): a PNG decoded to 8-bit RGB rows, whatever
+    encoder wrote it (SDL's and grim's pick different colour types and
+    filters, so their bytes differ for one picture)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise AssertionError("%s is not a PNG" % path)
+    i, idat, head = 8, [], None
+    while i + 8 <= len(data):
+        n, kind = struct.unpack(">I4s", data[i:i + 8])
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBBBBB", data[i + 8:i + 21])
+        elif kind == b"IDAT":
+            idat.append(data[i + 8:i + 8 + n])
+        i += 12 + n
+    if head is None:
+        raise AssertionError("%s has no IHDR" % path)
+    w, h, depth, ctype, _, _, interlace = head
+    bpp = {2: 3, 6: 4}.get(ctype)
+    if depth != 8 or bpp is None or interlace:
+        raise AssertionError("%s: depth %d, colour type %d, interlace %d: not decoded here"
+                             % (path, depth, ctype, interlace))
+    raw, stride, prev, rows, o = zlib.decompress(b"".join(idat)), w * bpp, bytearray(w * bpp), [], 0
+    for _ in range(h):
+        kind, line = raw[o], bytearray(raw[o + 1:o + 1 + stride])
+        o += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], (prev[x - bpp] if x >= bpp else 0)
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + ((a + b) >> 1)) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        prev = line
+        rows.append(bytes(line) if bpp == 3 else bytes(v for j, v in enumerate(line) if j % 4 != 3))
+    return w, h, rows
+
+
+def png_same_share(path_a, path_b):
+    """The share of pixels two PNGs of one size have equal (0 if the sizes
+    differ)."""
+    wa, ha, ra = png_rgb(path_a)
+    wb, hb, rb = png_rgb(path_b)
+    if (wa, ha) != (wb, hb):
+        return 0.0
+    same = sum(sum(1 for x in range(0, wa * 3, 3) if la[x:x + 3] == lb[x:x + 3]) for la, lb in zip(ra, rb))
+    return same / float(wa * ha)
 
 
 class KioskError(AssertionError):
