@@ -71,7 +71,8 @@ void core_resolve(core *c, core_effects *out, core_resolution r)
 static bool core_storage_stops(core_state s)
 {
     static const core_state stops[] = { ST_IDLE, ST_READING_CARD, ST_ENTER_OLD_PIN,
-                                        ST_ENTER_NEW_PIN, ST_CONFIRM_NEW_PIN };
+                                        ST_ENTER_NEW_PIN, ST_CONFIRM_NEW_PIN, ST_RESET_OFFER,
+                                        ST_ENTER_RESET_CODE };
     bool found = false;
     for (size_t i = 0; !found && i < sizeof stops / sizeof stops[0]; i++)
         found = stops[i] == s;
@@ -122,14 +123,24 @@ void core_enter(core *c, core_state s, core_notice n, core_effects *out)
     case TIMER_SERVICE:
         c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
         break;
+    case TIMER_BUREAU:
+        c->deadline_ms = c->now_ms + c->cfg.reset_timeout_ms;
+        break;
     case TIMER_NONE:
         break;
     }
 
     /* The old and new PIN live only while the screens that need them do. */
     if (s != ST_VERIFYING && s != ST_ENTER_NEW_PIN && s != ST_CONFIRM_NEW_PIN &&
-        s != ST_CHANGING)
+        s != ST_CHANGING && s != ST_RESETTING)
         core_wipe_pins(c);
+    /* The texted code lives from its OK to the authorize call it goes with. */
+    if (s != ST_RESET_AUTHORIZING)
+        explicit_bzero(c->reset_code, sizeof c->reset_code);
+    if (s != ST_RESETTING)
+        c->reset_verifying = false;
+    if (s != ST_ENTER_RESET_CODE)
+        c->attempts_left = -1;
     if (journey_over) {
         c->card_present = false;
         c->tries_left = -1;
@@ -138,6 +149,9 @@ void core_enter(core *c, core_state s, core_notice n, core_effects *out)
         c->bureau_offline = false;
         explicit_bzero(c->card_number, sizeof c->card_number);
         explicit_bzero(c->holder, sizeof c->holder);
+        explicit_bzero(c->reset_id, sizeof c->reset_id);
+        explicit_bzero(c->phone, sizeof c->phone);
+        c->reset_expires_s = 0;
     }
     if (fresh_entry) {
         c->entry_gen++;
@@ -153,6 +167,7 @@ void core_init(core *c, const core_config *cfg, uint64_t now_ms)
     c->lang = cfg->lang;
     c->now_ms = now_ms;
     c->tries_left = -1;
+    c->attempts_left = -1;
     c->state = ST_IDLE;
 }
 
@@ -174,7 +189,14 @@ static void core_tick(core *c, core_effects *out)
     case ST_ENTER_OLD_PIN:
     case ST_ENTER_NEW_PIN:
     case ST_CONFIRM_NEW_PIN:
+    case ST_RESET_OFFER:
+    case ST_ENTER_RESET_CODE:
         core_keypad_timeout(c, out);
+        break;
+    case ST_RESET_REQUESTING:
+    case ST_RESET_AUTHORIZING:
+    case ST_RESETTING:
+        core_reset_timeout(c, out);
         break;
     case ST_READING_CARD:
         if (c->awaiting_bureau)
@@ -214,7 +236,8 @@ static void core_card_out(core *c, core_effects *out)
         return;
     }
 
-    if (c->state == ST_CHANGING) {
+    /* A change or reset whose command is at the card may have happened. */
+    if (c->intent_open) {
         core_resolve(c, out, RES_UNKNOWN);
         n = NT_CHANGE_UNKNOWN;
     } else if (core_states[c->state].card_asked) {
@@ -229,7 +252,7 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
     if (ev->now_ms > c->now_ms)
         c->now_ms = ev->now_ms;
 
-    if (core_service_event(c, ev, out))
+    if (core_service_event(c, ev, out) || core_reset_event(c, ev, out))
         return;
     switch (ev->type) {
     case EV_DIGIT:
@@ -239,7 +262,7 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
             core_keypad_event(c, ev, out);
         break;
     case EV_CONTINUE:
-        if (core_states[c->state].keypad)
+        if (core_states[c->state].timer == TIMER_IDLE)
             core_touch(c);
         break;
     case EV_CANCEL:
@@ -249,7 +272,7 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
         break;
     case EV_LANG:
         c->lang = (core_lang)((c->lang + 1) % LANG__LAST);
-        if (core_states[c->state].keypad)
+        if (core_states[c->state].timer == TIMER_IDLE)
             core_touch(c);
         break;
     case EV_CARD_IN:
@@ -282,7 +305,7 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
     case EV_SERVICE_DOWN:
         /* Whatever was under way cannot finish; a change in flight may or
          * may not have reached the card. */
-        if (c->state == ST_CHANGING)
+        if (c->intent_open)
             core_resolve(c, out, RES_UNKNOWN);
         c->service_down = true;
         core_enter(c, ST_OUT_OF_SERVICE, NT_READER_UNAVAILABLE, out);

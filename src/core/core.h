@@ -36,6 +36,12 @@ typedef enum {
     ST_TAKE_CARD, /* cancelled or timed out: asks for the card back */
     ST_SERVICE_CODE, /* a technician types their code */
     ST_SERVICE,      /* the service screen */
+    /* The reset of a forgotten or blocked PIN (bureau-api.md section 3). */
+    ST_RESET_OFFER,       /* what will happen; btn.reset goes on, btn.cancel back */
+    ST_RESET_REQUESTING,  /* the bureau is asked to text a code */
+    ST_ENTER_RESET_CODE,  /* the six digits of the texted code */
+    ST_RESET_AUTHORIZING, /* a challenge from the card, the code to the bureau */
+    ST_RESETTING,         /* the bureau's command at the card, then the initial PIN verified */
     ST__LAST
 } core_state;
 
@@ -66,6 +72,16 @@ typedef enum {
     NT_READER_UNAVAILABLE, /* no reader, or the PC/SC service is gone */
     NT_WRONG_CODE,       /* the technician code did not match */
     NT_STORAGE_DOWN,     /* out of service: the outbox cannot take a record now */
+    NT_CODE_WRONG,       /* the texted code did not match: attempts_left more */
+    NT_CODE_EXPIRED,
+    NT_RESET_VOID,       /* three wrong codes */
+    NT_NO_PHONE_ON_FILE,
+    NT_TOO_MANY_RESETS,
+    NT_RESET_REFUSED,    /* the card refused the bureau's command: nothing changed */
+    NT_RESET_UNAVAILABLE,/* the bureau could not be reached: no reset without it */
+    NT_CARD_NOT_ACTIVE,  /* the bureau will not reset this card (lost, frozen, cancelled) */
+    NT_RESET_FAILED,     /* the bureau no longer knows the reset, or it was used */
+    NT_PIN_WAS_RESET,    /* on ENTER_NEW_PIN after a reset: choose your own now */
     NT__LAST
 } core_notice;
 
@@ -92,11 +108,15 @@ typedef enum {
                         .gen is that effect's) */
     EV_CODE_BAD,
     EV_REQUEUE,      /* "move dead letters back" on the service screen */
+    EV_FORGOT,       /* btn.forgot: "I forgot my PIN" */
+    EV_RESET,        /* btn.reset: "yes, reset it" */
+    EV_RESET_ANSWER, /* the bureau via kiosk-sync: .gen .authorize .reset and its data */
     EV_TICK,
     EV__LAST
 } core_event_type;
 
-typedef enum { CO_READ, CO_VERIFY, CO_CHANGE, CO__LAST } core_card_op;
+/* In the card layer's order (card_op), which the app maps one to one. */
+typedef enum { CO_READ, CO_VERIFY, CO_CHANGE, CO_CHALLENGE, CO_RESET, CO__LAST } core_card_op;
 
 typedef enum {
     CA_OK,
@@ -119,6 +139,19 @@ typedef enum {
 #define CORE_CARD_NUMBER_MAX 20
 #define CORE_HOLDER_MAX 64
 
+/* What the bureau said to a reset request or to an authorize call. */
+typedef enum {
+    CR_OK, CR_NO_PHONE, CR_NOT_ACTIVE, CR_TOO_MANY, CR_CARD_UNKNOWN, CR_CODE_INVALID, CR_VOID,
+    CR_EXPIRED, CR_NOT_FOUND, CR_ALREADY_USED, CR_UNREACHABLE, CR__LAST
+} core_reset_answer;
+
+#define CORE_RESET_ID_MAX 64
+#define CORE_PHONE_MAX 32
+#define CORE_APDU_MAX 261
+#define CORE_CHALLENGE_LEN 8
+#define CORE_CODE_LEN 6         /* the texted code's digits */
+#define CORE_RESET_PIN "123456" /* what the bureau's command puts back (section 3) */
+
 typedef struct {
     core_event_type type;
     uint64_t now_ms;
@@ -130,13 +163,24 @@ typedef struct {
     char card_number[CORE_CARD_NUMBER_MAX];
     core_bureau_status bureau;
     char holder[CORE_HOLDER_MAX];
+    uint8_t challenge[CORE_CHALLENGE_LEN]; /* CO_CHALLENGE answered CA_OK */
+    /* EV_RESET_ANSWER */
+    bool authorize;               /* the answer to an authorize call, not a request */
+    core_reset_answer reset;
+    int attempts_left;            /* CR_CODE_INVALID; -1 not said */
+    int expires_s;                /* request CR_OK: how long the code is valid */
+    char reset_id[CORE_RESET_ID_MAX];
+    char phone[CORE_PHONE_MAX];   /* masked by the bureau */
+    uint8_t apdu[CORE_APDU_MAX];  /* authorize CR_OK: the command for the card */
+    int apdu_len;
 } core_event;
 
 typedef enum {
     FX_CARD_READ,       /* .gen */
     FX_BUREAU_ASK,      /* .gen .card_number */
     FX_CARD_VERIFY,     /* .gen .pin_a */
-    FX_RECORD_INTENT,   /* .card_number: must be durable before FX_CARD_CHANGE */
+    FX_RECORD_INTENT,   /* .card_number (.reset_id for a reset): must be durable
+                           before FX_CARD_CHANGE or FX_CARD_RESET */
     FX_CARD_CHANGE,     /* .gen .pin_a old .pin_b new */
     FX_RESOLVE_INTENT,  /* .resolution */
     FX_RECORD_BLOCKED,  /* .card_number */
@@ -146,10 +190,14 @@ typedef enum {
                            keypad waits for the verdict) */
     FX_SERVICE_OPEN,    /* gather the service screen's figures */
     FX_REQUEUE_DEAD,    /* move the dead letters back into the outbox */
+    FX_RESET_REQUEST,   /* .gen .card_number: ask the bureau to text a code */
+    FX_CARD_CHALLENGE,  /* .gen */
+    FX_RESET_AUTHORIZE, /* .gen .reset_id .pin_a (the code: a secret) .challenge */
+    FX_CARD_RESET,      /* .gen .apdu .apdu_len: after FX_RECORD_INTENT (with .reset_id) */
     FX__LAST
 } core_fx_type;
 
-typedef enum { RES_CHANGED, RES_UNKNOWN, RES_DISCARD } core_resolution;
+typedef enum { RES_CHANGED, RES_UNKNOWN, RES_DISCARD, RES_RESET } core_resolution;
 
 typedef struct {
     core_fx_type type;
@@ -158,6 +206,10 @@ typedef struct {
     char card_number[CORE_CARD_NUMBER_MAX];
     char pin_a[PIN_MAX + 1];
     char pin_b[PIN_MAX + 1];
+    char reset_id[CORE_RESET_ID_MAX];
+    uint8_t challenge[CORE_CHALLENGE_LEN];
+    uint8_t apdu[CORE_APDU_MAX];
+    int apdu_len;
 } core_fx;
 
 #define CORE_FX_MAX 6
@@ -181,6 +233,7 @@ typedef struct {
     core_lang lang;
     bool service_enabled;       /* a technician code is configured */
     uint32_t service_idle_ms;   /* the service screens leave untouched this long */
+    uint32_t reset_timeout_ms;  /* patience for each of the bureau's reset answers */
 } core_config;
 
 #define CORE_CODE_MIN 4           /* technician code digits; at most PIN_MAX */
@@ -221,6 +274,14 @@ typedef struct {
                               another is stale */
     uint64_t last_code_fail_ms;
     uint64_t service_locked_until_ms;
+    /* The reset of a forgotten PIN (core_reset.c). */
+    core_state reset_from;      /* where btn.cancel on the offer goes back to */
+    char reset_id[CORE_RESET_ID_MAX];
+    char phone[CORE_PHONE_MAX];
+    int reset_expires_s;        /* as the bureau said; 0 unknown */
+    int attempts_left;          /* after a wrong code; -1 none said */
+    char reset_code[CORE_CODE_LEN + 1]; /* typed, until it leaves with the challenge */
+    bool reset_verifying;       /* RESETTING: the card took it; the initial PIN is checked */
 } core;
 
 void core_init(core *c, const core_config *cfg, uint64_t now_ms);

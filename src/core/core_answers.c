@@ -151,6 +151,12 @@ void core_on_card_answer(core *c, const core_event *ev, core_effects *out)
      * state's timer gave up), are stale. */
     if (ev->gen != c->gen || !c->awaiting_card || ev->op >= CO__LAST || ev->answer >= CA__LAST)
         return;
+    /* The reset's own operations, and the verify of the initial PIN that
+     * follows the reset, are core_reset.c's. */
+    if (ev->op == CO_CHALLENGE || ev->op == CO_RESET || c->state == ST_RESETTING) {
+        core_reset_card_answer(c, ev, out);
+        return;
+    }
     if ((ev->op == CO_READ && c->state != ST_READING_CARD) ||
         (ev->op == CO_VERIFY && c->state != ST_VERIFYING) ||
         (ev->op == CO_CHANGE && c->state != ST_CHANGING))

@@ -14,7 +14,9 @@
 
 /* READING_CARD starts on the card's clock and moves to the bureau's once
  * the card has been read (ACT_READ_OK in core_apply_answer, core_answers.c). */
-enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE, TIMER_SERVICE };
+/* TIMER_IDLE: the citizen's inactivity (warn, then give up); TIMER_BUREAU:
+ * patience for a reset answer from the bureau (cfg.reset_timeout_ms). */
+enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE, TIMER_SERVICE, TIMER_BUREAU };
 
 /* One row per state: its protocol name, what it shows, and what cancel does.
  * `timer` says which of the core's clocks run there. The rows are in
@@ -46,6 +48,14 @@ void core_keypad_timeout(core *c, core_effects *out);
 void core_bureau_verdict(core *c, core_bureau_status st, core_effects *out);
 void core_on_card_answer(core *c, const core_event *ev, core_effects *out);
 void core_on_bureau_answer(core *c, const core_event *ev, core_effects *out);
+
+/* core_reset.c: the reset of a forgotten or blocked PIN. True when it took
+ * the event. */
+bool core_reset_event(core *c, const core_event *ev, core_effects *out);
+/* RESET_REQUESTING, RESET_AUTHORIZING or RESETTING ran out of time. */
+void core_reset_timeout(core *c, core_effects *out);
+/* The card's answer to a challenge or to the reset (and the verify after). */
+void core_reset_card_answer(core *c, const core_event *ev, core_effects *out);
 
 /* core_service.c: the technician's screens. */
 bool core_service_event(core *c, const core_event *ev, core_effects *out);

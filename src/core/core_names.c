@@ -28,6 +28,13 @@ const struct core_state_row core_states[ST__LAST] = {
     [ST_TAKE_CARD]       = { "TAKE_CARD",       false, false, true,  TIMER_NONE },
     [ST_SERVICE_CODE]    = { "SERVICE_CODE",    true,  true,  false, TIMER_SERVICE },
     [ST_SERVICE]         = { "SERVICE",         false, false, false, TIMER_SERVICE },
+    /* Cancel on the offer goes back, not out (core_reset.c); the waits
+     * cannot be cancelled (each is bounded: a code may be on its way). */
+    [ST_RESET_OFFER]       = { "RESET_OFFER",       false, false, false, TIMER_IDLE },
+    [ST_RESET_REQUESTING]  = { "RESET_REQUESTING",  false, false, false, TIMER_BUREAU },
+    [ST_ENTER_RESET_CODE]  = { "ENTER_RESET_CODE",  true,  true,  false, TIMER_IDLE },
+    [ST_RESET_AUTHORIZING] = { "RESET_AUTHORIZING", false, false, false, TIMER_BUREAU },
+    [ST_RESETTING]         = { "RESETTING",         false, false, false, TIMER_CARD },
 };
 
 static const char *const core_notices[NT__LAST] = {
@@ -57,6 +64,16 @@ static const char *const core_notices[NT__LAST] = {
     [NT_READER_UNAVAILABLE] = "reader_unavailable",
     [NT_WRONG_CODE] = "wrong_code",
     [NT_STORAGE_DOWN] = "storage_down",
+    [NT_CODE_WRONG] = "code_wrong",
+    [NT_CODE_EXPIRED] = "code_expired",
+    [NT_RESET_VOID] = "reset_void",
+    [NT_NO_PHONE_ON_FILE] = "no_phone_on_file",
+    [NT_TOO_MANY_RESETS] = "too_many_resets",
+    [NT_RESET_REFUSED] = "reset_refused",
+    [NT_RESET_UNAVAILABLE] = "reset_unavailable",
+    [NT_CARD_NOT_ACTIVE] = "card_not_active",
+    [NT_RESET_FAILED] = "reset_failed",
+    [NT_PIN_WAS_RESET] = "pin_was_reset",
 };
 
 static const char *const core_events[EV__LAST] = {
@@ -68,6 +85,7 @@ static const char *const core_events[EV__LAST] = {
     [EV_SERVICE_UP] = "service_up", [EV_STORAGE_DOWN] = "storage_down",
     [EV_STORAGE_UP] = "storage_up", [EV_SERVICE_GESTURE] = "service_gesture",
     [EV_CODE_OK] = "code_ok", [EV_CODE_BAD] = "code_bad", [EV_REQUEUE] = "requeue",
+    [EV_FORGOT] = "forgot", [EV_RESET] = "reset", [EV_RESET_ANSWER] = "reset_answer",
     [EV_TICK] = "tick",
 };
 

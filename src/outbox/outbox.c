@@ -30,6 +30,7 @@ static const char *const ob_kind_names[] = {
     [OUTBOX_PIN_CHANGED] = "pin_changed",
     [OUTBOX_PIN_BLOCKED] = "pin_blocked",
     [OUTBOX_PIN_CHANGE_UNKNOWN] = "pin_change_unknown",
+    [OUTBOX_PIN_RESET] = "pin_reset",
 };
 
 #define OB_NKINDS (sizeof ob_kind_names / sizeof ob_kind_names[0])
@@ -186,7 +187,7 @@ static bool ob_reserve(outbox *o, uint64_t *seq)
 
 /* The POST /v1/pin-events body; malloc'd, the caller frees it. */
 static char *ob_event_json(const outbox *o, const char *event_id, uint64_t seq, const char *card,
-                           outbox_kind kind, time_t when)
+                           outbox_kind kind, const char *reset_id, time_t when)
 {
     cJSON *obj = NULL;
     char stamp[32], *text = NULL;
@@ -203,6 +204,7 @@ static char *ob_event_json(const outbox *o, const char *event_id, uint64_t seq, 
         !cJSON_AddNumberToObject(obj, "seq", (double)seq) ||
         !cJSON_AddStringToObject(obj, "card_number", card) ||
         !cJSON_AddStringToObject(obj, "kind", ob_kind_names[kind]) ||
+        (reset_id[0] && !cJSON_AddStringToObject(obj, "reset_id", reset_id)) ||
         !cJSON_AddStringToObject(obj, "occurred_at", stamp))
         goto out;
     text = cJSON_PrintUnformatted(obj);
@@ -216,7 +218,8 @@ out:
 /* Reserves a seq and writes a new event with a fresh event_id to
  * "<prefix><seq>.json". */
 static bool ob_write_new(outbox *o, const char *prefix, const char *card, outbox_kind kind,
-                         time_t now, uint64_t *seq_out, char id_out[SECURE_UUID_LEN])
+                         const char *reset_id, time_t now, uint64_t *seq_out,
+                         char id_out[SECURE_UUID_LEN])
 {
     char name[OB_NAME_MAX], *json = NULL;
     uint64_t seq;
@@ -228,7 +231,7 @@ static bool ob_write_new(outbox *o, const char *prefix, const char *card, outbox
     }
     if (!ob_reserve(o, &seq))
         goto out;
-    json = ob_event_json(o, id_out, seq, card, kind, now);
+    json = ob_event_json(o, id_out, seq, card, kind, reset_id, now);
     if (json == NULL)
         goto out;
     ob_name(name, prefix, seq);
@@ -273,7 +276,7 @@ bool outbox_record(outbox *o, const char *card_number, outbox_kind kind, time_t 
         return false;
     }
     mask_card(card_number, masked);
-    if (!ob_write_new(o, "evt-", card_number, kind, now, &seq, id)) {
+    if (!ob_write_new(o, "evt-", card_number, kind, "", now, &seq, id)) {
         log_err(OB_WHERE, "%s for card %s NOT recorded", ob_kind_names[kind], masked);
         return false;
     }
@@ -281,7 +284,18 @@ bool outbox_record(outbox *o, const char *card_number, outbox_kind kind, time_t 
     return true;
 }
 
-bool outbox_intent_begin(outbox *o, const char *card_number, time_t now)
+static bool ob_reset_id_ok(const char *id)
+{
+    size_t n = 0;
+
+    for (; id[n] && n <= OUTBOX_RESET_ID_MAX; n++)
+        if (!((id[n] >= 'A' && id[n] <= 'Z') || (id[n] >= 'a' && id[n] <= 'z') ||
+              (id[n] >= '0' && id[n] <= '9') || id[n] == '.' || id[n] == '_' || id[n] == '-'))
+            return false;
+    return n >= 1 && n <= OUTBOX_RESET_ID_MAX;
+}
+
+static bool ob_intent_begin(outbox *o, const char *card_number, const char *reset_id, time_t now)
 {
     char masked[MASK_CARD_MAX];
 
@@ -292,25 +306,43 @@ bool outbox_intent_begin(outbox *o, const char *card_number, time_t now)
         return false;
     }
     mask_card(card_number, masked);
-    if (!ob_write_new(o, "intent-", card_number, OUTBOX_PIN_CHANGE_UNKNOWN, now, &o->intent_seq,
-                      o->intent_id)) {
+    if (!ob_write_new(o, "intent-", card_number, OUTBOX_PIN_CHANGE_UNKNOWN, reset_id, now,
+                      &o->intent_seq, o->intent_id)) {
         log_err(OB_WHERE, "intent for card %s NOT recorded", masked);
         return false;
     }
     snprintf(o->intent_card, sizeof o->intent_card, "%s", card_number);
+    snprintf(o->intent_reset, sizeof o->intent_reset, "%s", reset_id);
     o->intent_open = true;
-    log_info(OB_WHERE, "intent #%" PRIu64 " for card %s", o->intent_seq, masked);
+    log_info(OB_WHERE, "intent #%" PRIu64 " for card %s%s%s", o->intent_seq, masked,
+             reset_id[0] ? ", reset " : "", reset_id);
     return true;
 }
 
-/* CHANGED: the pin_changed body first replaces the intent (same name), then
- * the intent becomes the event by rename. Each step is atomic, so on disk
- * there is always exactly one file for this seq, and it says either
+bool outbox_intent_begin(outbox *o, const char *card_number, time_t now)
+{
+    return ob_intent_begin(o, card_number, "", now);
+}
+
+bool outbox_intent_begin_reset(outbox *o, const char *card_number, const char *reset_id, time_t now)
+{
+    if (reset_id == NULL || !ob_reset_id_ok(reset_id)) {
+        log_err(OB_WHERE, "intent: a reset id must be 1..%d of A-Z a-z 0-9 . _ -", OUTBOX_RESET_ID_MAX);
+        return false;
+    }
+    return ob_intent_begin(o, card_number, reset_id, now);
+}
+
+/* CHANGED (and RESET): the new body first replaces the intent (same name),
+ * then the intent becomes the event by rename. Each step is atomic, so on
+ * disk there is always exactly one file for this seq, and it says either
  * "unknown" or "changed": never both, which would send one event_id with
  * two bodies (409 at the bureau). */
-static bool ob_resolve_changed(outbox *o, const char *intent, const char *evt, time_t now)
+static bool ob_resolve_as(outbox *o, outbox_kind kind, const char *intent, const char *evt,
+                          time_t now)
 {
-    char *json = ob_event_json(o, o->intent_id, o->intent_seq, o->intent_card, OUTBOX_PIN_CHANGED, now);
+    char *json = ob_event_json(o, o->intent_id, o->intent_seq, o->intent_card, kind,
+                               kind == OUTBOX_PIN_RESET ? o->intent_reset : "", now);
     bool ok = false;
 
     if (json == NULL)
@@ -333,6 +365,7 @@ bool outbox_intent_resolve(outbox *o, outbox_resolution r, time_t now)
         [OUTBOX_RESOLVE_CHANGED] = "pin_changed",
         [OUTBOX_RESOLVE_UNKNOWN] = "pin_change_unknown",
         [OUTBOX_RESOLVE_DISCARD] = "discarded",
+        [OUTBOX_RESOLVE_RESET] = "pin_reset",
     };
     char intent[OB_NAME_MAX], evt[OB_NAME_MAX], masked[MASK_CARD_MAX];
     bool ok = false;
@@ -351,7 +384,11 @@ bool outbox_intent_resolve(outbox *o, outbox_resolution r, time_t now)
     ob_name(evt, "evt-", o->intent_seq);
     switch (r) {
     case OUTBOX_RESOLVE_CHANGED:
-        ok = ob_resolve_changed(o, intent, evt, now);
+        ok = ob_resolve_as(o, OUTBOX_PIN_CHANGED, intent, evt, now);
+        break;
+    case OUTBOX_RESOLVE_RESET:
+        /* Only the intent of a reset can become a reset. */
+        ok = o->intent_reset[0] && ob_resolve_as(o, OUTBOX_PIN_RESET, intent, evt, now);
         break;
     case OUTBOX_RESOLVE_UNKNOWN:
         /* The intent already is that event. */
@@ -377,6 +414,7 @@ bool outbox_intent_resolve(outbox *o, outbox_resolution r, time_t now)
     o->intent_open = false;
     memset(o->intent_card, 0, sizeof o->intent_card);
     memset(o->intent_id, 0, sizeof o->intent_id);
+    memset(o->intent_reset, 0, sizeof o->intent_reset);
     return true;
 }
 

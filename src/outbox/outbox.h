@@ -28,11 +28,17 @@
 
 typedef struct outbox outbox;
 
-typedef enum { OUTBOX_PIN_CHANGED, OUTBOX_PIN_BLOCKED, OUTBOX_PIN_CHANGE_UNKNOWN } outbox_kind;
-typedef enum { OUTBOX_RESOLVE_CHANGED, OUTBOX_RESOLVE_UNKNOWN, OUTBOX_RESOLVE_DISCARD } outbox_resolution;
+typedef enum { OUTBOX_PIN_CHANGED, OUTBOX_PIN_BLOCKED, OUTBOX_PIN_CHANGE_UNKNOWN, OUTBOX_PIN_RESET } outbox_kind;
+/* RESET: the card took the bureau's reset command (an intent begun with
+ * outbox_intent_begin_reset): the record becomes pin_reset. */
+typedef enum {
+    OUTBOX_RESOLVE_CHANGED, OUTBOX_RESOLVE_UNKNOWN, OUTBOX_RESOLVE_DISCARD, OUTBOX_RESOLVE_RESET
+} outbox_resolution;
 
 /* Card numbers are 1..OUTBOX_CARD_MAX letters and digits ("A12345678"). */
 #define OUTBOX_CARD_MAX 32
+/* A reset's id as the bureau made it: 1..63 of [A-Za-z0-9._-]. */
+#define OUTBOX_RESET_ID_MAX 63
 
 /* Opens (creating it 0700 with its parents if missing) the outbox in `dir`,
  * promotes leftover intents to events and removes stale temp files.
@@ -50,6 +56,12 @@ bool outbox_record(outbox *o, const char *card_number, outbox_kind kind, time_t 
  * pin_change_unknown event for `card_number` at `now`. Copies the card
  * number until the intent is resolved. False if an intent is already open. */
 bool outbox_intent_begin(outbox *o, const char *card_number, time_t now);
+
+/* The same before the bureau's reset command goes to the card
+ * (bureau-api.md section 3 step 4): the intent, and whatever it becomes
+ * but pin_changed, carries "reset_id". RESET resolves it as pin_reset.
+ * False also for a reset_id that is not 1..63 of [A-Za-z0-9._-]. */
+bool outbox_intent_begin_reset(outbox *o, const char *card_number, const char *reset_id, time_t now);
 
 /* After the card answered: CHANGED makes it a pin_changed event at `now`
  * with the intent's event_id and seq; UNKNOWN makes it a pin_change_unknown

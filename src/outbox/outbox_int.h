@@ -37,6 +37,7 @@ struct outbox {
     uint64_t intent_seq;
     char intent_id[SECURE_UUID_LEN];
     char intent_card[OUTBOX_CARD_MAX + 1];
+    char intent_reset[OUTBOX_RESET_ID_MAX + 1]; /* "" for a change; a reset's id */
 };
 
 /* Shared helpers, defined in outbox.c. */

@@ -19,6 +19,7 @@ static core_config test_cfg(void)
         .lang = LANG_ZH,
         .service_enabled = true,
         .service_idle_ms = 60000,
+        .reset_timeout_ms = 15000,
     };
     return cfg;
 }
@@ -96,9 +97,37 @@ static void start(core_config cfg)
     core_init(&C, &cfg, NOW);
 }
 
-/* Extra pseudo-state: READING_CARD after the read, waiting for the bureau. */
+/* Extra pseudo-states: READING_CARD after the read, waiting for the
+ * bureau; RESET_AUTHORIZING after the card's challenge, waiting for the
+ * bureau; RESETTING after the card took the command, verifying 123456. */
 #define ST_READING_BUREAU ST__LAST
-#define N_ROWS (ST__LAST + 1)
+#define ST_AUTH_BUREAU (ST__LAST + 1)
+#define ST_RESET_VERIFY (ST__LAST + 2)
+#define N_ROWS (ST__LAST + 3)
+
+static void reset_answer(bool authorize, core_reset_answer r, int attempts)
+{
+    core_event e = { .type = EV_RESET_ANSWER, .gen = C.gen, .authorize = authorize, .reset = r,
+                     .attempts_left = attempts, .expires_s = 300, .reset_id = "r-7f3a",
+                     .phone = "138****5678", .apdu_len = 21 };
+    e.apdu[0] = 0x84;
+    e.apdu[1] = 0x2C;
+    e.apdu[4] = 0x10;
+    ev(e);
+}
+
+static void challenge_ok(void)
+{
+    ev((core_event){ .type = EV_CARD_ANSWER, .gen = C.gen, .op = CO_CHALLENGE, .answer = CA_OK,
+                     .challenge = { 1, 2, 3, 4, 5, 6, 7, 8 } });
+}
+
+/* Where the state's row is: the real state a pseudo-state is. */
+static int real_state(int s)
+{
+    return s == ST_READING_BUREAU ? ST_READING_CARD : s == ST_AUTH_BUREAU ? ST_RESET_AUTHORIZING
+         : s == ST_RESET_VERIFY ? ST_RESETTING : s;
+}
 
 static void reach(int s, bool deny)
 {
@@ -128,6 +157,29 @@ static void reach(int s, bool deny)
     if (s == ST_ENTER_OLD_PIN)
         return;
     if (s == ST_TAKE_CARD) { simple(EV_CANCEL); return; }
+    if (real_state(s) >= ST_RESET_OFFER) {
+        simple(EV_FORGOT);
+        if (s == ST_RESET_OFFER)
+            return;
+        simple(EV_RESET);
+        if (s == ST_RESET_REQUESTING)
+            return;
+        reset_answer(false, CR_OK, -1);
+        if (s == ST_ENTER_RESET_CODE)
+            return;
+        type("246810");
+        simple(EV_OK);
+        if (s == ST_RESET_AUTHORIZING)
+            return;
+        challenge_ok();
+        if (s == ST_AUTH_BUREAU)
+            return;
+        reset_answer(true, CR_OK, -1);
+        if (s == ST_RESETTING)
+            return;
+        answer(CO_RESET, CA_OK, -1);
+        return;
+    }
     type("482915");
     simple(EV_OK);
     if (s == ST_VERIFYING)
@@ -152,7 +204,7 @@ enum { E_DIGIT, E_DELETE, E_OK, E_CANCEL, E_CONTINUE, E_LANG, E_CARD_IN, E_CARD_
        E_A_OK, E_A_WRONG, E_A_BLOCKED, E_A_LOCKED, E_A_REMOVED, E_A_GARBAGE, E_A_REFUSED,
        E_A_STALE, E_B_ACTIVE, E_B_LOST, E_B_UNREACHABLE, E_RECORD_FAILED, E_TICK,
        E_SVC_DOWN, E_SVC_UP, E_STORE_DOWN, E_STORE_UP, E_GESTURE, E_CODE_OK, E_CODE_BAD,
-       E_REQUEUE, E__N };
+       E_REQUEUE, E_FORGOT, E_RESET, E_R_OK, E_R_WRONG, E_R_DOWN, E__N };
 
 static const char *const event_names[E__N] = {
     "digit", "delete", "ok", "cancel", "continue", "lang", "card_in", "card_out",
@@ -160,13 +212,16 @@ static const char *const event_names[E__N] = {
     "answer garbage", "answer refused", "answer stale", "bureau active", "bureau lost",
     "bureau unreachable", "record failed", "tick", "service down", "service up",
     "storage down", "storage up", "service gesture", "code ok", "code bad", "requeue",
+    "forgot", "reset", "reset answer ok", "reset answer code wrong", "reset answer unreachable",
 };
 
 /* The card operation a state waits for; other states get a verify answer,
  * which they must ignore. */
 static core_card_op op_for(int s)
 {
-    return s == ST_READING_CARD ? CO_READ : s == ST_CHANGING ? CO_CHANGE : CO_VERIFY;
+    return s == ST_READING_CARD ? CO_READ : s == ST_CHANGING ? CO_CHANGE
+         : s == ST_RESET_AUTHORIZING || s == ST_AUTH_BUREAU ? CO_CHALLENGE
+         : s == ST_RESETTING ? CO_RESET : CO_VERIFY;
 }
 
 static void fire(int s, int e)
@@ -204,6 +259,13 @@ static void fire(int s, int e)
     case E_CODE_OK: verdict(true); break;
     case E_CODE_BAD: verdict(false); break;
     case E_REQUEUE: simple(EV_REQUEUE); break;
+    case E_FORGOT: simple(EV_FORGOT); break;
+    case E_RESET: simple(EV_RESET); break;
+    /* Answers of the kind the state would wait for (an authorize call in
+     * RESET_AUTHORIZING, a request elsewhere). */
+    case E_R_OK: reset_answer(C.state == ST_RESET_AUTHORIZING, CR_OK, -1); break;
+    case E_R_WRONG: reset_answer(C.state == ST_RESET_AUTHORIZING, CR_CODE_INVALID, 2); break;
+    case E_R_DOWN: reset_answer(C.state == ST_RESET_AUTHORIZING, CR_UNREACHABLE, -1); break;
     }
 }
 
@@ -220,26 +282,39 @@ static void fire(int s, int e)
 #define SUC ST_SUCCESS
 #define SVC ST_SERVICE_CODE
 #define SVS ST_SERVICE
+#define ROF ST_RESET_OFFER
+#define RRQ ST_RESET_REQUESTING
+#define ERC ST_ENTER_RESET_CODE
+#define RAU ST_RESET_AUTHORIZING
+#define RST ST_RESETTING
 
 /* Rows: states (plus READING_CARD waiting for the bureau); columns: events. */
 static const int expect[N_ROWS][E__N] = {
-    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up  sDn  sUp  gst  cOK  cBD  rq */
-    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  OOS, S, SVC, S,  S,  S },
-    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S,  OOS, S, S  , S,  S,  S },
-    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S,  OOS, S, S  , S,  S,  S },
-    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
-    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
-    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S },
-    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  S  , S, SVC, S,  S,  S },
-    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S },
-    [ST_SERVICE_CODE] = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   SVS, S,  S },
-    [ST_SERVICE]      = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   S,   S,  S },
+    /*                   dig del ok  can con lng in  out  aOK  aWR  aBL  aLK  aRM  aGB  aRF  aST  bAC  bLO  bUN  rec  tick  down up  sDn  sUp  gst  cOK  cBD  rq  fgt rst rOK rWR rDN */
+    [ST_IDLE]         = { S,  S,  S,  S,  S,  S,  RDG, IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  OOS, S, SVC, S,  S,  S , S,   S,  S,  S,  S },
+    [ST_READING_CARD] = { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   REJ, REJ, BLK, IDL, REJ, REJ, S,   S,   S,   S,   OOS, ERR , OOS, S,  OOS, S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_READING_BUREAU]={ S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   OLD, REJ, OLD, OOS, OLD , OOS, S,  OOS, S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_CARD_REJECTED]= { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_ENTER_OLD_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S , ROF, S,  S,  S,  S },
+    [ST_VERIFYING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_ENTER_NEW_PIN]= { S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_CONFIRM_NEW_PIN]={S,  S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_CHANGING]     = { S,  S,  S,  S,  S,  S,  S,   IDL, SUC, OLD, BLK, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_SUCCESS]      = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_CARD_BLOCKED] = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S , ROF, S,  S,  S,  S },
+    [ST_ERROR]        = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_OUT_OF_SERVICE]={ S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S , OOS, S,  S  , S, SVC, S,  S,  S , S,   S,  S,  S,  S },
+    [ST_TAKE_CARD]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  S  , S, S  , S,  S,  S , S,   S,  S,  S,  S },
+    [ST_SERVICE_CODE] = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   SVS, S,  S , S,   S,  S,  S,  S },
+    [ST_SERVICE]      = { S,  S,  S,  IDL,S,  S,  S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   IDL, S,  S,  S,  S,   S,   S,   S,  S , S,   S,  S,  S,  S },
+
+    [ST_RESET_OFFER]  = { S,  S,  S,  OLD,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S,   S,   RRQ, S,  S,  S },
+    [ST_RESET_REQUESTING]={S, S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, ERR, OOS, S,  S  , S, S  , S,  S,  S,   S,   S,   ERC, ERR, ERR},
+    [ST_ENTER_RESET_CODE]={S, S,  S,  TAK,S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, S , OOS, S,  OOS, S, S  , S,  S,  S,   S,   S,   S,  S,  S },
+    [ST_RESET_AUTHORIZING]={S,S,  S,  S,  S,  S,  S,   IDL, S,   ERR, ERR, ERR, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR, OOS, S,  S  , S, S  , S,  S,  S,   S,   S,   S,  S,  S },
+    [ST_AUTH_BUREAU]  = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   S,   OOS, ERR, OOS, S,  S  , S, S  , S,  S,  S,   S,   S,   RST, ERC, ERR},
+    [ST_RESETTING]    = { S,  S,  S,  S,  S,  S,  S,   IDL, S,   ERR, ERR, BLK, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR, OOS, S,  S  , S, S  , S,  S,  S,   S,   S,   S,  S,  S },
+    [ST_RESET_VERIFY] = { S,  S,  S,  S,  S,  S,  S,   IDL, NEW, ERR, ERR, ERR, IDL, ERR, ERR, S,   S,   S,   S,   OOS, ERR, OOS, S,  S  , S, S  , S,  S,  S,   S,   S,   S,  S,  S },
 };
 
 T_TEST(every_state_against_every_event)
@@ -249,24 +324,28 @@ T_TEST(every_state_against_every_event)
             int want, from;
             reach(s, s == ST_OUT_OF_SERVICE);
             from = C.state;
-            T_EQ_INT(from, s == ST_READING_BUREAU ? ST_READING_CARD : s);
+            T_EQ_INT(from, real_state(s));
             fire(s, e);
             want = expect[s][e] == S ? from : expect[s][e];
             if ((int)C.state != want) {
                 fprintf(stderr, "  from %s%s on %s: expected %s, got %s\n",
                         core_state_name((core_state)from),
-                        s == ST_READING_BUREAU ? " (bureau)" : "", event_names[e],
+                        s >= ST__LAST ? " (second wait)" : "", event_names[e],
                         core_state_name((core_state)want), core_state_name(C.state));
                 t_failed_checks++;
             }
             /* Outside the screens that need them, no PIN survives. */
             if (C.state != ST_VERIFYING && C.state != ST_ENTER_NEW_PIN &&
-                C.state != ST_CONFIRM_NEW_PIN && C.state != ST_CHANGING) {
+                C.state != ST_CONFIRM_NEW_PIN && C.state != ST_CHANGING &&
+                C.state != ST_RESETTING) {
                 T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
                 T_CHECK(all_zero(C.new_pin, sizeof C.new_pin));
             }
             if (!core_state_has_keypad(C.state))
                 T_CHECK(all_zero(C.entry, sizeof C.entry));
+            /* The texted code only on its way to the bureau. */
+            if (C.state != ST_RESET_AUTHORIZING || C.awaiting_bureau)
+                T_CHECK(all_zero(C.reset_code, sizeof C.reset_code));
             core_effects_wipe(&FX);
         }
     }
@@ -960,6 +1039,260 @@ T_TEST(names_round_trip)
     T_EQ_STR(core_notice_name(NT_TIMEOUT_WARNING), "timeout_warning");
 }
 
+
+/* A reset from the PIN screen: offer, code, challenge, command under an
+ * intent with the reset's id, the initial PIN verified by the kiosk, then
+ * a change of its own. */
+T_TEST(reset_path_emits_effects_in_order)
+{
+    start(test_cfg());
+    simple(EV_CARD_IN);
+    answer(CO_READ, CA_OK, -1);
+    bureau(BS_ACTIVE);
+    simple(EV_FORGOT);
+    T_EQ_INT(C.state, ST_RESET_OFFER);
+    T_EQ_INT(FX.n, 0);
+    simple(EV_RESET);
+    T_EQ_INT(C.state, ST_RESET_REQUESTING);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_RESET_REQUEST);
+    T_EQ_STR(FX.fx[0].card_number, "A12345678");
+    T_EQ_INT(core_next_deadline(&C), NOW + 15000);
+    reset_answer(false, CR_OK, -1);
+    T_EQ_INT(C.state, ST_ENTER_RESET_CODE);
+    T_EQ_STR(C.phone, "138****5678");
+    T_EQ_STR(C.reset_id, "r-7f3a");
+    T_EQ_INT(C.reset_expires_s, 300);
+    type("2468109"); /* the seventh digit is not taken */
+    T_EQ_INT(C.entry_len, 6);
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_RESET_AUTHORIZING);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_CARD_CHALLENGE);
+    T_CHECK(all_zero(C.entry, sizeof C.entry));
+    challenge_ok();
+    T_EQ_INT(C.state, ST_RESET_AUTHORIZING);
+    T_EQ_INT(FX.n, 1);
+    T_EQ_INT(FX.fx[0].type, FX_RESET_AUTHORIZE);
+    T_EQ_STR(FX.fx[0].pin_a, "246810");
+    T_EQ_STR(FX.fx[0].reset_id, "r-7f3a");
+    T_EQ_INT(FX.fx[0].challenge[0], 1);
+    T_EQ_INT(FX.fx[0].challenge[7], 8);
+    T_CHECK(all_zero(C.reset_code, sizeof C.reset_code)); /* the effect has it now */
+    core_effects_wipe(&FX);
+    reset_answer(true, CR_OK, -1);
+    T_EQ_INT(C.state, ST_RESETTING);
+    T_EQ_INT(FX.n, 2);
+    T_EQ_INT(FX.fx[0].type, FX_RECORD_INTENT);
+    T_EQ_STR(FX.fx[0].reset_id, "r-7f3a");
+    T_EQ_STR(FX.fx[0].card_number, "A12345678");
+    T_EQ_INT(FX.fx[1].type, FX_CARD_RESET);
+    T_EQ_INT(FX.fx[1].apdu_len, 21);
+    T_EQ_INT(FX.fx[1].apdu[0], 0x84);
+    T_EQ_INT(FX.fx[1].apdu[1], 0x2C);
+    answer(CO_RESET, CA_OK, -1);
+    T_EQ_INT(C.state, ST_RESETTING);
+    T_EQ_INT(FX.n, 2);
+    T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+    T_EQ_INT(FX.fx[0].resolution, RES_RESET);
+    T_EQ_INT(FX.fx[1].type, FX_CARD_VERIFY);
+    T_EQ_STR(FX.fx[1].pin_a, "123456");
+    answer(CO_VERIFY, CA_OK, -1);
+    T_EQ_INT(C.state, ST_ENTER_NEW_PIN);
+    T_EQ_INT(C.notice, NT_PIN_WAS_RESET);
+    type("123456"); /* the initial PIN is not a choice */
+    simple(EV_OK);
+    T_EQ_INT(C.notice, NT_PIN_IS_INITIAL);
+    type("582039");
+    simple(EV_OK);
+    type("582039");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_CHANGING);
+    T_EQ_INT(FX.fx[0].type, FX_RECORD_INTENT);
+    T_EQ_STR(FX.fx[0].reset_id, ""); /* the change is an event of its own */
+    T_EQ_STR(FX.fx[1].pin_a, "123456");
+    T_EQ_STR(FX.fx[1].pin_b, "582039");
+    answer(CO_CHANGE, CA_OK, -1);
+    T_EQ_INT(C.state, ST_SUCCESS);
+    simple(EV_CARD_OUT);
+    T_CHECK(all_zero(C.reset_id, sizeof C.reset_id));
+    T_CHECK(all_zero(C.phone, sizeof C.phone));
+}
+
+/* The card blocked by wrong PINs offers the reset; one locked for good does
+ * not; cancel on the offer goes back where it came from. */
+T_TEST(reset_from_a_blocked_card_and_back)
+{
+    reach(ST_CARD_BLOCKED, false);
+    simple(EV_FORGOT);
+    T_EQ_INT(C.state, ST_RESET_OFFER);
+    simple(EV_CANCEL);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    reach(ST_ENTER_OLD_PIN, false);
+    simple(EV_FORGOT);
+    simple(EV_CANCEL);
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+    /* 93 03: the card must be replaced; no reset offered. */
+    reach(ST_ENTER_OLD_PIN, false);
+    type("482915");
+    simple(EV_OK);
+    answer(CO_VERIFY, CA_LOCKED, -1);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    T_EQ_INT(C.notice, NT_CARD_LOCKED);
+    simple(EV_FORGOT);
+    T_EQ_INT(C.state, ST_CARD_BLOCKED);
+    /* No record can be written: no reset starts. */
+    reach(ST_ENTER_OLD_PIN, false);
+    C.storage_down = true;
+    simple(EV_FORGOT);
+    T_EQ_INT(C.state, ST_ENTER_OLD_PIN);
+}
+
+T_TEST(wrong_code_then_right)
+{
+    reach(ST_AUTH_BUREAU, false);
+    reset_answer(true, CR_CODE_INVALID, 2);
+    T_EQ_INT(C.state, ST_ENTER_RESET_CODE);
+    T_EQ_INT(C.notice, NT_CODE_WRONG);
+    T_EQ_INT(C.attempts_left, 2);
+    digit(1); /* the notice stays while the next code is typed */
+    T_EQ_INT(C.notice, NT_CODE_WRONG);
+    type("35791");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_RESET_AUTHORIZING);
+    T_EQ_INT(C.attempts_left, -1);
+    challenge_ok();
+    T_EQ_STR(FX.fx[0].pin_a, "135791");
+    reset_answer(true, CR_OK, -1);
+    T_EQ_INT(C.state, ST_RESETTING);
+    /* A short code is not sent. */
+    reach(ST_ENTER_RESET_CODE, false);
+    type("12345");
+    simple(EV_OK);
+    T_EQ_INT(C.state, ST_ENTER_RESET_CODE);
+    T_EQ_INT(C.notice, NT_PIN_WRONG_LENGTH);
+    T_EQ_INT(FX.n, 0);
+}
+
+/* Every way the bureau says no ends on a screen that says what to do. */
+T_TEST(reset_refusals_by_the_bureau)
+{
+    static const struct { bool authorize; core_reset_answer r; core_state st; core_notice nt; } rows[] = {
+        { false, CR_NO_PHONE, ST_ERROR, NT_NO_PHONE_ON_FILE },
+        { false, CR_NOT_ACTIVE, ST_CARD_REJECTED, NT_CARD_NOT_ACTIVE },
+        { false, CR_TOO_MANY, ST_ERROR, NT_TOO_MANY_RESETS },
+        { false, CR_CARD_UNKNOWN, ST_CARD_REJECTED, NT_CARD_UNKNOWN },
+        { false, CR_UNREACHABLE, ST_ERROR, NT_RESET_UNAVAILABLE },
+        { false, CR_VOID, ST_ERROR, NT_RESET_FAILED }, /* not an answer to a request */
+        { true, CR_VOID, ST_ERROR, NT_RESET_VOID },
+        { true, CR_EXPIRED, ST_ERROR, NT_CODE_EXPIRED },
+        { true, CR_NOT_FOUND, ST_ERROR, NT_RESET_FAILED },
+        { true, CR_ALREADY_USED, ST_ERROR, NT_RESET_FAILED },
+        { true, CR_UNREACHABLE, ST_ERROR, NT_RESET_UNAVAILABLE },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(rows[i].authorize ? ST_AUTH_BUREAU : ST_RESET_REQUESTING, false);
+        reset_answer(rows[i].authorize, rows[i].r, -1);
+        T_EQ_INT(C.state, rows[i].st);
+        T_EQ_INT(C.notice, rows[i].nt);
+        T_EQ_INT(FX.n, 0); /* nothing recorded, nothing sent to the card */
+        T_CHECK(!C.intent_open);
+    }
+    /* The answer to a request is not taken as the answer to an authorize. */
+    reach(ST_AUTH_BUREAU, false);
+    reset_answer(false, CR_OK, -1);
+    T_EQ_INT(C.state, ST_RESET_AUTHORIZING);
+    /* Nor one for an earlier card. */
+    ev((core_event){ .type = EV_RESET_ANSWER, .gen = C.gen - 1, .authorize = true, .reset = CR_OK,
+                     .apdu_len = 21 });
+    T_EQ_INT(C.state, ST_RESET_AUTHORIZING);
+    /* A command that cannot be one is never sent. */
+    ev((core_event){ .type = EV_RESET_ANSWER, .gen = C.gen, .authorize = true, .reset = CR_OK,
+                     .apdu_len = 3 });
+    T_EQ_INT(C.state, ST_ERROR);
+    T_EQ_INT(C.notice, NT_RESET_FAILED);
+    T_EQ_INT(FX.n, 0);
+}
+
+/* The card's answer to the bureau's command decides the record. */
+T_TEST(reset_outcomes_resolve_the_intent_truthfully)
+{
+    static const struct { core_card_answer a; core_resolution res; core_state st; core_notice nt; } rows[] = {
+        { CA_REFUSED, RES_DISCARD, ST_ERROR, NT_RESET_REFUSED },
+        { CA_LOCKED, RES_DISCARD, ST_CARD_BLOCKED, NT_CARD_LOCKED },
+        { CA_GARBAGE, RES_UNKNOWN, ST_ERROR, NT_CHANGE_UNKNOWN },
+        { CA_IO, RES_UNKNOWN, ST_ERROR, NT_CHANGE_UNKNOWN },
+        { CA_REMOVED, RES_UNKNOWN, ST_IDLE, NT_CHANGE_UNKNOWN },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        reach(ST_RESETTING, false);
+        T_CHECK(C.intent_open);
+        answer(CO_RESET, rows[i].a, -1);
+        T_EQ_INT(C.state, rows[i].st);
+        T_EQ_INT(C.notice, rows[i].nt);
+        T_EQ_INT(FX.n, 1);
+        T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+        T_EQ_INT(FX.fx[0].resolution, rows[i].res);
+        T_CHECK(!C.intent_open);
+    }
+    /* Pulled while the command is at the card, or out of time there. */
+    reach(ST_RESETTING, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN);
+    reach(ST_RESETTING, false);
+    tick_at(NOW + 60000);
+    T_EQ_INT(C.state, ST_ERROR);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN);
+    /* The reader gone with the command at the card. */
+    reach(ST_RESETTING, false);
+    simple(EV_SERVICE_DOWN);
+    T_EQ_INT(FX.fx[0].type, FX_RESOLVE_INTENT);
+    T_EQ_INT(FX.fx[0].resolution, RES_UNKNOWN);
+    /* After the card took it, the record is made: a pull is only a pull. */
+    reach(ST_RESET_VERIFY, false);
+    T_CHECK(!C.intent_open);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_CARD_REMOVED);
+    T_EQ_INT(FX.n, 0);
+    T_CHECK(all_zero(C.old_pin, sizeof C.old_pin));
+}
+
+/* Every wait is bounded, and the bureau is never asked twice for a code. */
+T_TEST(reset_waits_time_out)
+{
+    reach(ST_RESET_REQUESTING, false);
+    simple(EV_RESET); /* asked once: a second tap texts nothing */
+    T_EQ_INT(FX.n, 0);
+    tick_at(NOW + 14999);
+    T_EQ_INT(C.state, ST_RESET_REQUESTING);
+    tick_at(NOW + 2);
+    T_EQ_INT(C.state, ST_ERROR);
+    T_EQ_INT(C.notice, NT_RESET_UNAVAILABLE);
+    T_EQ_INT(FX.n, 0);
+    reach(ST_RESET_AUTHORIZING, false);
+    tick_at(NOW + 60000);
+    T_EQ_INT(C.notice, NT_CARD_ERROR);
+    T_CHECK(all_zero(C.reset_code, sizeof C.reset_code));
+    reach(ST_AUTH_BUREAU, false);
+    tick_at(NOW + 60000);
+    T_EQ_INT(C.notice, NT_RESET_UNAVAILABLE);
+    /* The offer and the code screen warn first, then ask for the card. */
+    reach(ST_ENTER_RESET_CODE, false);
+    type("24");
+    tick_at(NOW + 31000);
+    T_EQ_INT(C.notice, NT_TIMEOUT_WARNING);
+    tick_at(NOW + 16000);
+    T_EQ_INT(C.state, ST_TAKE_CARD);
+    T_CHECK(all_zero(C.entry, sizeof C.entry));
+    reach(ST_RESET_OFFER, false);
+    tick_at(NOW + 31000);
+    simple(EV_CONTINUE);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(C.state, ST_RESET_OFFER);
+}
+
 T_MAIN(T_CASE(every_state_against_every_event), T_CASE(code_verdicts_are_for_the_code_in_check_only), T_CASE(happy_path_emits_effects_in_order),
        T_CASE(wrong_then_right_counts_down), T_CASE(blocked_here_is_recorded_blocked_elsewhere_is_not),
        T_CASE(each_new_pin_rule_has_its_notice), T_CASE(extra_digits_are_ignored_and_delete_works),
@@ -972,4 +1305,7 @@ T_MAIN(T_CASE(every_state_against_every_event), T_CASE(code_verdicts_are_for_the
        T_CASE(scramble_asks_for_a_new_keypad_at_each_entry),
        T_CASE(record_failure_stops_the_change), T_CASE(reader_lost_and_back),
        T_CASE(storage_down_and_back), T_CASE(service_screen), T_CASE(language_toggles_anywhere),
-       T_CASE(names_round_trip))
+       T_CASE(names_round_trip), T_CASE(reset_path_emits_effects_in_order),
+       T_CASE(reset_from_a_blocked_card_and_back), T_CASE(wrong_code_then_right),
+       T_CASE(reset_refusals_by_the_bureau), T_CASE(reset_outcomes_resolve_the_intent_truthfully),
+       T_CASE(reset_waits_time_out))

@@ -135,8 +135,10 @@ static bool is_utc_stamp(const char *s)
 }
 
 /* Checks that `name` in the outbox is exactly an event body with these
- * values; copies its event_id to `id` (may be NULL). */
-static void check_event(const char *name, uint64_t seq, const char *kind, const char *when, char *id)
+ * values (and "reset_id" when `reset` is not NULL); copies its event_id to
+ * `id` (may be NULL). */
+static void check_event_reset(const char *name, uint64_t seq, const char *kind, const char *when,
+                              char *id, const char *reset)
 {
     char *text = slurp(path_in(name));
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -151,7 +153,9 @@ static void check_event(const char *name, uint64_t seq, const char *kind, const 
     }
     cJSON_ArrayForEach(f, j)
         nkeys++;
-    T_EQ_INT(nkeys, 6);
+    T_EQ_INT(nkeys, reset ? 7 : 6);
+    f = cJSON_GetObjectItemCaseSensitive(j, "reset_id");
+    T_EQ_STR(cJSON_GetStringValue(f), reset);
     f = cJSON_GetObjectItemCaseSensitive(j, "event_id");
     T_CHECK(cJSON_IsString(f) && is_uuid4(f->valuestring));
     if (id != NULL && cJSON_IsString(f))
@@ -177,6 +181,11 @@ static void check_event(const char *name, uint64_t seq, const char *kind, const 
     }
     cJSON_Delete(j);
     free(text);
+}
+
+static void check_event(const char *name, uint64_t seq, const char *kind, const char *when, char *id)
+{
+    check_event_reset(name, seq, kind, when, id, NULL);
 }
 
 static outbox *open_base(void)
@@ -358,6 +367,54 @@ T_TEST(intent_discarded_leaves_nothing_but_never_reuses_seq)
     /* A new intent after a discarded one. */
     T_CHECK(outbox_intent_begin(o, CARD, T0));
     T_EQ_STR(listing(base), "evt-000000000002.json intent-000000000003.json seq");
+    outbox_close(o);
+    remove_base();
+}
+
+T_TEST(reset_intent_carries_its_reset_id_to_every_end)
+{
+    char id1[37] = "", id2[37] = "";
+    outbox *o;
+
+    make_base();
+    o = open_base();
+    /* The card took the bureau's command: pin_reset, same id and seq. */
+    T_CHECK(outbox_intent_begin_reset(o, CARD, "r-7f3a.x_9", T0));
+    check_event_reset("intent-000000000001.json", 1, "pin_change_unknown", T0_TEXT, id1, "r-7f3a.x_9");
+    T_CHECK(outbox_intent_resolve(o, OUTBOX_RESOLVE_RESET, T0 + 5));
+    check_event_reset("evt-000000000001.json", 1, "pin_reset", T5_TEXT, id2, "r-7f3a.x_9");
+    T_EQ_STR(id2, id1);
+    /* The answer was lost: pin_change_unknown with the reset's id. */
+    T_CHECK(outbox_intent_begin_reset(o, CARD, "r-2", T0));
+    T_CHECK(outbox_intent_resolve(o, OUTBOX_RESOLVE_UNKNOWN, T0 + 5));
+    check_event_reset("evt-000000000002.json", 2, "pin_change_unknown", T0_TEXT, NULL, "r-2");
+    /* A definite refusal: nothing. */
+    T_CHECK(outbox_intent_begin_reset(o, CARD, "r-3", T0));
+    T_CHECK(outbox_intent_resolve(o, OUTBOX_RESOLVE_DISCARD, T0));
+    T_EQ_STR(listing(base), "evt-000000000001.json evt-000000000002.json seq");
+    /* The change that follows a reset is a change of its own: no reset_id
+     * on it, and a change's intent cannot become a reset. */
+    T_CHECK(outbox_intent_begin(o, CARD, T0));
+    T_CHECK(!outbox_intent_resolve(o, OUTBOX_RESOLVE_RESET, T0));
+    T_CHECK(outbox_intent_resolve(o, OUTBOX_RESOLVE_CHANGED, T0 + 5));
+    check_event("evt-000000000004.json", 4, "pin_changed", T5_TEXT, NULL);
+    /* Ids the bureau could not have made are refused before anything is written. */
+    T_CHECK(!outbox_intent_begin_reset(o, CARD, "", T0));
+    T_CHECK(!outbox_intent_begin_reset(o, CARD, "r 1", T0));
+    T_CHECK(!outbox_intent_begin_reset(o, CARD, "r-\"\n", T0));
+    T_CHECK(!outbox_intent_begin_reset(o, CARD,
+                                       "r-01234567890123456789012345678901234567890123456789012345678901", T0));
+    T_CHECK(!outbox_intent_begin_reset(o, CARD, NULL, T0));
+    T_CHECK(!outbox_intent_open(o));
+    T_EQ_INT(outbox_last_seq(o), 4);
+    outbox_close(o);
+
+    /* Killed while the reset command was at the card. */
+    o = open_base();
+    T_CHECK(outbox_intent_begin_reset(o, CARD, "r-9", T0));
+    outbox_close(o);
+    o = open_base();
+    check_event_reset("evt-000000000005.json", 5, "pin_change_unknown", T0_TEXT, NULL, "r-9");
     outbox_close(o);
     remove_base();
 }
@@ -750,6 +807,7 @@ T_MAIN(T_CASE(record_writes_exactly_the_event_body), T_CASE(event_ids_differ),
        T_CASE(seq_survives_reopen_and_delivery), T_CASE(intent_resolved_changed_keeps_id_and_seq),
        T_CASE(intent_resolved_unknown_keeps_its_time),
        T_CASE(intent_discarded_leaves_nothing_but_never_reuses_seq),
+       T_CASE(reset_intent_carries_its_reset_id_to_every_end),
        T_CASE(leftover_intent_is_promoted_on_open), T_CASE(depth_counts_only_events),
        T_CASE(creates_directory_and_parents_0700), T_CASE(unusable_directory_fails_cleanly),
        T_CASE(second_open_of_the_same_dir_is_refused), T_CASE(failed_writes_leave_no_event_file),
