@@ -302,6 +302,10 @@ int core_warning_seconds_left(const core *c);
 bool core_state_has_keypad(core_state s);
 /* True where cancel can do something (not while the card is busy). */
 bool core_can_cancel(const core *c);
+/* True where "forgot PIN" leads to the reset: the old-PIN screen, and a
+ * card blocked by wrong PINs (not one locked for good), while records can
+ * be written. */
+bool core_can_forget(const core *c);
 
 /* Wipes every secret the core holds (on exit). */
 void core_wipe(core *c);

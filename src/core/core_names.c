@@ -30,7 +30,7 @@ const struct core_state_row core_states[ST__LAST] = {
     [ST_SERVICE]         = { "SERVICE",         false, false, false, TIMER_SERVICE },
     /* Cancel on the offer goes back, not out (core_reset.c); the waits
      * cannot be cancelled (each is bounded: a code may be on its way). */
-    [ST_RESET_OFFER]       = { "RESET_OFFER",       false, false, false, TIMER_IDLE },
+    [ST_RESET_OFFER]       = { "RESET_OFFER",       false, true,  false, TIMER_IDLE },
     [ST_RESET_REQUESTING]  = { "RESET_REQUESTING",  false, false, false, TIMER_BUREAU },
     [ST_ENTER_RESET_CODE]  = { "ENTER_RESET_CODE",  true,  true,  false, TIMER_IDLE },
     [ST_RESET_AUTHORIZING] = { "RESET_AUTHORIZING", false, false, false, TIMER_BUREAU },

@@ -62,10 +62,11 @@ static const reset_card_row core_reset_card[CA__LAST] = {
 
 /* A card blocked by wrong PINs can be reset; one locked for good (93 03)
  * cannot, and says so instead. */
-static bool core_can_offer(const core *c)
+bool core_can_forget(const core *c)
 {
-    return c->state == ST_ENTER_OLD_PIN ||
-           (c->state == ST_CARD_BLOCKED && c->notice != NT_CARD_LOCKED && c->card_number[0]);
+    return !c->storage_down &&
+           (c->state == ST_ENTER_OLD_PIN ||
+            (c->state == ST_CARD_BLOCKED && c->notice != NT_CARD_LOCKED && c->card_number[0]));
 }
 
 static void core_reset_request(core *c, core_effects *out)
@@ -166,7 +167,7 @@ bool core_reset_event(core *c, const core_event *ev, core_effects *out)
 {
     switch (ev->type) {
     case EV_FORGOT:
-        if (core_can_offer(c) && !c->storage_down) {
+        if (core_can_forget(c)) {
             c->reset_from = c->state;
             core_enter(c, ST_RESET_OFFER, NT_NONE, out);
         }

@@ -20,7 +20,8 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_WRONG_PIN_LAST] = { "密码错误。这是最后一次机会，再错卡片将被锁定",
                            "Wrong PIN. This is your last try: one more mistake locks the card" },
     [S_WRONG_PIN_PLAIN] = { "密码错误，请重新输入", "Wrong PIN. Please try again" },
-    [S_LAST_TRY] = { "最后一次机会：再输错一次，卡片将被锁定", "Last try: one more wrong PIN locks the card" },
+    [S_LAST_TRY] = { "最后一次机会：再输错一次，卡片将被锁定。记不清了？请按“忘记密码”",
+                     "Last try: one more wrong PIN locks the card. Not sure? Press Forgot PIN" },
     [S_WRONG_LENGTH] = { "请输入%d位数字", "Please type %d digits" },
     [S_WARNING] = { "您还在吗？%d秒后将自动退出", "Are you still there? Leaving in %d seconds" },
     [S_COUNTER_ADVICE] = { "请携带身份证到社保服务窗口办理",
@@ -46,6 +47,13 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_SV_BUREAU_OK] = { "可以连接", "reachable" },
     [S_SV_BUREAU_DOWN] = { "连接不上", "unreachable" },
     [S_SV_BUREAU_UNKNOWN] = { "还不知道", "not known yet" },
+    [S_BTN_FORGOT] = { "忘记密码", "Forgot PIN" },
+    [S_BTN_RESET] = { "发送验证码", "Text me a code" },
+    [S_BLOCKED_CAN_RESET] = { "密码错误次数过多，卡片已锁定。您可以在本机用手机短信验证码解锁，并马上设置新密码；也可以携带身份证到社保服务窗口办理",
+                              "Too many wrong PINs have locked the card. You can unlock it here with a code texted to your phone and choose a new PIN at once, or go to a service counter with your ID card" },
+    [S_CODE_SENT] = { "验证码已用短信发到您的手机 %s", "We texted a code to your phone %s" },
+    [S_CODE_VALID] = { "%d分钟内有效。输入6位验证码，然后按“确认”", "It is valid for %d minutes. Type the 6 digits, then press OK" },
+    [S_CODE_WRONG_COUNT] = { "验证码不对，还可以再试%d次", "That code is not right. %d more tries" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {
@@ -64,6 +72,11 @@ static const char *const str_headings[ST__LAST][LANG__LAST] = {
     [ST_TAKE_CARD] = { "请取回您的社保卡", "Please take your card" },
     [ST_SERVICE_CODE] = { "技术人员代码", "Technician code" },
     [ST_SERVICE] = { "维护信息", "Service" },
+    [ST_RESET_OFFER] = { "忘记密码？可以在本机重置", "Forgot your PIN? Reset it here" },
+    [ST_RESET_REQUESTING] = { "正在发送短信验证码", "Sending a code to your phone" },
+    [ST_ENTER_RESET_CODE] = { "请输入短信验证码", "Type the code from the text message" },
+    [ST_RESET_AUTHORIZING] = { "正在核对验证码，请稍候", "Checking the code, please wait" },
+    [ST_RESETTING] = { "正在重置密码，请不要拔卡", "Resetting your PIN. Do not remove the card" },
 };
 
 /* The sentence under the heading: by state for a plain visit, then by
@@ -79,6 +92,11 @@ static const char *const str_state_bodies[ST__LAST][LANG__LAST] = {
     [ST_ERROR] = { "密码没有修改。请取回卡片", "Your PIN was not changed. Please take your card" },
     [ST_OUT_OF_SERVICE] = { "请取回卡片，到社保服务窗口办理", "Please take your card and go to a service counter" },
     [ST_TAKE_CARD] = { "密码没有修改", "Your PIN was not changed" },
+    [ST_RESET_OFFER] = { "我们向您在社保登记的手机号发送6位验证码。输入后，卡片密码恢复为初始密码，接着请您马上设置新密码。需要本卡和登记的手机",
+                         "We text a 6-digit code to the phone number the bureau has for you. Once you type it, the card goes back to the initial PIN and you choose a new PIN at once. You need this card and that phone" },
+    [ST_RESET_REQUESTING] = { "请稍候，不要拔出卡片", "Please wait, and do not remove the card" },
+    [ST_RESET_AUTHORIZING] = { "请稍候，不要拔出卡片", "Please wait, and do not remove the card" },
+    [ST_RESETTING] = { "这需要几秒钟", "This takes a few seconds" },
 };
 
 static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
@@ -120,6 +138,25 @@ static const char *const str_notice_bodies[NT__LAST][LANG__LAST] = {
     [NT_WRONG_CODE] = { "代码不对，请重新输入", "That code is not right. Please try again" },
     [NT_STORAGE_DOWN] = { "本机暂时不能记录密码修改，所以暂停办理。请到社保服务窗口办理",
                           "This terminal cannot record PIN changes right now, so it takes none. Please use a service counter" },
+    [NT_CODE_WRONG] = { "验证码不对，请重新输入", "That code is not right. Please type it again" },
+    [NT_CODE_EXPIRED] = { "验证码已过期，密码没有修改。请取回卡片，稍后重新办理",
+                          "The code has expired. Nothing was changed. Please take your card and start again later" },
+    [NT_RESET_VOID] = { "验证码输错3次，本次重置已作废，密码没有修改。请取回卡片，明天再试，或携带身份证到社保服务窗口办理",
+                        "The code was wrong three times, so this reset is void. Nothing was changed. Please take your card and try tomorrow, or go to a service counter with your ID card" },
+    [NT_NO_PHONE_ON_FILE] = { "社保系统里没有您的手机号，无法发送验证码。请携带身份证到社保服务窗口办理，或拨打12333咨询",
+                              "The bureau has no phone number for you, so no code can be sent. Please go to a service counter with your ID card, or call 12333" },
+    [NT_TOO_MANY_RESETS] = { "此卡今天已重置3次，达到上限。请明天再试，或携带身份证到社保服务窗口办理",
+                             "This card has been reset 3 times today, the most allowed. Please try tomorrow, or go to a service counter with your ID card" },
+    [NT_RESET_REFUSED] = { "卡片没有接受重置，密码没有修改。请取回卡片，携带身份证到社保服务窗口办理",
+                           "The card did not accept the reset. Nothing was changed. Please take your card to a service counter with your ID card" },
+    [NT_RESET_UNAVAILABLE] = { "暂时连不上社保系统，现在不能重置，密码没有修改。请稍后再试，或拨打12333咨询",
+                               "The social security system cannot be reached, so the PIN cannot be reset now. Nothing was changed. Please try later, or call 12333" },
+    [NT_CARD_NOT_ACTIVE] = { "此卡已挂失、冻结或注销，不能在本机重置密码。请携带身份证到社保服务窗口办理",
+                             "This card is lost, frozen or cancelled and cannot be reset here. Please go to a service counter with your ID card" },
+    [NT_RESET_FAILED] = { "本次重置没有完成，密码没有修改。请取回卡片后重新办理，或到社保服务窗口办理",
+                          "The reset could not be finished. Nothing was changed. Please take your card and start again, or go to a service counter" },
+    [NT_PIN_WAS_RESET] = { "密码已恢复为初始密码。请现在设置一个只有您知道的新密码",
+                           "Your PIN is back to the initial PIN. Please choose a new PIN that only you know now" },
 };
 
 const char *str_get(str_id id, core_lang lang)

@@ -53,6 +53,13 @@ typedef enum {
     S_SV_BUREAU_OK,
     S_SV_BUREAU_DOWN,
     S_SV_BUREAU_UNKNOWN,
+    /* The reset of a forgotten PIN. */
+    S_BTN_FORGOT,
+    S_BTN_RESET,
+    S_BLOCKED_CAN_RESET, /* CARD_BLOCKED when the reset is offered */
+    S_CODE_SENT,       /* %s: the masked phone; then S_CODE_VALID */
+    S_CODE_VALID,      /* %d minutes */
+    S_CODE_WRONG_COUNT,/* %d attempts left */
     S__LAST
 } str_id;
 

@@ -59,6 +59,7 @@ static const uint32_t view_widget_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY, [W_KEY_BACK] = UI_RGB_BACK, [W_KEY_OK] = UI_RGB_OK,
     [W_BTN_CANCEL] = UI_RGB_BAR_BUTTON, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
+    [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK,
 };
 
 static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
@@ -151,7 +152,12 @@ static const char *view_pin_notice(ui_view *v, const core *c)
             return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_PIN_COUNT, c->lang, c->tries_left);
         return str_get(S_WRONG_PIN_PLAIN, c->lang);
     case NT_PIN_WRONG_LENGTH:
-        return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_LENGTH, c->lang, c->cfg.pin_length);
+        return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_LENGTH, c->lang,
+                       c->state == ST_ENTER_RESET_CODE ? CORE_CODE_LEN : c->cfg.pin_length);
+    case NT_CODE_WRONG:
+        if (c->attempts_left > 0)
+            return str_fmt(v->buf_notice, sizeof v->buf_notice, S_CODE_WRONG_COUNT, c->lang, c->attempts_left);
+        return str_body(c->state, c->notice, c->lang);
     default:
         return str_body(c->state, c->notice, c->lang);
     }
@@ -161,6 +167,15 @@ static const char *view_hint(ui_view *v, const core *c)
 {
     if (c->state == ST_SERVICE_CODE)
         return str_get(S_CODE_HINT, c->lang);
+    if (c->state == ST_ENTER_RESET_CODE) {
+        char valid[128];
+        int minutes = c->reset_expires_s > 0 ? (c->reset_expires_s + 59) / 60 : 5;
+        str_fmt(valid, sizeof valid, S_CODE_VALID, c->lang, minutes);
+        snprintf(v->buf_hint, sizeof v->buf_hint, str_get(S_CODE_SENT, c->lang), c->phone);
+        snprintf(v->buf_hint + strlen(v->buf_hint), sizeof v->buf_hint - strlen(v->buf_hint), "%s%s",
+                 c->lang == LANG_ZH ? "，" : ". ", valid);
+        return v->buf_hint;
+    }
     /* On the last try the warning is the hint itself, so that no other
      * notice (a PIN too short, say) can take it off the screen. */
     if (c->state == ST_ENTER_OLD_PIN && c->tries_left == 1)
@@ -227,12 +242,28 @@ static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in,
     v->show_dots = true;
     v->dots = (ui_rect){ msg.x, y, msg.w, dot_h };
     /* A technician code has no set length: the dots grow with it. */
-    v->dots_total = c->state != ST_SERVICE_CODE ? c->cfg.pin_length
+    v->dots_total = c->state == ST_ENTER_RESET_CODE ? CORE_CODE_LEN
+                  : c->state != ST_SERVICE_CODE ? c->cfg.pin_length
                   : c->entry_len > 6 ? c->entry_len : 6;
     v->dots_filled = c->entry_len;
     y += dot_h + x->m;
     view_notice_box(x, msg, y, view_pin_notice(v, c), sc(x, TYPE_SMALL));
+    if (core_can_forget(c)) {
+        /* Under the notice, at the foot of the column: found without being
+         * in the way of the digits. */
+        int bh = sc(x, 110), bw = msg.w < sc(x, 420) ? msg.w : sc(x, 420);
+        view_button(x, "btn.forgot", W_BTN_FORGOT, (ui_rect){ msg.x, msg.y + msg.h - bh, bw, bh },
+                    str_get(S_BTN_FORGOT, c->lang), sc(x, TYPE_BUTTON));
+    }
     view_keypad(x, c, in, pad);
+}
+
+/* The one action a message screen offers (the reset's), centred at its foot. */
+static void view_action(view_ctx *x, ui_rect msg, const char *id, ui_widget_kind kind, const char *label)
+{
+    int bh = sc(x, 130), bw = msg.w < sc(x, 640) ? msg.w : sc(x, 640);
+    view_button(x, id, kind, (ui_rect){ msg.x + (msg.w - bw) / 2, msg.y + msg.h - bh, bw, bh }, label,
+                sc(x, TYPE_BUTTON));
 }
 
 static void view_message_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg)
@@ -240,6 +271,15 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
     ui_view *v = x->v;
     int y = msg.y + x->m;
     const char *body = str_body(c->state, c->notice, c->lang);
+    bool forgot = core_can_forget(c); /* a card blocked by wrong PINs */
+
+    if (forgot)
+        body = str_get(S_BLOCKED_CAN_RESET, c->lang);
+    if (forgot || c->state == ST_RESET_OFFER) {
+        view_action(x, msg, forgot ? "btn.forgot" : "btn.reset", forgot ? W_BTN_FORGOT : W_BTN_RESET,
+                    str_get(forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang));
+        msg.h -= sc(x, 130) + x->m / 2;
+    }
 
     y = view_info(x, c, in, msg, y, ALIGN_CENTER);
     y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_LARGE), true, 2,
@@ -250,7 +290,7 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
         y += line_h(sc(x, TYPE_SMALL), 3) + sc(x, 32) + x->m / 2;
         body = str_body(c->state, NT_NONE, c->lang);
     }
-    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 3, ALIGN_CENTER, UI_RGB_TEXT);
+    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 4, ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE) {
         int bottom = msg.y + msg.h;
         /* Big enough to read at arm's length, small enough to rasterise fast. */

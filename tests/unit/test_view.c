@@ -45,6 +45,18 @@ static const screen screens[] = {
     { ST_TAKE_CARD, NT_CANCELLED, -1 }, { ST_TAKE_CARD, NT_TIMED_OUT, -1 },
     { ST_SERVICE_CODE, NT_NONE, -1 }, { ST_SERVICE_CODE, NT_WRONG_CODE, -1 },
     { ST_SERVICE, NT_NONE, -1 },
+    /* The reset of a forgotten PIN; CARD_BLOCKED plain above offers it. */
+    { ST_RESET_OFFER, NT_NONE, -1 }, { ST_RESET_OFFER, NT_TIMEOUT_WARNING, -1 },
+    { ST_RESET_REQUESTING, NT_NONE, -1 },
+    { ST_ENTER_RESET_CODE, NT_NONE, -1 }, { ST_ENTER_RESET_CODE, NT_CODE_WRONG, 2 },
+    { ST_ENTER_RESET_CODE, NT_CODE_WRONG, -1 }, { ST_ENTER_RESET_CODE, NT_PIN_WRONG_LENGTH, -1 },
+    { ST_ENTER_RESET_CODE, NT_TIMEOUT_WARNING, -1 },
+    { ST_RESET_AUTHORIZING, NT_NONE, -1 }, { ST_RESETTING, NT_NONE, -1 },
+    { ST_ENTER_NEW_PIN, NT_PIN_WAS_RESET, -1 },
+    { ST_ERROR, NT_CODE_EXPIRED, -1 }, { ST_ERROR, NT_RESET_VOID, -1 },
+    { ST_ERROR, NT_NO_PHONE_ON_FILE, -1 }, { ST_ERROR, NT_TOO_MANY_RESETS, -1 },
+    { ST_ERROR, NT_RESET_REFUSED, -1 }, { ST_ERROR, NT_RESET_UNAVAILABLE, -1 },
+    { ST_ERROR, NT_RESET_FAILED, -1 }, { ST_CARD_REJECTED, NT_CARD_NOT_ACTIVE, -1 },
 };
 
 /* The service screen with figures as long as they get in the field. */
@@ -79,6 +91,11 @@ static void make_core(core *c, const screen *sc, core_lang lang)
     }
     if (core_state_has_keypad(sc->s))
         c->entry_len = 3;
+    /* The code screen's phone and validity as the bureau sends them;
+     * attempts_left rides on `tries` in the table. */
+    snprintf(c->phone, sizeof c->phone, "138****5678");
+    c->reset_expires_s = 300;
+    c->attempts_left = sc->s == ST_ENTER_RESET_CODE ? sc->tries : -1;
     if (sc->n == NT_TIMEOUT_WARNING)
         c->warning_end_ms = c->now_ms + 15000;
 }
