@@ -1167,7 +1167,8 @@ def parse_args(argv):
     p.add_argument("--certs", required=True,
                    help="directory from make-certs.sh; logs are written here")
     p.add_argument("--terminal-id", default="GZ-TEST-0001")
-    p.add_argument("--statuses", help="JSON {card: status | {status, holder}}")
+    p.add_argument("--statuses", help="JSON {card: status | {status, holder, "
+                   "phone}}")
     p.add_argument("--state", help="dedup state file (default CERTS/state.json)")
     p.add_argument("--control", type=int,
                    help="plain-HTTP control port on 127.0.0.1")
