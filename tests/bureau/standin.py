@@ -1,6 +1,9 @@
 #!/usr/bin/python3
-"""Bureau stand-in: speaks ../shared/bureau-api.md sections 1, 2 and 4 over
+"""Bureau stand-in: speaks ../shared/bureau-api.md sections 1 to 4 over
 mutual TLS, for tests only.  Python 3 standard library only.
+
+Section 3 (PIN reset): the "SMS" with the one-time code is one stdout line,
+the only place the code is ever logged; tests read it from the control port.
 
 See README.md for usage, fault switches and the control endpoint.
 Listens on 127.0.0.1 only.  Every loop is bounded (timeouts, counts, caps).
@@ -9,14 +12,18 @@ Listens on 127.0.0.1 only.  Every loop is bounded (timeouts, counts, caps).
 import argparse
 import copy
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import signal
 import ssl
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOOPBACK = "127.0.0.1"
@@ -28,6 +35,12 @@ CONN_TIMEOUT_S = 30               # idle keep-alive connections end here
 MAX_DELAY_MS = 120000
 MAX_FAULT_COUNT = 1000000
 MAX_HEARTBEATS_KEPT = 1000
+MAX_RESETS_KEPT = 10000           # oldest resets are forgotten beyond this
+RESETS_PER_DAY = 3                # contract: per card per (UTC) day
+RESET_ATTEMPTS = 3                # wrong codes before a reset is void
+DEFAULT_RESET_EXPIRES_S = 300
+MAX_RESET_EXPIRES_S = 86400
+DEFAULT_PHONE = "13812345678"     # an active card's phone unless the file says
 
 # Contract error codes per status; unknown statuses get a code that says
 # the answer was injected, so a test log shows where it came from.
@@ -57,6 +70,10 @@ RE_TERMINAL = re.compile(r"\A[A-Za-z0-9-]{1,64}\Z")
 RE_VERSION = re.compile(r"\A[0-9A-Za-z.+-]{1,32}\Z")
 RE_READER = re.compile(r"\A[a-z_]{1,32}\Z")
 RE_HEADER_VALUE = re.compile(r"\A[\x20-\x7e]{0,200}\Z")
+RE_RESET_ID = re.compile(r"\Ar-[0-9a-f]{1,64}\Z")
+RE_SMS_CODE = re.compile(r"\A[0-9]{6}\Z")
+RE_CHALLENGE = re.compile(r"\A[0-9A-Fa-f]{16}\Z")
+RE_PHONE = re.compile(r"\A[0-9]{7,15}\Z")
 
 INT_MAX = 2 ** 63 - 1
 
@@ -102,6 +119,20 @@ EVENT_FIELDS = {
     "occurred_at": _utc,
 }
 
+# The records of a reset carry "reset_id": required in pin_reset, allowed in
+# pin_change_unknown, refused in the other kinds (see validate_event).
+RESET_ID_FIELD = {"reset_id": _regex(RE_RESET_ID, "r- and 1..64 hex digits")}
+
+RESET_START_FIELDS = {
+    "terminal_id": _regex(RE_TERMINAL, "a terminal id"),
+}
+
+AUTHORIZE_FIELDS = {
+    # Messages name the member, never echo its value: the code is a secret.
+    "sms_code": _regex(RE_SMS_CODE, "six digits 0-9"),
+    "card_challenge": _regex(RE_CHALLENGE, "16 hex digits"),
+}
+
 HEARTBEAT_FIELDS = {
     "version": _regex(RE_VERSION, "a version string"),
     "uptime_s": _nonneg_int,
@@ -112,6 +143,32 @@ HEARTBEAT_FIELDS = {
 }
 
 DEFAULT_STATUSES = {"A12345678": {"status": "active", "holder": "张*明"}}
+
+
+def mask_phone(phone):
+    return phone[:3] + "****" + phone[-4:]
+
+
+def reset_command(card, challenge):
+    """The test reset command (bureau-api.md section 3): 84 2C 00 00 10 ||
+    first 16 bytes of HMAC-SHA256(key, challenge || card), where key is the
+    first 16 bytes of SHA-256("ssse-test-reset-key:" || card)."""
+    key = hashlib.sha256(b"ssse-test-reset-key:" + card.encode("ascii")
+                         ).digest()[:16]
+    mac = hmac.new(key, challenge + card.encode("ascii"),
+                   hashlib.sha256).digest()[:16]
+    return bytes.fromhex("842C000010") + mac
+
+
+def seconds_to_utc_midnight():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    tomorrow = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((tomorrow - now).total_seconds() + 0.999))
+
+
+def utc_day():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
 def mask_card(card):
@@ -174,6 +231,57 @@ def validate(obj, fields):
     return None
 
 
+def validate_event(obj):
+    """A pin-events body: EVENT_FIELDS, plus reset_id where section 3 puts
+    it (required in pin_reset, optional in pin_change_unknown)."""
+    fields = EVENT_FIELDS
+    if isinstance(obj, dict) and (obj.get("kind") == "pin_reset" or (
+            obj.get("kind") == "pin_change_unknown" and "reset_id" in obj)):
+        fields = dict(EVENT_FIELDS, **RESET_ID_FIELD)
+    err = validate(obj, fields)
+    if err and isinstance(obj, dict) and "reset_id" in obj and \
+            "reset_id" not in fields:
+        err += " (reset_id belongs to pin_reset and pin_change_unknown only)"
+    return err
+
+
+# The endpoints, for fault scoping (`only`) and routing.
+ENDPOINTS = ("status", "pin_events", "heartbeat", "reset_start",
+             "reset_authorize")
+
+
+def endpoint_of(method, path):
+    """(endpoint name, path argument) or (None, None)."""
+    parts = path.split("?", 1)[0].split("/")
+    if len(parts) == 5 and parts[0] == "" and parts[1] == "v1":
+        if method == "GET" and parts[2] == "cards" and parts[4] == "status":
+            return "status", parts[3]
+        if method == "POST" and parts[2] == "cards" and \
+                parts[4] == "pin-resets":
+            return "reset_start", parts[3]
+        if method == "POST" and parts[2] == "pin-resets" and \
+                parts[4] == "authorize":
+            return "reset_authorize", parts[3]
+        if method == "POST" and parts[2] == "terminals" and \
+                parts[4] == "heartbeat":
+            return "heartbeat", parts[3]
+    if method == "POST" and parts == ["", "v1", "pin-events"]:
+        return "pin_events", None
+    return None, None
+
+
+RE_SMS_MEMBER = re.compile(rb'("sms_code"\s*:\s*)"[^"]*"')
+
+
+def redact_authorize(body, codes):
+    """An authorize body as raw-bodies.log keeps it: the sms_code member's
+    value, and any of this reset's real codes anywhere else, replaced."""
+    body = RE_SMS_MEMBER.sub(rb'\1"[redacted]"', body)
+    for code in codes:
+        body = body.replace(code.encode(), b"[redacted]")
+    return body
+
+
 # ---------------------------------------------------------------- faults
 
 FAULT_DEFAULTS = {
@@ -186,6 +294,8 @@ FAULT_DEFAULTS = {
     "redirect_location": "",
     "huge": 0,
     "malformed": 0,
+    "replace_body": {"count": 0, "body": None},
+    "only": "",
 }
 
 
@@ -240,6 +350,22 @@ def apply_faults(faults, update):
             if not isinstance(val, str) or not RE_HEADER_VALUE.match(val):
                 raise ValueError("redirect_location must be a printable URL")
             new[key] = val
+        elif key == "replace_body":
+            if not isinstance(val, dict) or not set(val) <= {"count", "body"}:
+                raise ValueError("replace_body must be {count, body}")
+            f = dict(new["replace_body"])
+            if "count" in val:
+                f["count"] = _count(val["count"])
+            if "body" in val:
+                if len(json.dumps(val["body"])) > MAX_RESPONSE:
+                    raise ValueError("replace_body.body is over 64 KiB")
+                f["body"] = copy.deepcopy(val["body"])
+            new[key] = f
+        elif key == "only":
+            if val != "" and val not in ENDPOINTS:
+                raise ValueError("only must be \"\" (every request) or one "
+                                 "of " + ", ".join(ENDPOINTS))
+            new[key] = val
         else:
             raise ValueError("unknown fault switch " + key)
     return new
@@ -261,9 +387,22 @@ class Bureau:
         self.heartbeats = []
         self.stats = {"connections": 0, "handshake_failures": 0,
                       "requests": 0, "bodies": 0, "recorded": 0,
-                      "replayed": 0, "conflicts": 0}
-        self.events = {}   # event_id -> {"body": dict, "answer": dict}
+                      "replayed": 0, "conflicts": 0, "resets_started": 0,
+                      "resets_authorized": 0, "codes_invalid": 0}
+        self.events = {}   # event_id -> {"body", "answer"[, "reset_known"]}
         self.order = []    # event_ids in the order first recorded
+        # Section 3.  reset_id -> {"card", "code", "created_at", "deadline"
+        # (monotonic), "expires_in_s", "attempts_left", "state" (pending,
+        # void, used; "expired" is computed), "used_at"}.  In memory only,
+        # and codes never leave memory.  Which resets produced a command
+        # (reset_id -> card) is kept in the state file too, so a record
+        # delivered after a restart is still known.
+        self.resets = {}
+        self.used_resets = {}
+        self.last_sms = {}       # card -> reset_id of the last code texted
+        self.reset_counts = {}   # card -> [UTC day, resets started that day]
+        self.reset_expires_s = args.reset_expires_in_s
+        self.reset_expires_card = {}  # card -> expires_in_s override
         self._load_state()
 
     def _load_state(self):
@@ -281,12 +420,14 @@ class Bureau:
             eid = ent["body"]["event_id"]
             self.events[eid] = ent
             self.order.append(eid)
+        self.used_resets = dict(data.get("used_resets") or {})
 
     def _save_state(self):
         # Atomic replace so a killed stand-in never forgets an event it
         # answered 201 for: dedup must be permanent.
         tmp = self.state_path + ".tmp"
-        data = {"events": [self.events[e] for e in self.order]}
+        data = {"events": [self.events[e] for e in self.order],
+                "used_resets": self.used_resets}
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, json.dumps(data, ensure_ascii=False).encode())
@@ -309,11 +450,18 @@ class Bureau:
                          ("--- %s %s %s\n" % (utc_now(), method, path)).encode()
                          + body + b"\n")
 
-    def take_fault(self):
-        """Consumes one counted fault for this request.  Returns
+    def in_scope(self, endpoint):
+        only = self.faults["only"]
+        return not only or only == endpoint
+
+    def take_fault(self, endpoint):
+        """Consumes one counted fault for this request, if the request is
+        in the switches' scope (`only`).  Returns
         (kind, fault-dict-copy, delay_ms)."""
         with self.lock:
             f = self.faults
+            if not self.in_scope(endpoint):
+                return None, None, 0
             delay = f["delay_ms"]
             for kind in ("drop", "fail", "redirect", "huge", "malformed",
                          "drop_after_record"):
@@ -325,6 +473,16 @@ class Bureau:
                     f[kind] -= 1
                     return kind, dict(f), delay
             return None, None, delay
+
+    def take_replace_body(self, endpoint):
+        """The replace_body fault, consumed by a 2xx answer with a JSON body
+        in scope.  Returns (True, body) or (False, None)."""
+        with self.lock:
+            f = self.faults["replace_body"]
+            if f["count"] > 0 and self.in_scope(endpoint):
+                f["count"] -= 1
+                return True, copy.deepcopy(f["body"])
+            return False, None
 
     def record(self, body):
         """Returns (status, answer)."""
@@ -338,17 +496,164 @@ class Bureau:
                 self.stats["conflicts"] += 1
                 return 409, None
             answer = {"event_id": eid, "recorded_at": utc_now()}
-            self.events[eid] = {"body": body, "answer": answer}
+            ent = {"body": body, "answer": answer}
+            if "reset_id" in body:
+                # Recorded either way (the card is the truth), but a test
+                # must see a reset record the bureau never authorized.
+                ent["reset_known"] = self.used_resets.get(
+                    body["reset_id"]) == body["card_number"]
+            self.events[eid] = ent
             self.order.append(eid)
             self._save_state()
-            self._append(self.recorded_path,
-                         (json.dumps(body, ensure_ascii=False) + "\n").encode())
+            self._append(self.recorded_path, (json.dumps(
+                self._listed(ent), ensure_ascii=False) + "\n").encode())
             self.stats["recorded"] += 1
             return 201, answer
 
+    def reset_known(self, eid):
+        with self.lock:
+            return self.events[eid].get("reset_known")
+
+    @staticmethod
+    def _listed(ent):
+        """An event as /recorded and recorded.jsonl show it: the body, plus
+        "reset_known" for a record that carries a reset_id."""
+        if "reset_known" not in ent:
+            return ent["body"]
+        return dict(ent["body"], reset_known=ent["reset_known"])
+
     def recorded(self):
         with self.lock:
-            return [self.events[e]["body"] for e in self.order]
+            return [self._listed(self.events[e]) for e in self.order]
+
+    # --- section 3: resets
+
+    def _reset_state(self, r):
+        if r["state"] == "pending" and time.monotonic() >= r["deadline"]:
+            return "expired"
+        return r["state"]
+
+    def start_reset(self, card, phone):
+        """Returns (201, answer, code) or (429, retry_after, None)."""
+        with self.lock:
+            day = utc_day()
+            cnt = self.reset_counts.get(card)
+            if cnt is None or cnt[0] != day:
+                cnt = self.reset_counts[card] = [day, 0]
+            if cnt[1] >= RESETS_PER_DAY:
+                return 429, seconds_to_utc_midnight(), None
+            cnt[1] += 1
+            rid = "r-" + secrets.token_hex(16)
+            code = "%06d" % secrets.randbelow(1000000)
+            exp = self.reset_expires_card.get(card, self.reset_expires_s)
+            self.resets[rid] = {
+                "card": card, "code": code, "created_at": utc_now(),
+                "deadline": time.monotonic() + exp, "expires_in_s": exp,
+                "attempts_left": RESET_ATTEMPTS, "state": "pending",
+                "used_at": None}
+            self.last_sms[card] = rid
+            if len(self.resets) > MAX_RESETS_KEPT:  # used ones stay known
+                del self.resets[next(iter(self.resets))]
+            self.stats["resets_started"] += 1
+            return 201, {"reset_id": rid, "phone_masked": mask_phone(phone),
+                         "expires_in_s": exp}, code
+
+    def reset_codes(self, rid):
+        """The real code of a reset, for redaction only."""
+        with self.lock:
+            r = self.resets.get(rid)
+            return [r["code"]] if r and r["code"] else []
+
+    def authorize(self, rid, code, challenge):
+        """Returns (status, answer or None, error code, extra error
+        members).  A wrong code costs an attempt; the third voids it."""
+        with self.lock:
+            r = self.resets.get(rid)
+            if r is None and rid in self.used_resets:  # from before a restart
+                return 409, None, "ALREADY_USED", {}
+            if r is None:
+                return 404, None, "RESET_NOT_FOUND", {}
+            state = self._reset_state(r)
+            if state == "used":
+                return 409, None, "ALREADY_USED", {}
+            if state == "void":
+                return 410, None, "RESET_VOID", {}
+            if state == "expired":
+                return 410, None, "EXPIRED", {}
+            if not hmac.compare_digest(code.encode(), r["code"].encode()):
+                self.stats["codes_invalid"] += 1
+                r["attempts_left"] -= 1
+                if r["attempts_left"] <= 0:
+                    r["state"] = "void"
+                    return 410, None, "RESET_VOID", {}
+                return 403, None, "CODE_INVALID", {
+                    "attempts_left": r["attempts_left"]}
+            cmd = reset_command(r["card"], bytes.fromhex(challenge))
+            r["state"] = "used"
+            r["used_at"] = utc_now()
+            self.used_resets[rid] = r["card"]
+            self.stats["resets_authorized"] += 1
+            self._save_state()
+            return 200, {"command_apdu": cmd.hex().upper()}, None, {}
+
+    def sms(self, card):
+        with self.lock:
+            rid = self.last_sms.get(card)
+            r = self.resets.get(rid) if rid else None
+            if r is None or r["code"] is None:
+                return None
+            return {"code": r["code"], "reset_id": rid}
+
+    def resets_listing(self):
+        with self.lock:
+            return {
+                "resets": [{
+                    "reset_id": rid, "card_number": r["card"],
+                    "state": self._reset_state(r),
+                    "attempts_left": r["attempts_left"],
+                    "created_at": r["created_at"],
+                    "expires_in_s": r["expires_in_s"],
+                    "used_at": r["used_at"]} for rid, r in self.resets.items()],
+                "reset_expires_in_s": self.reset_expires_s,
+                "per_card_expires_in_s": dict(self.reset_expires_card),
+                "counters": {c: {"day": v[0], "started": v[1]}
+                             for c, v in self.reset_counts.items()},
+                "resets_per_day": RESETS_PER_DAY,
+            }
+
+    def reset_settings(self, update):
+        """POST /resets on the control port.  Raises ValueError."""
+        if not isinstance(update, dict) or not update or not set(update) <= {
+                "reset_expires_in_s", "card", "clear_counters"}:
+            raise ValueError("body must be an object of reset_expires_in_s, "
+                             "card, clear_counters")
+        card = update.get("card")
+        if "card" in update and (not isinstance(card, str) or
+                                 not RE_CARD.match(card)):
+            raise ValueError("card must be 9 characters A-Z 0-9")
+        if "card" in update and "reset_expires_in_s" not in update and \
+                "clear_counters" not in update:
+            raise ValueError("card goes with reset_expires_in_s or "
+                             "clear_counters")
+        cc = update.get("clear_counters", False)
+        if not isinstance(cc, bool):
+            raise ValueError("clear_counters must be true or false")
+        with self.lock:
+            if "reset_expires_in_s" in update:
+                v = update["reset_expires_in_s"]
+                if v is None and card:
+                    self.reset_expires_card.pop(card, None)
+                elif not _is_int(v) or not 1 <= v <= MAX_RESET_EXPIRES_S:
+                    raise ValueError("reset_expires_in_s must be 1..%d (or "
+                                     "null with card)" % MAX_RESET_EXPIRES_S)
+                elif card:
+                    self.reset_expires_card[card] = v
+                else:
+                    self.reset_expires_s = v
+            if cc and card:
+                self.reset_counts.pop(card, None)
+            elif cc:
+                self.reset_counts.clear()
 
     def statuses(self):
         """Re-read per request so a test can change a card between calls."""
@@ -445,6 +750,20 @@ class Handler(BaseHTTPRequestHandler):
             nbytes, (" [" + note + "]") if note else ""))
 
     def _send(self, status, obj=None, raw=None, headers=(), note=""):
+        if getattr(self, "_drop_after", False):
+            # The reset endpoints under drop_after_record: processed (code
+            # texted, attempt counted or command made), the answer lost.
+            self._drop_after = False
+            self.close_connection = True
+            self._finish("DROPPED-AFTER-%d" % status, 0,
+                         "fault drop_after_record")
+            return
+        if raw is None and obj is not None and 200 <= status < 300:
+            hit, new = self.server.bureau.take_replace_body(
+                getattr(self, "_endpoint", None))
+            if hit:
+                obj = new
+                note = (note + " " if note else "") + "fault replace_body"
         if raw is None:
             raw = b"" if obj is None else json.dumps(
                 obj, ensure_ascii=False).encode()
@@ -460,10 +779,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(raw)
         self._finish(status, len(raw), note)
 
-    def _error(self, status, message, code=None, headers=(), note=""):
+    def _error(self, status, message, code=None, headers=(), note="",
+               extra=None):
         code = code or ERROR_CODES.get(status, "FAULT_INJECTED")
-        self._send(status, {"error": {"code": code, "message": message}},
-                   headers=headers, note=note)
+        err = {"code": code, "message": message}
+        err.update(extra or {})
+        self._send(status, {"error": err}, headers=headers, note=note)
 
     def _read_body(self):
         """Returns bytes, or None after answering 400 itself."""
@@ -502,11 +823,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         b = self.server.bureau
+        self._drop_after = False
+        self._endpoint, self._arg = endpoint_of(self.command, self.path)
         body = self._read_body()
         if body is None:
             return
-        b.note_body(self.command, self._mask_path(), body)
-        kind, fault, delay = b.take_fault()
+        logged = body
+        if self._endpoint == "reset_authorize":
+            logged = redact_authorize(body, b.reset_codes(self._arg))
+        b.note_body(self.command, self._mask_path(), logged)
+        kind, fault, delay = b.take_fault(self._endpoint)
         if delay:
             time.sleep(delay / 1000.0)
         if kind == "drop":
@@ -566,31 +892,44 @@ class Handler(BaseHTTPRequestHandler):
         if peer_cn(self.connection) != tid:
             self._error(403, "client certificate is not this terminal's")
             return
-        path = self.path.split("?", 1)[0]
-        parts = path.split("/")
-        # Table of routes: (method, pattern of path parts) -> handler
-        if self.command == "GET" and len(parts) == 5 and parts[1:3] == [
-                "v1", "cards"] and parts[4] == "status":
-            self._card_status(parts[3])
-        elif self.command == "POST" and path == "/v1/pin-events":
+        ep, arg = self._endpoint, self._arg
+        # drop_after_record: pin-events drop after the record step (below);
+        # the reset endpoints lose whatever answer they make; status and
+        # heartbeat consume it and answer normally (as they always did).
+        if ep == "status":
+            self._card_status(arg)
+        elif ep == "pin_events":
             self._pin_event(body, drop_after)
-        elif self.command == "POST" and len(parts) == 5 and parts[1:3] == [
-                "v1", "terminals"] and parts[4] == "heartbeat":
-            self._heartbeat(parts[3], body)
+        elif ep == "heartbeat":
+            self._heartbeat(arg, body)
+        elif ep == "reset_start":
+            self._drop_after = drop_after
+            self._reset_start(arg, body)
+        elif ep == "reset_authorize":
+            self._drop_after = drop_after
+            self._reset_authorize(arg, body)
         else:
             self._error(404, "no such endpoint", code="NOT_FOUND")
 
-    def _card_status(self, card):
+    def _card_entry(self, card):
+        """The statuses file's entry for `card` as a dict with a valid
+        "status", or None after answering 404/500 itself."""
         try:
             table = self.server.bureau.statuses()
         except (OSError, BadJson) as e:
             self._error(500, "statuses file unreadable: %s" % e)
-            return
+            return None
         ent = table.get(card) if RE_CARD.match(card) else None
         if isinstance(ent, str):
             ent = {"status": ent}
         if not isinstance(ent, dict) or ent.get("status") not in CARD_STATUSES:
             self._error(404, "card is not known to the bureau")
+            return None
+        return ent
+
+    def _card_status(self, card):
+        ent = self._card_entry(card)
+        if ent is None:
             return
         ans = {"card_number": card, "status": ent["status"]}
         if isinstance(ent.get("holder"), str):
@@ -613,7 +952,7 @@ class Handler(BaseHTTPRequestHandler):
         obj = self._json_body(body)
         if obj is None:
             return
-        err = validate(obj, EVENT_FIELDS)
+        err = validate_event(obj)
         if err:
             self._error(422, err)
             return
@@ -625,9 +964,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         status, answer = b.record(obj)
         if status == 201:
-            log("RECORDED seq=%d kind=%s card=%s event_id=%s" % (
+            extra = ""
+            if "reset_id" in obj:
+                extra = " reset_id=%s reset_known=%s" % (
+                    obj["reset_id"], "yes" if b.reset_known(obj["event_id"]) else "NO")
+            log("RECORDED seq=%d kind=%s card=%s event_id=%s%s" % (
                 obj["seq"], obj["kind"], mask_card(obj["card_number"]),
-                obj["event_id"]))
+                obj["event_id"], extra))
         if drop_after:
             self.close_connection = True
             self._finish("DROPPED-AFTER-%d" % status, 0,
@@ -637,6 +980,69 @@ class Handler(BaseHTTPRequestHandler):
             self._error(409, "event_id already recorded with another body")
             return
         self._send(status, answer)
+
+    def _reset_start(self, card, body):
+        b = self.server.bureau
+        obj = self._json_body(body)
+        if obj is None:
+            return
+        err = validate(obj, RESET_START_FIELDS)
+        if err:
+            self._error(422, err)
+            return
+        if obj["terminal_id"] != b.args.terminal_id:
+            self._error(422, "terminal_id does not match X-Terminal-Id")
+            return
+        ent = self._card_entry(card)
+        if ent is None:
+            return
+        if ent["status"] != "active":
+            self._error(403, "card is %s: a counter, with an ID card" %
+                        ent["status"], code="CARD_NOT_ACTIVE")
+            return
+        phone = ent.get("phone", DEFAULT_PHONE)
+        if phone is None:
+            self._error(409, "no phone on file: a counter, with an ID card",
+                        code="NO_PHONE_ON_FILE")
+            return
+        if not isinstance(phone, str) or not RE_PHONE.match(phone):
+            self._error(500, "statuses file: phone of %s must be 7..15 "
+                        "digits or null" % mask_card(card))
+            return
+        status, ans, code = b.start_reset(card, phone)
+        if status == 429:
+            self._error(429, "at most %d resets per card per day" %
+                        RESETS_PER_DAY, code="TOO_MANY_RESETS",
+                        headers=[("Retry-After", str(ans))])
+            return
+        # The stand-in's SMS channel: the one place the code is logged.
+        log("SMS to %s for card %s: code %s (reset %s)" % (
+            ans["phone_masked"], mask_card(card), code, ans["reset_id"]))
+        self._send(201, ans)
+
+    def _reset_authorize(self, rid, body):
+        b = self.server.bureau
+        if not RE_RESET_ID.match(rid):
+            self._error(404, "no such reset", code="RESET_NOT_FOUND")
+            return
+        obj = self._json_body(body)
+        if obj is None:
+            return
+        err = validate(obj, AUTHORIZE_FIELDS)
+        if err:
+            self._error(422, err)
+            return
+        status, ans, code, extra = b.authorize(
+            rid, obj["sms_code"], obj["card_challenge"])
+        if status == 200:
+            self._send(200, ans)
+            return
+        msg = {"RESET_NOT_FOUND": "no such reset",
+               "ALREADY_USED": "this reset already produced its command",
+               "RESET_VOID": "three wrong codes: the reset is void",
+               "EXPIRED": "the code has expired",
+               "CODE_INVALID": "wrong code"}[code]
+        self._error(status, msg, code=code, extra=extra)
 
     def _heartbeat(self, terminal, body):
         b = self.server.bureau
@@ -674,24 +1080,38 @@ class ControlHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         b = self.server.bureau
-        if self.path == "/recorded":
+        path, _, query = self.path.partition("?")
+        if path == "/recorded":
             self._send(200, b.recorded())
+            return
+        if path == "/resets":
+            self._send(200, b.resets_listing())
+            return
+        if path == "/sms":
+            q = urllib.parse.parse_qs(query)
+            card = (q.get("card") or [""])[0]
+            sms = b.sms(card)
+            if sms is None:
+                self._send(404, {"error": "no code texted for that card"})
+            else:
+                self._send(200, sms)
             return
         with b.lock:
             table = {"/faults": b.faults, "/stats": b.stats,
                      "/heartbeats": b.heartbeats}
-            obj = copy.deepcopy(table.get(self.path))
+            obj = copy.deepcopy(table.get(path))
         if obj is None:
-            self._send(404, {"error": "GET /faults /recorded /stats /heartbeats"})
+            self._send(404, {"error": "GET /faults /recorded /stats "
+                             "/heartbeats /resets /sms?card=N"})
         else:
             self._send(200, obj)
 
     def do_POST(self):
         b = self.server.bureau
         cl = self.headers.get("Content-Length") or "0"
-        if self.path != "/faults":
+        if self.path not in ("/faults", "/resets"):
             self.close_connection = True
-            self._send(404, {"error": "POST /faults only"})
+            self._send(404, {"error": "POST /faults or /resets only"})
             return
         if not cl.isdigit() or int(cl) > MAX_REQUEST_BODY:
             self.close_connection = True
@@ -699,13 +1119,24 @@ class ControlHandler(BaseHTTPRequestHandler):
             return
         try:
             update = parse_json(self.rfile.read(int(cl)))
-            with b.lock:
-                b.faults = apply_faults(b.faults, update)
-                now = copy.deepcopy(b.faults)
+            if self.path == "/resets":
+                b.reset_settings(update)
+                now = b.resets_listing()
+                del now["resets"]
+            else:
+                with b.lock:
+                    b.faults = apply_faults(b.faults, update)
+                    now = copy.deepcopy(b.faults)
         except ValueError as e:  # BadJson is a ValueError too
             self._send(400, {"error": str(e)})
             return
-        log("control: faults now %s" % json.dumps(now))
+        if self.path == "/resets":
+            log("control: resets: expires_in_s %d, %d card override(s), "
+                "%d card counter(s)" % (now["reset_expires_in_s"],
+                                        len(now["per_card_expires_in_s"]),
+                                        len(now["counters"])))
+        else:
+            log("control: faults now %s" % json.dumps(now))
         self._send(200, now)
 
 
@@ -736,10 +1167,14 @@ def parse_args(argv):
     p.add_argument("--certs", required=True,
                    help="directory from make-certs.sh; logs are written here")
     p.add_argument("--terminal-id", default="GZ-TEST-0001")
-    p.add_argument("--statuses", help="JSON {card: status | {status, holder}}")
+    p.add_argument("--statuses", help="JSON {card: status | {status, holder, "
+                   "phone}}")
     p.add_argument("--state", help="dedup state file (default CERTS/state.json)")
     p.add_argument("--control", type=int,
                    help="plain-HTTP control port on 127.0.0.1")
+    p.add_argument("--reset-expires-in-s", type=int,
+                   default=DEFAULT_RESET_EXPIRES_S,
+                   help="life of a PIN reset's SMS code (default 300)")
     g = p.add_argument_group("fault switches at start")
     g.add_argument("--fail", metavar="N:STATUS[:RETRY_AFTER]")
     g.add_argument("--delay-ms", type=int, default=0)
@@ -750,7 +1185,12 @@ def parse_args(argv):
     g.add_argument("--redirect-location", default="")
     g.add_argument("--huge", type=int, default=0)
     g.add_argument("--malformed", type=int, default=0)
+    g.add_argument("--replace-body", metavar="N:JSON")
+    g.add_argument("--only", default="", metavar="ENDPOINT",
+                   help="faults hit only this endpoint: " + ", ".join(ENDPOINTS))
     a = p.parse_args(argv)
+    if not 1 <= a.reset_expires_in_s <= MAX_RESET_EXPIRES_S:
+        p.error("--reset-expires-in-s is 1..%d" % MAX_RESET_EXPIRES_S)
     if not RE_TERMINAL.match(a.terminal_id):
         p.error("bad --terminal-id")
     for port in (a.port, a.control):
@@ -759,7 +1199,13 @@ def parse_args(argv):
     upd = {"delay_ms": a.delay_ms, "drop": a.drop,
            "drop_after_record": a.drop_after_record, "other_ca": a.other_ca,
            "redirect": a.redirect, "redirect_location": a.redirect_location,
-           "huge": a.huge, "malformed": a.malformed}
+           "huge": a.huge, "malformed": a.malformed, "only": a.only}
+    if a.replace_body:
+        n, _, js = a.replace_body.partition(":")
+        try:
+            upd["replace_body"] = {"count": int(n), "body": json.loads(js)}
+        except ValueError:
+            p.error("--replace-body is N:JSON")
     if a.fail:
         bits = a.fail.split(":")
         if len(bits) not in (2, 3) or not all(x.isdigit() for x in bits[:2]):
