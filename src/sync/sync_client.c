@@ -1,7 +1,8 @@
 /* sync_client.c - the kiosk's side of kiosk-sync: questions from the UI
- * (card status, the bureau's status, the reader's state) queue here, a
- * worker thread takes them one at a time to sync_wire.c, and every card
- * question is answered exactly once through post().
+ * (card status, a PIN reset's two steps, the bureau's status, the reader's
+ * state) queue here, a worker thread takes them one at a time to
+ * sync_wire.c and sync_reset.c, and every card or reset question is
+ * answered exactly once, through post() or the reset callback.
  */
 #include "sync/sync_int.h"
 
@@ -18,6 +19,8 @@
 
 #include "util/log.h"
 #include "util/mask.h"
+#include "util/secmem.h"
+#include "util/secure.h"
 
 #define SYNC_TIMEOUT_MAX_MS 600000
 /* A restarted kiosk-sync learns the reader state within this, unasked. */
@@ -41,6 +44,27 @@ const char *sync_status_name(sync_status s)
     if ((unsigned)s >= SYNC_ST__LAST)
         return "?";
     return sync_status_names[s];
+}
+
+static const char *const sync_reset_status_names[SYNC_RS__LAST] = {
+    [SYNC_RS_OK] = "ok",
+    [SYNC_RS_NO_PHONE] = "no_phone",
+    [SYNC_RS_NOT_ACTIVE] = "not_active",
+    [SYNC_RS_TOO_MANY] = "too_many",
+    [SYNC_RS_CARD_UNKNOWN] = "card_unknown",
+    [SYNC_RS_CODE_INVALID] = "code_invalid",
+    [SYNC_RS_VOID] = "void",
+    [SYNC_RS_EXPIRED] = "expired",
+    [SYNC_RS_NOT_FOUND] = "not_found",
+    [SYNC_RS_ALREADY_USED] = "already_used",
+    [SYNC_RS_UNREACHABLE] = "unreachable",
+};
+
+const char *sync_reset_status_name(sync_reset_status s)
+{
+    if ((unsigned)s >= SYNC_RS__LAST)
+        return "?";
+    return sync_reset_status_names[s];
 }
 
 static bool card_valid(const char *card)
@@ -81,6 +105,41 @@ static void answer(sync_client *c, const sync_question *q, bool stopping)
         log_info("sync", "card %s: %s", masked, sync_status_name(r.status));
     }
     c->post(c->ud, &r);
+}
+
+/* A reset question's one answer, through the reset callback. Never the
+   SMS code in the log: the masked card, or the reset's id. */
+static void answer_reset(sync_client *c, const sync_question *q, bool stopping)
+{
+    sync_reset_result r;
+    char name[SYNC_RESET_ID_MAX + 32], masked[MASK_CARD_MAX];
+    const char *why;
+
+    memset(&r, 0, sizeof r);
+    r.status = SYNC_RS_UNREACHABLE;
+    r.attempts_left = r.retry_after_s = -1;
+    mask_card(q->card, masked);
+    if (q->kind == SQ_RESET_AUTHORIZE)
+        snprintf(name, sizeof name, "reset %s authorize", q->reset_id);
+    else
+        snprintf(name, sizeof name, "reset request card %s", masked);
+    if (stopping)
+        why = "stopping";
+    else if (sync_now_ms() >= q->deadline_ms)
+        why = "timed out while queued";
+    else
+        why = sync_reset_ask(c, q, &r);
+    if (why) {
+        memset(&r, 0, sizeof r);
+        r.status = SYNC_RS_UNREACHABLE;
+        r.attempts_left = r.retry_after_s = -1;
+        log_warn("sync", "%s: unreachable (%s)", name, why);
+    } else {
+        log_info("sync", "%s: %s", name, sync_reset_status_name(r.status));
+    }
+    r.gen = q->gen;
+    r.authorize = q->kind == SQ_RESET_AUTHORIZE;
+    c->reset_fn(c->reset_ud, &r);
 }
 
 static void *sync_main(void *arg)
@@ -135,12 +194,29 @@ static void *sync_main(void *arg)
         c->q_head = (c->q_head + 1) % SYNC_QUEUE_MAX;
         c->q_len--;
         stopping = c->stopping;
+        /* Its slot may be reused once the lock goes: the code moves into
+           the line now (or is just wiped if it will not be sent). */
+        if (q.kind == SQ_RESET_AUTHORIZE)
+            sync_reset_take_code(c, &q, !stopping && sync_now_ms() < q.deadline_ms);
         pthread_mutex_unlock(&c->mu);
-        answer(c, &q, stopping);
+        if (q.kind == SQ_CARD)
+            answer(c, &q, stopping);
+        else
+            answer_reset(c, &q, stopping);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
+}
+
+/* Frees the secrets from either home; the arena's are wiped and kept. */
+static void secrets_free(sync_secrets *sec)
+{
+    if (sec == NULL)
+        return;
+    secure_wipe(sec, sizeof *sec);
+    if (!secmem_owns(sec))
+        free(sec);
 }
 
 sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_post_fn post,
@@ -165,6 +241,13 @@ sync_client *sync_client_start(const char *socket_path, int timeout_ms, sync_pos
     }
     c = calloc(1, sizeof *c);
     if (c == NULL)
+        goto fail;
+    /* The SMS codes of resets: locked memory, taken once (the arena is
+       never given back), or ordinary memory when there is no arena. */
+    c->secrets = secmem_alloc(sizeof *c->secrets, SECMEM_ALIGN);
+    if (c->secrets == NULL)
+        c->secrets = calloc(1, sizeof *c->secrets);
+    if (c->secrets == NULL)
         goto fail;
     memcpy(c->path, socket_path, strlen(socket_path) + 1);
     c->timeout_ms = timeout_ms;
@@ -204,6 +287,8 @@ fail:
         pthread_mutex_destroy(&c->mu);
     if (stage >= 1)
         close(c->wake_fd);
+    if (c)
+        secrets_free(c->secrets);
     free(c);
     return NULL;
 }
@@ -221,6 +306,7 @@ bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number)
     pthread_mutex_lock(&c->mu);
     if (!c->stopping && c->q_len < SYNC_QUEUE_MAX) {
         q = &c->queue[(c->q_head + c->q_len) % SYNC_QUEUE_MAX];
+        q->kind = SQ_CARD; /* the slot may have held a reset */
         q->gen = gen;
         memcpy(q->card, card_number, strlen(card_number) + 1);
         q->deadline_ms = sync_now_ms() + c->timeout_ms;
@@ -232,6 +318,71 @@ bool sync_client_ask(sync_client *c, unsigned gen, const char *card_number)
     if (!queued)
         log_warn("sync", "not asking: stopping, or %d questions already waiting", SYNC_QUEUE_MAX);
     return queued;
+}
+
+void sync_client_on_reset(sync_client *c, sync_reset_fn fn, void *ud)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->reset_fn = fn;
+    c->reset_ud = ud;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Queues a reset question `q` (its kind and arguments filled in); an
+   authorize's code goes to the secrets slot of its ring position. */
+static bool enqueue_reset(sync_client *c, sync_question *q, const char *sms_code, int timeout_ms)
+{
+    bool queued = false;
+    size_t slot;
+
+    pthread_mutex_lock(&c->mu);
+    if (!c->stopping && c->reset_fn != NULL && c->q_len < SYNC_QUEUE_MAX) {
+        slot = (c->q_head + c->q_len) % SYNC_QUEUE_MAX;
+        q->slot = slot;
+        q->deadline_ms = sync_now_ms() + timeout_ms;
+        if (sms_code)
+            memcpy(c->secrets->codes[slot], sms_code, SYNC_SMS_CODE_LEN + 1);
+        c->queue[slot] = *q;
+        c->q_len++;
+        queued = true;
+        pthread_cond_signal(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!queued)
+        log_warn("sync", "not asking: stopping, no reset callback, or %d questions already waiting",
+                 SYNC_QUEUE_MAX);
+    return queued;
+}
+
+bool sync_client_reset_request(sync_client *c, unsigned gen, const char *card_number,
+                               int timeout_ms)
+{
+    sync_question q = { .kind = SQ_RESET_REQUEST, .gen = gen };
+
+    if (c == NULL || !card_valid(card_number) || timeout_ms < 1 || timeout_ms > SYNC_TIMEOUT_MAX_MS) {
+        log_warn("sync", "not asking for a reset: bad card number or timeout");
+        return false;
+    }
+    memcpy(q.card, card_number, strlen(card_number) + 1);
+    return enqueue_reset(c, &q, NULL, timeout_ms);
+}
+
+bool sync_client_reset_authorize(sync_client *c, unsigned gen, const char *reset_id,
+                                 const char *sms_code, const uint8_t challenge[8], int timeout_ms)
+{
+    sync_question q = { .kind = SQ_RESET_AUTHORIZE, .gen = gen };
+
+    if (c == NULL || !sync_reset_id_valid(reset_id) || !sync_sms_code_valid(sms_code)
+        || challenge == NULL || timeout_ms < 1 || timeout_ms > SYNC_TIMEOUT_MAX_MS) {
+        /* Never the code itself, nor what was wrong with it. */
+        log_warn("sync", "not asking for a reset's command: a bad argument");
+        return false;
+    }
+    memcpy(q.reset_id, reset_id, strlen(reset_id) + 1);
+    memcpy(q.challenge, challenge, SYNC_CHALLENGE_LEN);
+    return enqueue_reset(c, &q, sms_code, timeout_ms);
 }
 
 bool sync_client_report_reader(sync_client *c, const char *state)
@@ -280,6 +431,7 @@ void sync_client_stop(sync_client *c)
     if (write(c->wake_fd, &one, sizeof one) < 0)
         log_warn("sync", "wake: %s", strerror(errno));
     pthread_join(c->thread, NULL);
+    secrets_free(c->secrets); /* every code was wiped as answered; this is the rest */
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     close(c->wake_fd);

@@ -14,6 +14,8 @@
 #define SYNC_SYNC_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     SYNC_ST_ACTIVE,
@@ -91,5 +93,83 @@ void sync_client_stop(sync_client *c);
 
 /* "active", "lost", ... "unreachable"; "?" out of range. */
 const char *sync_status_name(sync_status s);
+
+/* ---- a forgotten PIN's reset (issue 12; bureau-api.md section 3) ---------
+ *
+ * Two questions, asked through kiosk-sync like the card's status and with
+ * the same guarantees: queued with the card questions and answered in
+ * order, one at a time; exactly one answer per accepted question, within
+ * its own timeout_ms plus a few ms, on the worker thread, through the
+ * callback set by sync_client_on_reset; SYNC_RS_UNREACHABLE at stop and
+ * whenever the reply cannot be trusted; never sent twice (each send makes
+ * the bureau text the citizen another code, so a question that failed is
+ * answered, not retried).
+ *
+ * The SMS code is a secret like a PIN: its queued copy and the request line
+ * made from it live in the secrets arena (util/secmem.h; ordinary memory if
+ * there is none), the line is built under the queue's lock as the question
+ * is taken, the queued copy wiped at once, the line right after it is sent,
+ * and both on every other path (stop, timeout while queued); never logged. */
+typedef enum {
+    SYNC_RS_OK,
+    SYNC_RS_NO_PHONE,     /* the bureau has no phone for the card: a counter */
+    SYNC_RS_NOT_ACTIVE,   /* lost, frozen or cancelled */
+    SYNC_RS_TOO_MANY,     /* three resets today already; retry_after_s if known */
+    SYNC_RS_CARD_UNKNOWN, /* the bureau does not know the card */
+    SYNC_RS_CODE_INVALID, /* wrong SMS code; attempts_left if known */
+    SYNC_RS_VOID,         /* three wrong codes: this reset is over */
+    SYNC_RS_EXPIRED,      /* the code's time ran out */
+    SYNC_RS_NOT_FOUND,    /* the bureau knows no such reset */
+    SYNC_RS_ALREADY_USED, /* this reset already produced its command */
+    SYNC_RS_UNREACHABLE,  /* no answer we can trust, for whatever reason */
+    SYNC_RS__LAST
+} sync_reset_status;
+
+#define SYNC_RESET_ID_MAX 64 /* 1..63 of [A-Za-z0-9._-] and the NUL */
+#define SYNC_PHONE_MAX 32    /* 1..31 digits and '*' ("138****5678") and the NUL */
+#define SYNC_APDU_MAX 261    /* bytes of the reset command; at least 4 */
+#define SYNC_SMS_CODE_LEN 6  /* digits */
+#define SYNC_CHALLENGE_LEN 8 /* bytes of the card's GET CHALLENGE */
+
+typedef struct {
+    unsigned gen;
+    bool authorize;              /* the answer to reset_authorize (else reset_request) */
+    sync_reset_status status;
+    /* reset_request, OK: the reset's id, the masked phone the code went to,
+       and how long the code lives (1..3600 s). */
+    char reset_id[SYNC_RESET_ID_MAX];
+    char phone_masked[SYNC_PHONE_MAX];
+    int expires_in_s;
+    int attempts_left;           /* CODE_INVALID: 0..99, else -1 */
+    int retry_after_s;           /* TOO_MANY: 0..86400, else -1 */
+    /* reset_authorize, OK: the command for the card, as the bureau made it. */
+    uint8_t apdu[SYNC_APDU_MAX];
+    size_t apdu_len;
+} sync_reset_result;
+
+typedef void (*sync_reset_fn)(void *ud, const sync_reset_result *r);
+
+/* Where reset answers go (valid only during the call: copy them). Set once,
+   before the first reset question; a reset asked without it is refused. */
+void sync_client_on_reset(sync_client *c, sync_reset_fn fn, void *ud);
+
+/* {"cmd":"reset_request"}: the bureau texts a code to the card holder's
+   phone. True when queued (then exactly one answer); false, and no answer,
+   for a card number that is not 1..15 letters and digits, timeout_ms not in
+   1..600000, no callback, a full queue, or a client stopping. */
+bool sync_client_reset_request(sync_client *c, unsigned gen, const char *card_number,
+                               int timeout_ms);
+
+/* {"cmd":"reset_authorize"}: the code the citizen typed and the card's
+   challenge, for the command that resets the PIN. `sms_code` (exactly 6
+   ASCII digits) is copied into locked memory; the caller wipes its own.
+   False, and no answer, as above, or for a reset_id that is not 1..63 of
+   [A-Za-z0-9._-] ("." and ".." neither), a malformed code or no challenge. */
+bool sync_client_reset_authorize(sync_client *c, unsigned gen, const char *reset_id,
+                                 const char *sms_code, const uint8_t challenge[8],
+                                 int timeout_ms);
+
+/* "ok", "no_phone", ... "unreachable"; "?" out of range. */
+const char *sync_reset_status_name(sync_reset_status s);
 
 #endif

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/log.h"
+#include "util/secure.h"
 #include "util/text.h"
 
 #define SYNC_BACKLOG_RETRY_MS 10 /* connect() found the listener's backlog full */
@@ -197,14 +198,9 @@ out:
     return why;
 }
 
-/* Connects, asks, reads the answer. Returns why it failed, or NULL with r
-   filled in. The socket is closed on every path. */
-/* Connects, sends `req` (`req_len` bytes, with its newline) and reads one
- * reply line into `buf` (SYNC_REPLY_MAX + 1 bytes), all before `deadline`
- * (sync_now_ms() clock). *line_len gets the reply's length without its
- * newline. The reason it failed, or NULL. */
-static const char *exchange(const sync_client *c, const char *req, size_t req_len,
-                            long long deadline, char *buf, size_t *line_len)
+/* See sync_int.h. The socket is closed on every path. */
+const char *sync_wire_exchange(const sync_client *c, const char *req, size_t req_len,
+                               long long deadline, char *buf, size_t *line_len, char *wipe)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     size_t sent = 0, got = 0;
@@ -271,6 +267,9 @@ static const char *exchange(const sync_client *c, const char *req, size_t req_le
             goto out;
         }
     }
+    /* Sent: a secret line has done its work (the kernel has its copy). */
+    if (wipe)
+        secure_wipe(wipe, req_len);
 
     while (nl == NULL) {
         if (got == SYNC_REPLY_MAX + 1) {
@@ -304,6 +303,8 @@ static const char *exchange(const sync_client *c, const char *req, size_t req_le
     *line_len = (size_t)(nl - buf);
 
 out:
+    if (wipe)
+        secure_wipe(wipe, req_len);
     if (fd >= 0)
         close(fd);
     return why;
@@ -320,7 +321,7 @@ const char *sync_wire_ask_card(const sync_client *c, const sync_question *q, con
     int rc = snprintf(req, sizeof req, "{\"cmd\":\"card_status\",\"card_number\":\"%s\"}\n", q->card);
     if (rc < 0 || (size_t)rc >= sizeof req)
         why = "request too long";
-    else if (!(why = exchange(c, req, (size_t)rc, q->deadline_ms, buf, &len)))
+    else if (!(why = sync_wire_exchange(c, req, (size_t)rc, q->deadline_ms, buf, &len, NULL)))
         why = parse_reply(buf, len, masked, r);
     return why;
 }
@@ -335,7 +336,7 @@ void sync_wire_ask_bureau_status(const sync_client *c, sync_bureau_info *info)
     char buf[SYNC_REPLY_MAX + 1];
     size_t len = 0;
     cJSON *root = NULL;
-    const char *why = exchange(c, req, sizeof req - 1, sync_now_ms() + c->timeout_ms, buf, &len);
+    const char *why = sync_wire_exchange(c, req, sizeof req - 1, sync_now_ms() + c->timeout_ms, buf, &len, NULL);
 
     memset(info, 0, sizeof *info);
     if (!why && (memchr(buf, '\0', len) || text_json_has_nul_escape(buf, len)))
@@ -380,7 +381,7 @@ bool sync_wire_report_reader(const sync_client *c, const char *word)
     if (rc < 0 || (size_t)rc >= sizeof req)
         why = "request too long";
     else
-        why = exchange(c, req, (size_t)rc, sync_now_ms() + c->timeout_ms, buf, &len);
+        why = sync_wire_exchange(c, req, (size_t)rc, sync_now_ms() + c->timeout_ms, buf, &len, NULL);
     if (!why) {
         root = cJSON_ParseWithLength(buf, len);
         if (!cJSON_IsTrue(cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ok") : NULL))

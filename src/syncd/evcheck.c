@@ -110,13 +110,39 @@ static const char *check_occurred_at(const cJSON *v, const evcheck_ctx *cx)
     return ok ? NULL : "is not a UTC time YYYY-MM-DDTHH:MM:SSZ";
 }
 
-/* bureau-api.md section 2: these members, each exactly once, nothing else. */
+/* bureau-api.md section 3: a reset's id, as the bureau makes it and
+ * kiosk-sync passes it on: 1..63 of [A-Za-z0-9._-]. */
+static const char *check_reset_id(const cJSON *v, const evcheck_ctx *cx)
+{
+    (void)cx;
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    size_t n = s ? strlen(s) : 0;
+    bool ok = n >= 1 && n <= EVCHECK_RESET_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = is_digit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')
+             || strchr("._-", s[i]) != NULL;
+    return ok ? NULL : "is not 1 to 63 letters, digits, '.', '_' or '-'";
+}
+
+/* bureau-api.md sections 2 and 3: these members, each at most once, nothing
+ * else; the first six always, reset_id as `reset_kinds` below says. */
 static const struct { const char *name; evcheck_fn check; } members[] = {
     { "event_id", check_event_id },     { "terminal_id", check_terminal_id },
     { "seq", check_seq },               { "card_number", check_card_number },
     { "kind", check_kind },             { "occurred_at", check_occurred_at },
+    { "reset_id", check_reset_id },
 };
 #define NMEMBERS (sizeof members / sizeof members[0])
+#define M_KIND 4     /* index of "kind" above */
+#define M_RESET_ID 6 /* index of "reset_id" above */
+
+/* The kinds a reset's record may take (section 3: the resolved pin_reset,
+ * and the intent's unresolved pin_change_unknown), and whether reset_id is
+ * then required. Every other kind must not carry one. */
+static const struct { const char *kind; bool required; } reset_kinds[] = {
+    { "pin_reset", true },
+    { "pin_change_unknown", false },
+};
 
 /* Only printable ASCII and JSON's four whitespace characters: no member's
  * form holds anything else, and the rest (control bytes, a BOM, invalid
@@ -170,6 +196,22 @@ static void unexpected(const char *name, char *why, size_t whylen)
         text_errf(why, whylen, "a member that is not in bureau-api.md section 2");
 }
 
+/* reset_id is there exactly when the kind (already checked) asks for it. */
+static bool check_reset_rule(const char *kind, bool has_reset_id, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < sizeof reset_kinds / sizeof reset_kinds[0]; i++)
+        if (strcmp(kind, reset_kinds[i].kind) == 0) {
+            if (reset_kinds[i].required && !has_reset_id) {
+                text_errf(why, whylen, "member reset_id is missing (kind %s)", kind);
+                return false;
+            }
+            return true;
+        }
+    if (has_reset_id)
+        text_errf(why, whylen, "unexpected member \"reset_id\" (kind %s)", kind);
+    return !has_reset_id;
+}
+
 /* Each member of `root` is one of ours, seen once, of its form; then none is
  * missing. */
 static bool check_members(const cJSON *root, const evcheck_ctx *cx, char *why, size_t whylen)
@@ -196,12 +238,13 @@ static bool check_members(const cJSON *root, const evcheck_ctx *cx, char *why, s
         }
     }
     for (size_t i = 0; i < NMEMBERS; i++) {
-        if (!seen[i]) {
+        if (!seen[i] && i != M_RESET_ID) {
             text_errf(why, whylen, "member %s is missing", members[i].name);
             return false;
         }
     }
-    return true;
+    return check_reset_rule(cJSON_GetObjectItemCaseSensitive(root, members[M_KIND].name)->valuestring,
+                            seen[M_RESET_ID], why, whylen);
 }
 
 bool evcheck_body(const char *body, size_t len, const char *terminal_id, uint64_t name_seq,

@@ -2,7 +2,9 @@
  *
  * Every body is checked against bureau-api.md section 2 before it leaves
  * the terminal: exactly the six members, each once, each of its type and
- * form. Anything else (a stray `pin` member, another terminal's id, a kind
+ * form, plus a seventh, `reset_id` (section 3), which a `pin_reset` must
+ * carry, a `pin_change_unknown` may carry (the intent of a reset) and no
+ * other kind may. Anything else (a stray `pin` member, another terminal's id, a kind
  * the bureau does not know, a made-up event id) never reaches the network:
  * kiosk-sync sets the file aside as a dead letter with the reason returned
  * here. The forms are those the kiosk writes (src/outbox/outbox.c,
@@ -23,6 +25,7 @@
 #define EVCHECK_BODY_MAX 4096u /* an event is ~200 bytes; what is larger is not one */
 #define EVCHECK_ID_LEN 37      /* a canonical UUID and its NUL */
 #define EVCHECK_WHY_MAX 128    /* room for any reason */
+#define EVCHECK_RESET_ID_MAX 63 /* characters of a reset_id */
 
 /* True if `body` (`len` bytes, not NUL-terminated) is exactly a
  * POST /v1/pin-events body of this terminal (`terminal_id`) with seq

@@ -4,6 +4,7 @@
 #include "syncd/sync_server_int.h"
 
 #include "util/log.h"
+#include "util/secure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,8 @@ static void client_drop(sync_server *s, sync_client *c)
         close(c->fd);
     c->fd = -1;
     c->state = SC_FREE;
+    /* A line cut short may hold part of an SMS code. */
+    secure_wipe(c->in, c->in_len);
     c->in_len = c->out_len = c->out_off = 0;
 }
 
@@ -85,6 +88,10 @@ static void client_answer(sync_server *s, sync_client *c, long len)
         n = sync_server_reply(c->in, (size_t)len, &h, c->out, sizeof c->out);
         s->current = NULL;
     }
+    /* The line is read: an authorize's SMS code must not wait here for the
+     * bureau's answer (its only copy now is the POST body). */
+    secure_wipe(c->in, c->in_len);
+    c->in_len = 0;
     if (n > 0)
         sync_client_reply_ready(c, n);
     if (c->state == SC_WRITING)

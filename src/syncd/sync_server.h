@@ -19,6 +19,14 @@
  * One request per connection. Card numbers are validated (1..15 ASCII
  * letters and digits) before they go near a URL and are logged masked only.
  * No PIN ever passes here.
+ *
+ * Issue 12 adds a forgotten PIN's reset (bureau-api.md section 3): the
+ * kiosk's reset_request and reset_authorize become one POST each, on the
+ * same multi handle with the same options, and are never retried (each
+ * retry would text the citizen another code). The SMS code of an authorize
+ * is a secret like a PIN: never logged, sent only to the authorize
+ * endpoint, and wiped from the request line, the parsed request and the
+ * POST body as soon as the call no longer needs it.
  */
 #ifndef SYNCD_SYNC_SERVER_H
 #define SYNCD_SYNC_SERVER_H
@@ -60,6 +68,13 @@ typedef struct sync_server_handlers {
     /* A status question (the service screen's): fills the reply. */
     size_t (*status)(void *ctx, char *out, size_t cap);
     void *ctx;
+    /* Issue 12, after ctx so older initialisers stay valid (a NULL one
+     * answers bureau_unreachable). Both answer later (0) like card_status.
+     * reset_authorize's `sms_code` lives only during the call: a handler
+     * that needs it later copies it into memory it wipes. */
+    size_t (*reset_request)(void *ctx, const char *card, char *out, size_t cap);
+    size_t (*reset_authorize)(void *ctx, const char *reset_id, const char *sms_code,
+                              const char *challenge, char *out, size_t cap);
 } sync_server_handlers;
 
 /* The reply line (with its '\n') for the request line `req` (`len` bytes,
@@ -103,5 +118,34 @@ const char *sync_server_reader(sync_server *s);
  * else → bureau_unreachable. Returns the reply length (with '\n'). */
 size_t sync_server_from_bureau(long http_status, const char *body, size_t len, char *out,
                                size_t cap);
+
+/* ---- PIN resets (bureau-api.md section 3; sync_server_reset.c) ---------- */
+
+#define SYNC_RESET_ID_MAX 63 /* characters of a reset_id */
+#define SYNC_PHONE_MAX 31    /* characters of a masked phone number */
+#define SYNC_SMS_CODE_LEN 6  /* digits of an SMS code */
+#define SYNC_CHALLENGE_HEX 16 /* hex digits of a card challenge (8 bytes) */
+#define SYNC_APDU_MIN 4      /* bytes of a plausible command APDU */
+#define SYNC_APDU_MAX 261
+
+/* 1..63 of [A-Za-z0-9._-], and not "." or "..": it goes into a URL path. */
+bool sync_server_reset_id_ok(const char *id);
+/* Exactly 6 ASCII digits. */
+bool sync_server_sms_code_ok(const char *code);
+/* Exactly 16 hex digits, either case. */
+bool sync_server_challenge_ok(const char *hex);
+
+typedef enum { SYNC_RESET_REQUEST, SYNC_RESET_AUTHORIZE } sync_reset_op;
+
+/* The reply line (with '\n') for the bureau's answer to a reset call:
+ * `http_status` (0 = no answer), `retry_after_s` (-1 = no Retry-After),
+ * its body (`len` bytes, not NUL-terminated). A 2xx whose members are all
+ * well-formed gives {"ok":true,...}; the errors of section 3 their wire
+ * words (docs/sync-protocol.md); anything else bureau_unreachable. `why`
+ * (may be NULL) says, for the log, what was wrong with an answer that
+ * could not be used ("" if none); it never holds a value of the body. Pure. */
+size_t sync_server_from_reset(sync_reset_op op, long http_status, long retry_after_s,
+                              const char *body, size_t len, char *out, size_t cap, char *why,
+                              size_t whylen);
 
 #endif

@@ -3,9 +3,12 @@
  *
  *   sync_server_reply.c  request lines -> replies (pure: parsing, the
  *                        command table, the bureau's answer as a reply)
- *   sync_server_ask.c    the card-status GETs, many at once on one curl
- *                        multi handle; what kiosk-sync last heard from the
- *                        bureau, the reader the kiosk reports
+ *   sync_server_reset.c  PIN resets: the kiosk's arguments checked, the
+ *                        bureau's answers as replies (pure)
+ *   sync_server_ask.c    the bureau calls (card-status GETs, reset POSTs),
+ *                        many at once on one curl multi handle; what
+ *                        kiosk-sync last heard from the bureau, the reader
+ *                        the kiosk reports
  *   sync_server.c        the socket: start/stop, client slots, the poll loop
  *
  * Everything in sync_client and the multi handle belongs to the server
@@ -31,10 +34,17 @@
 #define SYNC_CLIENTS_MAX 32
 #define SYNC_CARD_MAX 15
 
+/* Which bureau call a client waits on. */
+typedef enum { SA_CARD_STATUS, SA_RESET_REQUEST, SA_RESET_AUTHORIZE } sync_ask_kind;
+
+/* A POST body: {"terminal_id":...} (the id escaped, at most 6 bytes each)
+ * or {"sms_code":"NNNNNN","card_challenge":"<16 hex>"}. */
+#define SYNC_POST_BODY_MAX (6 * sizeof ((kiosk_config *)0)->terminal_id + 64)
+
 typedef enum {
     SC_FREE,     /* no client */
     SC_READING,  /* its request line is not in yet */
-    SC_ASKING,   /* its card-status GET is under way */
+    SC_ASKING,   /* its bureau call is under way */
     SC_WRITING,  /* its reply is going out */
 } sync_client_state;
 
@@ -52,7 +62,14 @@ typedef struct sync_client {
     struct curl_slist *hdrs;
     dlv_answer answer;                     /* its data malloc'd for the GET */
     char errbuf[CURL_ERROR_SIZE];
-    char card[SYNC_CARD_MAX + 1];
+    char card[SYNC_CARD_MAX + 1];          /* card status, reset request; for the log */
+    sync_ask_kind kind;
+    char reset_id[SYNC_RESET_ID_MAX + 1];  /* reset authorize; for the log */
+    /* The POST body, ours (CURLOPT_POSTFIELDS, not a copy curl keeps): an
+     * authorize's holds the SMS code, so it is wiped when the call ends. */
+    char body[SYNC_POST_BODY_MAX];
+    size_t body_len;
+    bool retry_after_seen;                 /* this answer carried Retry-After */
 } sync_client;
 
 struct sync_server {

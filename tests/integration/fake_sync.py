@@ -23,10 +23,39 @@ bureau_unreachable.
 Prints "fake_sync: listening on PATH" once ready, then one line per request
 with the card number masked (A12***678). SIGTERM or SIGINT: removes the
 socket and exits 0. Python 3 standard library only.
+
+A forgotten PIN's reset (issue 12, bureau-api.md section 3):
+
+    -> {"cmd":"reset_request","card_number":"A12345678"}
+    <- {"ok":true,"reset_id":"r-0001","phone_masked":"138****5678","expires_in_s":300}
+    -> {"cmd":"reset_authorize","reset_id":"r-0001","sms_code":"246810",
+        "card_challenge":"1122334455667788"}
+    <- {"ok":true,"command_apdu":"842C000010..."}
+
+driven by the card's entry in FILE.json: "phone" (the masked phone,
+default "138****5678"), "code" (the SMS code it expects, default "246810"),
+"expires_in_s" (default 300), "reset_error" (a wire error answered to
+reset_request, e.g. "no_phone_on_file") and "authorize_error" (one answered
+to every reset_authorize of the card, e.g. "already_used"). A right code
+gives the command of the TEST KEY of bureau-api.md section 3 (key =
+SHA-256("ssse-test-reset-key:" + card)[:16], command = 842C000010 +
+HMAC-SHA256(key, challenge || card)[:16]), once: again is already_used. A
+wrong one gives code_invalid with attempts_left 2, then 1, then reset_void
+(and the reset is void from then on); past expires_in_s, code_expired; an
+unknown reset_id, reset_not_found. Each reset request prints a line naming
+the masked card and the reset_id, and then, since it is a test code and the
+"SMS" has to reach the test somehow,
+    fake_sync: sms code for A12***678: 246810
+Nothing else it prints holds a code: authorize lines name the reset_id,
+the masked card and the outcome.
 """
 
 import argparse
+import hashlib
+import hmac
+import itertools
 import json
+import re
 import os
 import signal
 import socketserver
@@ -102,6 +131,104 @@ def answer(opts, card):
     return reply, delay, "status=%s" % reply["status"]
 
 
+# ---- PIN resets (issue 12) ---------------------------------------------------
+
+RESET_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,63}")
+CARD_RE = re.compile(r"[A-Za-z0-9]{1,15}")
+RESET_TRIES = 3  # wrong codes before the reset is void (bureau-api.md section 3)
+
+_resets = {}  # reset_id -> {"card", "wrong", "used", "void", "until"}
+_resets_lock = threading.Lock()
+_reset_ids = itertools.count(1)
+
+
+def test_command(card, challenge):
+    """The reset command of the test key (bureau-api.md section 3), upper-case hex."""
+    key = hashlib.sha256(b"ssse-test-reset-key:" + card.encode("ascii")).digest()[:16]
+    mac = hmac.new(key, challenge + card.encode("ascii"), hashlib.sha256).digest()[:16]
+    return ("842C000010" + mac.hex()).upper()
+
+
+def card_entry(opts, card):
+    """The card's entry as a dict (a bare status string has no reset keys),
+    or None when the statuses file cannot be read."""
+    table = load_statuses(opts.statuses)
+    if table is None:
+        return None
+    entry = table.get(card)
+    return entry if isinstance(entry, dict) else {}
+
+
+def reset_request(opts, req):
+    """Returns (reply, what to print)."""
+    card = req.get("card_number")
+    if not isinstance(card, str) or not CARD_RE.fullmatch(card):
+        return {"ok": False, "error": "bad_request"}, "reset request error=bad_request"
+    entry = None if opts.unreachable else card_entry(opts, card)
+    if entry is None:
+        return ({"ok": False, "error": "bureau_unreachable"},
+                "reset request card=%s error=bureau_unreachable" % mask_card(card))
+    if entry.get("reset_error"):
+        return ({"ok": False, "error": str(entry["reset_error"])},
+                "reset request card=%s error=%s" % (mask_card(card), entry["reset_error"]))
+    expires = entry.get("expires_in_s", 300)
+    reset_id = "r-%04x" % next(_reset_ids)
+    with _resets_lock:
+        _resets[reset_id] = {"card": card, "wrong": 0, "used": False, "void": False,
+                             "until": time.monotonic() + (expires if isinstance(expires, (int, float)) else 300)}
+    code = str(entry.get("code", "246810"))
+    note = "reset request card=%s reset_id=%s" % (mask_card(card), reset_id)
+    # The test's SMS: allowed in the output because it is a test code (documented).
+    note += "\nfake_sync: sms code for %s: %s" % (mask_card(card), code)
+    return ({"ok": True, "reset_id": reset_id, "phone_masked": entry.get("phone", "138****5678"),
+             "expires_in_s": expires}, note)
+
+
+def reset_authorize(opts, req):
+    """Returns (reply, what to print); never prints the code."""
+    rid, code, chal = req.get("reset_id"), req.get("sms_code"), req.get("card_challenge")
+    if (not isinstance(rid, str) or not RESET_ID_RE.fullmatch(rid)
+            or not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}", code)
+            or not isinstance(chal, str) or not re.fullmatch(r"[0-9A-Fa-f]{16}", chal)):
+        return {"ok": False, "error": "bad_request"}, "reset authorize error=bad_request"
+    if opts.unreachable:
+        return {"ok": False, "error": "bureau_unreachable"}, "reset authorize reset_id=%s error=bureau_unreachable" % rid
+    with _resets_lock:
+        r = _resets.get(rid)
+        if r is None:
+            return {"ok": False, "error": "reset_not_found"}, "reset authorize reset_id=%s error=reset_not_found" % rid
+        card = r["card"]
+        entry = card_entry(opts, card)
+        what = "reset authorize reset_id=%s card=%s " % (rid, mask_card(card))
+        reply = None
+        if entry is None:
+            reply = {"ok": False, "error": "bureau_unreachable"}
+        elif entry.get("authorize_error"):
+            reply = {"ok": False, "error": str(entry["authorize_error"])}
+        elif r["used"]:
+            reply = {"ok": False, "error": "already_used"}
+        elif r["void"]:
+            reply = {"ok": False, "error": "reset_void"}
+        elif time.monotonic() > r["until"]:
+            reply = {"ok": False, "error": "code_expired"}
+        elif not hmac.compare_digest(code, str(entry.get("code", "246810"))):
+            r["wrong"] += 1
+            left = RESET_TRIES - r["wrong"]
+            if left <= 0:
+                r["void"] = True
+                reply = {"ok": False, "error": "reset_void"}
+            else:
+                reply = {"ok": False, "error": "code_invalid", "attempts_left": left}
+        else:
+            r["used"] = True
+            return ({"ok": True, "command_apdu": test_command(card, bytes.fromhex(chal))},
+                    what + "result=ok")
+    return reply, what + "error=%s" % reply["error"]
+
+
+RESET_COMMANDS = {"reset_request": reset_request, "reset_authorize": reset_authorize}
+
+
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
         opts = self.server.opts
@@ -135,6 +262,15 @@ class Handler(socketserver.StreamRequestHandler):
                     reply = {"ok": True, "bureau": "unreachable", "last_error": "fake_sync: unreachable"}
                 else:
                     reply = {"ok": True, "bureau": "reachable", "last_error": ""}
+                if not self.send(reply):
+                    return
+                continue
+            if isinstance(req, dict) and req.get("cmd") in RESET_COMMANDS:
+                reply, note = RESET_COMMANDS[req["cmd"]](opts, req)
+                req = None  # the code goes no further than this
+                say(note)
+                if delay > 0:
+                    time.sleep(delay / 1000.0)
                 if not self.send(reply):
                     return
                 continue

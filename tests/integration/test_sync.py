@@ -202,6 +202,9 @@ class TestSync(unittest.TestCase):
         self.assertEqual(got, recs)
 
     def ask(self, card, timeout=5):
+        return self.ask_obj({"cmd": "card_status", "card_number": card}, timeout)
+
+    def ask_obj(self, obj, timeout=5):
         """One card-status question as the kiosk asks it (src/sync/sync_wire.c):
         connect, retried every 10 ms while the backlog is full, send, read one
         line, all within `timeout`."""
@@ -218,7 +221,7 @@ class TestSync(unittest.TestCase):
                         raise
                     time.sleep(0.01)
             s.settimeout(max(0.01, deadline - time.monotonic()))
-            s.sendall((json.dumps({"cmd": "card_status", "card_number": card}) + "\n").encode())
+            s.sendall((json.dumps(obj) + "\n").encode())
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(4096)
@@ -864,3 +867,84 @@ class TestSync(unittest.TestCase):
         self.assertNotIn("A12345678", self.read_log(), "an unmasked card number in the log")
         self.assertEqual(self.control("/stats")["recorded"], 2)
         self.assert_no_pin_sent()
+
+    # ---- issue 12: PIN resets (bureau-api.md section 3) ---------------------
+    # PENDING MERGE: these need the stand-in's section-3 endpoints, which are
+    # being added to tests/bureau/standin.py on another branch. Until that is
+    # merged they skip (the stand-in has no pin-resets route); afterwards they
+    # run against its documented section-3 behaviour. The parsing and mapping
+    # are covered now by tests/unit/test_sync_server_reset.c.
+
+    def _need_standin_resets(self):
+        with open(os.path.join(REPO, "tests/bureau/standin.py"), encoding="utf-8") as f:
+            if "pin-resets" not in f.read():
+                self.skipTest("PENDING MERGE: the bureau stand-in has no section-3 endpoints yet")
+
+    def _sms_code(self, masked):
+        """The code the stand-in 'texted', from its output (section 3: it
+        prints it); None if its wording is not recognised."""
+        import re
+        with open(self.standin_log, encoding="utf-8", errors="replace") as f:
+            lines = [ln for ln in f.read().splitlines() if "sms" in ln.lower() or "code" in ln.lower()]
+        for ln in reversed(lines):
+            m = re.search(r"(?<![0-9])([0-9]{6})(?![0-9])", ln)
+            if m:
+                return m.group(1)
+        return None
+
+    def test_z1_reset_request_and_authorize(self):
+        self._need_standin_resets()
+        self.start_sync()
+        r = self.ask_obj({"cmd": "reset_request", "card_number": "B00000001"})
+        self.assertTrue(r.get("ok"), r)
+        self.assertRegex(r["reset_id"], r"^[A-Za-z0-9._-]{1,63}$")
+        self.assertRegex(r["phone_masked"], r"^[0-9*]{1,31}$")
+        self.assertTrue(1 <= r["expires_in_s"] <= 3600)
+        rid = r["reset_id"]
+        chal = "1122334455667788"
+        wrong = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": "000000",
+                              "card_challenge": chal})
+        self.assertEqual(wrong.get("error"), "code_invalid", wrong)
+        self.assertEqual(wrong.get("attempts_left"), 2, wrong)
+        code = self._sms_code("B00***001")
+        if code is not None and code != "000000":
+            ok = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
+                               "card_challenge": chal})
+            import hashlib
+            import hmac as hm
+            key = hashlib.sha256(b"ssse-test-reset-key:B00000001").digest()[:16]
+            mac = hm.new(key, bytes.fromhex(chal) + b"B00000001", hashlib.sha256).digest()[:16]
+            self.assertEqual(ok, {"ok": True, "command_apdu": ("842C000010" + mac.hex()).upper()})
+            again = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
+                                  "card_challenge": chal})
+            self.assertEqual(again, {"ok": False, "error": "already_used"})
+        self.assertEqual(self.ask_obj({"cmd": "reset_authorize", "reset_id": "r-nosuch",
+                                       "sms_code": "123456", "card_challenge": chal}),
+                         {"ok": False, "error": "reset_not_found"})
+        log = self.read_log()
+        self.assertNotIn("000000", log, "an SMS code in kiosk-sync's log")
+        if code:
+            self.assertNotIn(code, log, "an SMS code in kiosk-sync's log")
+        self.assertNotIn("B00000001", log)
+
+    def test_z2_reset_refusals_and_no_retry(self):
+        self._need_standin_resets()
+        self.start_sync()
+        for bad in ({"cmd": "reset_request", "card_number": "../x"},
+                    {"cmd": "reset_authorize", "reset_id": "..", "sms_code": "123456",
+                     "card_challenge": "1122334455667788"},
+                    {"cmd": "reset_authorize", "reset_id": "r-1", "sms_code": "12345",
+                     "card_challenge": "1122334455667788"},
+                    {"cmd": "reset_authorize", "reset_id": "r-1", "sms_code": "123456",
+                     "card_challenge": "11223344"}):
+            self.assertEqual(self.ask_obj(bad), {"ok": False, "error": "bad_request"}, bad)
+        self.assertEqual(self.ask_obj({"cmd": "reset_request", "card_number": "C99999999"}),
+                         {"ok": False, "error": "card_unknown"})
+        # The bureau down: one POST, unreachable, never a second (another SMS).
+        before = self.control("/stats")
+        self.control("/faults", {"fail": {"count": 5, "status": 503}})
+        self.assertEqual(self.ask_obj({"cmd": "reset_request", "card_number": "B00000001"}),
+                         {"ok": False, "error": "bureau_unreachable"})
+        time.sleep(0.5)
+        after = self.control("/stats")
+        self.assertEqual(after.get("requests", 0) - before.get("requests", 0), 1, (before, after))

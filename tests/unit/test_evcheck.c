@@ -23,6 +23,8 @@
 #define M_CARD "\"card_number\":\"A12345678\""
 #define M_KIND "\"kind\":\"pin_changed\""
 #define M_AT "\"occurred_at\":\"2026-11-27T08:30:12Z\""
+#define M_RID "\"reset_id\":\"r-7f3a\""
+#define RID63 "r1234567890123456789012345678901234567890123456789012345678901a"
 #define BODY(a, b, c, d, e, f) "{" a "," b "," c "," d "," e "," f "}"
 #define GOOD BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, M_AT)
 
@@ -43,7 +45,12 @@ T_TEST(table_of_bodies)
         { BODY("\"event_id\":\"0B9A4F52-8E8E-4D55-AF0B-3C2F6D1F7A10\"", M_TID, M_SEQ, M_CARD, M_KIND, M_AT), NULL },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_blocked\"", M_AT), NULL },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_change_unknown\"", M_AT), NULL },
-        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT), NULL },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT "," M_RID), NULL },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"," M_RID, M_AT), NULL },   /* any place */
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_change_unknown\"", M_AT "," M_RID), NULL },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"a\""), NULL },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"" RID63 "\""), NULL },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"A.b_9-z\""), NULL },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin\\u005fchanged\"", M_AT), NULL },
         { BODY(M_ID, M_TID, M_SEQ, "\"card_number\":\"012345678\"", M_KIND, M_AT), NULL },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, "\"occurred_at\":\"2028-02-29T23:59:59Z\""), NULL },
@@ -54,6 +61,22 @@ T_TEST(table_of_bodies)
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, M_AT "," "\"new_pin\":582039"), "unexpected member \"new_pin\"" },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, M_AT "," "\"582039\":1"), "a member that is not in" },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, M_AT "," "\"reset_id\":\"r-1\""), "unexpected member \"reset_id\"" },
+
+        /* reset_id (section 3): required on pin_reset, allowed on
+           pin_change_unknown, refused on the other kinds; its form */
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT), "member reset_id is missing" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_blocked\"", M_AT "," M_RID), "unexpected member \"reset_id\"" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT "," M_RID "," M_RID), "member reset_id appears twice" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_change_unknown\"", M_AT "," M_RID "," M_RID), "member reset_id appears twice" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"\""), "reset_id is not 1 to 63" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"" RID63 "x\""), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"r 7f3a\""), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"r/7f3a\""), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":\"r-7f3a\\r\\nX: 1\""), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":7"), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":null"), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"reset_id\":[\"r-1\"]"), "reset_id is not" },
+        { BODY(M_ID, M_TID, M_SEQ, M_CARD, "\"kind\":\"pin_reset\"", M_AT ",\"Reset_id\":\"r-1\""), "unexpected member \"Reset_id\"" },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, M_AT "," "\"p\\u0069n\":\"1\""), "unexpected member \"pin\"" },
         { "{" M_ID "," M_TID "," M_SEQ "," M_CARD "," M_KIND "}", "member occurred_at is missing" },
         { BODY(M_ID, M_TID, M_SEQ, M_CARD, M_KIND, "\"kind\":\"pin_blocked\"," M_AT), "member kind appears twice" },

@@ -169,7 +169,7 @@ static size_t fake_status(void *ctx, char *out, size_t cap)
 
 static size_t reply(seen *s, const char *req, size_t len, char *out, size_t cap)
 {
-    sync_server_handlers h = { fake_card, fake_reader, fake_status, s };
+    sync_server_handlers h = { .card_status = fake_card, .reader = fake_reader, .status = fake_status, .ctx = s };
     return sync_server_reply(req, len, &h, out, cap);
 }
 
