@@ -39,14 +39,32 @@ const char *card_profile_name(card_profile p)
     return "?";
 }
 
+static const char *const op_names[CARD_OP__LAST] = {
+    [CARD_OP_READ] = "read",
+    [CARD_OP_VERIFY] = "verify",
+    [CARD_OP_CHANGE] = "change",
+    [CARD_OP_CHALLENGE] = "challenge",
+    [CARD_OP_RESET] = "reset",
+};
+
 const char *card_op_name(card_op op)
 {
-    switch (op) {
-    case CARD_OP_READ: return "read";
-    case CARD_OP_VERIFY: return "verify";
-    case CARD_OP_CHANGE: return "change";
+    if ((unsigned)op >= CARD_OP__LAST)
+        return "?";
+    return op_names[op];
+}
+
+bool card_op_from_name(const char *name, card_op *op)
+{
+    if (name == NULL)
+        return false;
+    for (unsigned i = 0; i < CARD_OP__LAST; i++) {
+        if (strcmp(name, op_names[i]) == 0) {
+            *op = (card_op)i;
+            return true;
+        }
     }
-    return "?";
+    return false;
 }
 
 void card_cfg_default(card_cfg *cfg)
@@ -74,6 +92,11 @@ static size_t apdu_body_len(const uint8_t *cmd, size_t len)
     if (len == 6 + lc)
         return len - 1; /* case 4 */
     return 0;
+}
+
+bool card_apdu_well_formed(const uint8_t *cmd, size_t len)
+{
+    return cmd != NULL && apdu_body_len(cmd, len) != 0;
 }
 
 static bool sw1_valid(uint8_t sw1)

@@ -44,7 +44,16 @@ typedef struct {
 /* Fills `cfg` with the defaults: AUTO, reference 0x80, ASCII digits padded FF. */
 void card_cfg_default(card_cfg *cfg);
 
-typedef enum { CARD_OP_READ, CARD_OP_VERIFY, CARD_OP_CHANGE } card_op;
+/* CHALLENGE and RESET serve the bureau-made PIN reset (bureau-api.md
+ * section 3): an 8-byte challenge from the card, then the bureau's command. */
+typedef enum {
+    CARD_OP_READ,
+    CARD_OP_VERIFY,
+    CARD_OP_CHANGE,
+    CARD_OP_CHALLENGE,
+    CARD_OP_RESET,
+    CARD_OP__LAST
+} card_op;
 
 typedef enum {
     CARD_RES_OK,
@@ -62,6 +71,7 @@ typedef enum {
 
 #define CARD_NUMBER_MAX 20 /* with the NUL */
 #define CARD_EXPIRY_MAX 9  /* YYYYMMDD and the NUL */
+#define CARD_CHALLENGE_LEN 8 /* GET CHALLENGE 00 84 00 00 08 */
 
 typedef struct {
     card_op op;
@@ -73,13 +83,21 @@ typedef struct {
     char card_number[CARD_NUMBER_MAX]; /* READ: "" unless read */
     char expiry[CARD_EXPIRY_MAX];      /* READ: YYYYMMDD, "" when the card has none */
     card_profile profile; /* the profile used (never AUTO once a card answered) */
-    bool sent;            /* VERIFY/CHANGE: the PIN command itself went to the card
-                             (false: it failed before, so nothing can have changed) */
+    bool sent;            /* VERIFY/CHANGE/RESET: the command itself went to the card
+                             (false: it failed before, so nothing can have changed);
+                             CHALLENGE: GET CHALLENGE went out */
+    uint8_t challenge[CARD_CHALLENGE_LEN]; /* CHALLENGE with CARD_RES_OK: the card's
+                             challenge; all zero otherwise */
 } card_result;
 
 const char *card_res_name(card_res r);
 const char *card_profile_name(card_profile p);
 const char *card_op_name(card_op op);
+
+/* The inverse of card_op_name ("read", "verify", "change", "challenge",
+ * "reset"), for whoever maps words to operations (the control socket's
+ * fault_on/delay_on). False, *op untouched, for any other word or NULL. */
+bool card_op_from_name(const char *name, card_op *op);
 
 /* ---- exchange ----------------------------------------------------------- */
 
@@ -98,6 +116,11 @@ typedef enum {
 /* Do not resend the command on 6Cxx: VERIFY and CHANGE are never sent twice;
  * the 6Cxx comes back as the SW instead. */
 #define CARD_X_NO_RESEND 0x1u
+
+/* True when `cmd` is a short APDU this layer will send: 4..CARD_APDU_MAX
+ * bytes, case 1 (CLA INS P1 P2), case 2 (+ Le), case 3 (+ Lc, Lc bytes)
+ * or case 4 (+ Lc, Lc bytes, Le), with Lc not 0 (no extended lengths). */
+bool card_apdu_well_formed(const uint8_t *cmd, size_t len);
 
 /* Sends `cmd` (short APDU, 4..CARD_APDU_MAX bytes) through `t`.
  * 61xx: fetches the rest with GET RESPONSE 00 C0 00 00 xx, appending the data;

@@ -16,6 +16,7 @@ static const uint8_t apdu_select_ssse[] = {
     0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF,
 };
 static const uint8_t apdu_select_ef05[] = { 0x00, 0xA4, 0x02, 0x00, 0x02, 0xEF, 0x05 };
+static const uint8_t apdu_get_challenge[] = { 0x00, 0x84, 0x00, 0x00, CARD_CHALLENGE_LEN };
 
 /* What a final status word means, per kind: reading a card, or a PIN command.
  * 63C0 is special-cased (blocked) in map_sw(). */
@@ -388,4 +389,102 @@ void card_change(const card_transport *t, const card_cfg *cfg, card_profile used
 {
     result_init(out, CARD_OP_CHANGE);
     pin_op(t, cfg, used, old_pin, new_pin, out);
+}
+
+/* ---- the bureau-made reset ---------------------------------------------- */
+
+/* What a status word other than 9000 means to GET CHALLENGE and to the
+ * bureau's reset command; the first matching row wins, and a word no row
+ * names is a definite refusal (the card did nothing). 9303 is LOCKED, as
+ * for every other operation: the citizen needs a counter, not a retry. 65xx
+ * after the reset says the card's memory failed mid-write (ISO 7816-4), so
+ * the PIN may or may not be back to the initial one: unknown, not refused. */
+static const struct {
+    card_op op;
+    uint16_t sw, mask;
+    card_res res;
+} bureau_sw[] = {
+    { CARD_OP_CHALLENGE, 0x9303, 0xFFFF, CARD_RES_LOCKED },
+    { CARD_OP_RESET,     0x9303, 0xFFFF, CARD_RES_LOCKED },
+    { CARD_OP_RESET,     0x6500, 0xFF00, CARD_RES_GARBAGE },
+};
+
+/* Replaces map_sw()'s PIN reading of a status word (a 63Cx here is no
+ * wrong PIN: none was sent) by the table above. */
+static void map_bureau_sw(card_result *out)
+{
+    out->tries = -1;
+    out->res = CARD_RES_REFUSED;
+    for (size_t i = 0; i < sizeof bureau_sw / sizeof bureau_sw[0]; i++) {
+        if (bureau_sw[i].op == out->op && (out->sw & bureau_sw[i].mask) == bureau_sw[i].sw) {
+            out->res = bureau_sw[i].res;
+            break;
+        }
+    }
+}
+
+void card_challenge(const card_transport *t, const card_cfg *cfg_in, card_profile used,
+                    card_result *out)
+{
+    card_cfg tmp;
+    const card_cfg *cfg = cfg_or_default(cfg_in, &tmp);
+    uint8_t data[CARD_REPLY_MAX];
+    size_t dlen = 0;
+    card_profile want = used != CARD_PROFILE_AUTO ? used : cfg->profile;
+
+    result_init(out, CARD_OP_CHALLENGE);
+    if (pick_profile(t, want, out) != STEP_OK)
+        goto out;
+    out->sent = true;
+    /* Not resent on 6Cxx: a card that wants another Le does not give the
+     * 8-byte challenge the bureau's MAC is made over. */
+    switch (step(t, apdu_get_challenge, sizeof apdu_get_challenge, CARD_X_NO_RESEND, data,
+                 sizeof data, &dlen, out)) {
+    case STEP_FAIL:
+        goto out;
+    case STEP_SW:
+        map_bureau_sw(out);
+        goto out;
+    case STEP_OK:
+        break;
+    }
+    if (dlen != CARD_CHALLENGE_LEN) {
+        log_warn("card", "challenge: %zu bytes instead of %d", dlen, CARD_CHALLENGE_LEN);
+        out->res = CARD_RES_GARBAGE;
+        goto out;
+    }
+    memcpy(out->challenge, data, CARD_CHALLENGE_LEN);
+out:
+    log_info("card", "challenge: %s, profile %s, sw %04X", card_res_name(out->res),
+             card_profile_name(out->profile), out->sw);
+    secure_wipe(data, sizeof data);
+}
+
+void card_reset_pin(const card_transport *t, const card_cfg *cfg_in, card_profile used,
+                    const uint8_t *apdu, size_t len, card_result *out)
+{
+    card_cfg tmp;
+    const card_cfg *cfg = cfg_or_default(cfg_in, &tmp);
+    uint8_t data[CARD_REPLY_MAX];
+    size_t dlen = 0;
+
+    result_init(out, CARD_OP_RESET);
+    /* No SELECT may go first (it would void the card's challenge), so the
+     * profile is the one the caller says, not one found now. */
+    out->profile = used != CARD_PROFILE_AUTO ? used : cfg->profile;
+    if (!card_apdu_well_formed(apdu, len)) {
+        log_warn("card", "reset: the bureau's command is no short APDU (%zu bytes); nothing sent",
+                 len);
+        out->res = CARD_RES_REFUSED;
+        goto out;
+    }
+    /* Sent as given, once: a second send would meet a voided challenge and
+     * turn a lost answer into a definite-looking refusal. */
+    out->sent = true;
+    if (step(t, apdu, len, CARD_X_NO_RESEND, data, sizeof data, &dlen, out) == STEP_SW)
+        map_bureau_sw(out);
+out:
+    log_info("card", "reset: %s, profile %s, sw %04X", card_res_name(out->res),
+             card_profile_name(out->profile), out->sw);
+    secure_wipe(data, sizeof data);
 }

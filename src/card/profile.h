@@ -1,5 +1,6 @@
 /* profile.h - what the kiosk does with a card: read it, verify a PIN, change
- * a PIN, in the two profiles of /work/shared/card-facts.md.
+ * a PIN, and the two steps of a bureau-made PIN reset (a challenge, then the
+ * bureau's command), in the two profiles of /work/shared/card-facts.md.
  *
  * Profile ssse (third-generation Chinese social security card):
  *   read   = SELECT AID  00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF
@@ -36,6 +37,12 @@
  * never empty; a 6Cxx to them is CARD_RES_REFUSED. Every buffer that held
  * PIN bytes is wiped on every path. The PIN strings stay the caller's.
  *
+ * The bureau-made reset (bureau-api.md section 3), both profiles:
+ *   challenge = [ssse: SELECT AID, then] GET CHALLENGE 00 84 00 00 08
+ *   reset     = the bureau's command, sent as given, once, and nothing before
+ *               it: any other command (a SELECT too) voids the challenge.
+ * See card_challenge() and card_reset_pin() for what their answers mean.
+ *
  * All functions are blocking and fill every field of *out (gen is left 0;
  * the worker sets it). `cfg` may be NULL for the defaults (card_cfg_default).
  */
@@ -58,6 +65,29 @@ void card_verify(const card_transport *t, const card_cfg *cfg, card_profile used
 
 void card_change(const card_transport *t, const card_cfg *cfg, card_profile used,
                  const char *old_pin, const char *new_pin, card_result *out);
+
+/* Asks the card for the challenge of a bureau-made reset. `used` as for
+ * card_verify (AUTO detects, with the SSSE SELECT). CARD_RES_OK only for
+ * exactly 8 data bytes + 9000 (through any 61xx chain), then in
+ * out->challenge; 9000 with another length is CARD_RES_GARBAGE; 9303 is
+ * CARD_RES_LOCKED; any other status word CARD_RES_REFUSED (6Cxx is not
+ * resent); a failed SELECT reads as in card_read. out->sent: GET CHALLENGE
+ * went out. */
+void card_challenge(const card_transport *t, const card_cfg *cfg, card_profile used,
+                    card_result *out);
+
+/* Sends the bureau's reset command `apdu` (`len` bytes, the caller's; not
+ * kept) exactly once, with no command before it (CARD_X_NO_RESEND; only a
+ * 61xx chain's GET RESPONSE may follow). Nothing is sent, CARD_RES_REFUSED
+ * and sent false, unless card_apdu_well_formed(apdu, len). Outcome: 9000
+ * CARD_RES_OK (PIN back to the initial one, counter full); 9303
+ * CARD_RES_LOCKED; 65xx CARD_RES_GARBAGE (memory failure: unknown); any
+ * other status word CARD_RES_REFUSED (definite: nothing changed); a reply
+ * lost or malformed CARD_RES_GARBAGE / REMOVED / IO (outcome unknown once
+ * sent is true). out->profile is `used` (cfg->profile when AUTO), never
+ * detected. */
+void card_reset_pin(const card_transport *t, const card_cfg *cfg, card_profile used,
+                    const uint8_t *apdu, size_t len, card_result *out);
 
 /* True when `pin` is 4..16 ASCII digits. */
 bool card_pin_valid(const char *pin);

@@ -29,6 +29,8 @@ static bool op_of(const uint8_t *cmd, size_t len, card_op *op)
     case 0x20: *op = CARD_OP_VERIFY; return true;
     case 0x5E:
     case 0x24: *op = CARD_OP_CHANGE; return true;
+    case 0x84: *op = CARD_OP_CHALLENGE; return true;
+    case 0x2C: *op = CARD_OP_RESET; return true;
     default: return false;
     }
 }
@@ -256,6 +258,8 @@ bool sim_reader_insert(sim_reader *r, const sim_card_params *p)
     r->app_selected = false;
     r->ef_selected = false;
     r->pending_len = 0;
+    r->chal_live = false; /* a challenge does not survive a power-up */
+    r->chal_prev = false;
     r->present = true;
     r->insertion++;
     ok = true;
@@ -317,4 +321,13 @@ bool sim_reader_card_state(sim_reader *r, const char *card_number, char pin_out[
     }
     pthread_mutex_unlock(&r->mu);
     return found;
+}
+
+void sim_reader_fix_challenge(sim_reader *r, const uint8_t chal[CARD_CHALLENGE_LEN])
+{
+    pthread_mutex_lock(&r->mu);
+    r->chal_fixed = chal != NULL;
+    if (chal)
+        memcpy(r->chal_fixed_val, chal, CARD_CHALLENGE_LEN);
+    pthread_mutex_unlock(&r->mu);
 }

@@ -9,6 +9,16 @@
  *   iso7816 card: SELECT AID answers 6A82; SELECT EF05 at MF level; READ
  *                 RECORD; VERIFY 00 20 00 P2 and CHANGE 00 24 00 P2 with
  *                 8-byte PIN blocks (P2 and padding from the params).
+ * Both profiles, for the bureau-made reset (bureau-api.md section 3, the
+ * test keys): GET CHALLENGE 00 84 00 00 08 (ssse: needs the AID selected,
+ * else 6985; Le 00 also gives 8 bytes, any other Le 6C08; P1/P2 not 00
+ * 6A86; data or no Le 6700) -> 8 random bytes + 9000; RESET 84 2C 00 00 10
+ * + 16-byte MAC (sim_reset_command) -> 9000, PIN back to SIM_INITIAL_PIN,
+ * tries to the maximum, not blocked. The card accepts a reset only for the
+ * challenge it gave last, and only if it came right before: any command in
+ * between (a SELECT, a failed reset, a malformed APDU, GET RESPONSE) voids
+ * the challenge. Stale or no challenge, or a wrong MAC -> 6988, nothing
+ * changed. A locked card answers 9303 to both and stays locked.
  * Records of EF05 answer `rr len value`: 07 the card number (ASCII), 06 the
  * expiry (4 BCD bytes, the cn form of real cards), 05 issue date, 03 "3.00",
  * 01 a 16-byte identification code. Le 00 gives the whole record; any other
@@ -47,6 +57,8 @@ typedef enum {
 
 #define SIM_MAX_CARDS 64 /* distinct card numbers one reader remembers */
 #define SIM_MAX_TRIES 15
+#define SIM_INITIAL_PIN "123456" /* what a bureau-made reset puts back */
+#define SIM_RESET_APDU_LEN 21    /* 84 2C 00 00 10 + 16-byte MAC */
 
 typedef struct {
     char card_number[16]; /* 1..15 ASCII letters/digits */
@@ -58,7 +70,9 @@ typedef struct {
     char expiry[9];       /* YYYYMMDD; "" = 20991231 */
     /* Faults and delays belong to one insertion. The fault fires once, on the
      * first command of `fault_on` (READ: READ RECORD; VERIFY: 00 20; CHANGE:
-     * 80 5E / 00 24). The command is carried out first: the answer is what
+     * 80 5E / 00 24; CHALLENGE: 00 84; RESET: 84 2C, so a fault on RESET is
+     * "the card did reset the PIN, and the answer was lost"). The command is
+     * carried out first: the answer is what
      * gets lost. The delay applies to every command of `delay_on`, before it
      * is carried out; a remove during the delay ends it with CT_REMOVED. */
     sim_fault fault;
@@ -98,5 +112,19 @@ card_transport sim_reader_transport(sim_reader *r);
  * unknown. Any out pointer may be NULL. */
 bool sim_reader_card_state(sim_reader *r, const char *card_number, char pin_out[17],
                            int *tries, bool *blocked);
+
+/* For tests that must know the challenge in advance (check_sim.py holds the
+ * sim against vcard.py): from now on every GET CHALLENGE answers `chal`
+ * instead of random bytes; NULL goes back to random. */
+void sim_reader_fix_challenge(sim_reader *r, const uint8_t chal[CARD_CHALLENGE_LEN]);
+
+/* The reset command that the bureau's stand-in makes for test cards
+ * (bureau-api.md section 3): key = the first 16 bytes of
+ * SHA-256("ssse-test-reset-key:" || card_number), and out_apdu =
+ * 84 2C 00 00 10 || the first 16 bytes of HMAC-SHA256(key, challenge ||
+ * card_number), card_number as ASCII without its NUL. The key and the full
+ * MAC are wiped before returning. */
+void sim_reset_command(const char *card_number, const uint8_t challenge[CARD_CHALLENGE_LEN],
+                       uint8_t out_apdu[SIM_RESET_APDU_LEN]);
 
 #endif

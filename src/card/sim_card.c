@@ -8,6 +8,7 @@
  */
 #include "card/sim_int.h"
 
+#include "service/sha256.h"
 #include "util/secure.h"
 
 #include <string.h>
@@ -15,6 +16,9 @@
 #define SIM_ISSUE_DATE "20200101"
 #define SIM_ID_CODE "310100D156000005" /* region 310100, then 10 more bytes */
 #define SIM_PIN_BLOCK 8
+#define SIM_RESET_KEY_PREFIX "ssse-test-reset-key:"
+#define SIM_RESET_KEY_LEN 16
+#define SIM_RESET_MAC_LEN 16
 
 static const uint8_t ssse_aid[] = {
     0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF,
@@ -319,6 +323,87 @@ static size_t h_change_iso(sim_reader *r, const sim_apdu *a, uint8_t *rsp)
     return put_sw(rsp, 0, sw);
 }
 
+/* ---- the bureau-made reset ---------------------------------------------- */
+
+void sim_reset_command(const char *card_number, const uint8_t challenge[CARD_CHALLENGE_LEN],
+                       uint8_t out_apdu[SIM_RESET_APDU_LEN])
+{
+    static const uint8_t head[5] = { 0x84, 0x2C, 0x00, 0x00, SIM_RESET_MAC_LEN };
+    size_t n = strlen(card_number);
+    uint8_t digest[SHA256_DIGEST_LEN];
+    uint8_t key[SIM_RESET_KEY_LEN];
+    sha256_ctx sc;
+    hmac_sha256_ctx hc;
+
+    sha256_init(&sc);
+    sha256_update(&sc, SIM_RESET_KEY_PREFIX, strlen(SIM_RESET_KEY_PREFIX));
+    sha256_update(&sc, card_number, n);
+    sha256_final(&sc, digest);
+    memcpy(key, digest, sizeof key);
+    hmac_sha256_init(&hc, key, sizeof key);
+    hmac_sha256_update(&hc, challenge, CARD_CHALLENGE_LEN);
+    hmac_sha256_update(&hc, card_number, n);
+    hmac_sha256_final(&hc, digest);
+    memcpy(out_apdu, head, sizeof head);
+    memcpy(out_apdu + sizeof head, digest, SIM_RESET_MAC_LEN);
+    secure_wipe(digest, sizeof digest);
+    secure_wipe(key, sizeof key);
+}
+
+static size_t h_get_challenge(sim_reader *r, const sim_apdu *a, uint8_t *rsp)
+{
+    if (a->p1 != 0x00 || a->p2 != 0x00)
+        return put_sw(rsp, 0, 0x6A86);
+    if (a->lc != 0 || !a->has_le)
+        return put_sw(rsp, 0, 0x6700);
+    if (r->profile == CARD_PROFILE_SSSE && !r->app_selected)
+        return put_sw(rsp, 0, 0x6985);
+    if (a->le != 256 && a->le != CARD_CHALLENGE_LEN)
+        return put_sw(rsp, 0, 0x6C00 | CARD_CHALLENGE_LEN);
+    if (r->chal_fixed)
+        memcpy(r->chal, r->chal_fixed_val, CARD_CHALLENGE_LEN);
+    else if (!secure_random(r->chal, CARD_CHALLENGE_LEN))
+        return put_sw(rsp, 0, 0x6F00);
+    r->chal_live = true;
+    memcpy(rsp, r->chal, CARD_CHALLENGE_LEN);
+    return put_sw(rsp, CARD_CHALLENGE_LEN, 0x9000);
+}
+
+/* Compares in time independent of where the first difference is, as a
+ * card would (a test card, but the habit costs nothing). */
+static bool same_mac(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static size_t h_reset(sim_reader *r, const sim_apdu *a, uint8_t *rsp)
+{
+    uint8_t want[SIM_RESET_APDU_LEN];
+    sim_card *c = r->cur;
+    bool ok;
+
+    if (a->p1 != 0x00 || a->p2 != 0x00)
+        return put_sw(rsp, 0, 0x6A86);
+    if (a->lc != SIM_RESET_MAC_LEN)
+        return put_sw(rsp, 0, 0x6700);
+    if (!r->chal_prev)
+        return put_sw(rsp, 0, 0x6988);
+    sim_reset_command(c->number, r->chal, want);
+    ok = same_mac(a->data, want + 5, SIM_RESET_MAC_LEN);
+    secure_wipe(want, sizeof want);
+    if (!ok)
+        return put_sw(rsp, 0, 0x6988);
+    secure_wipe(c->pin, sizeof c->pin);
+    memcpy(c->pin, SIM_INITIAL_PIN, sizeof SIM_INITIAL_PIN);
+    c->tries = c->max_tries;
+    c->blocked = false;
+    return put_sw(rsp, 0, 0x9000);
+}
+
 /* profile AUTO: both kinds of card know the command. */
 static const struct {
     uint8_t cla, ins;
@@ -331,6 +416,8 @@ static const struct {
     { 0x00, 0x20, CARD_PROFILE_AUTO,    h_verify },
     { 0x80, 0x5E, CARD_PROFILE_SSSE,    h_change_ssse },
     { 0x00, 0x24, CARD_PROFILE_ISO7816, h_change_iso },
+    { 0x00, 0x84, CARD_PROFILE_AUTO,    h_get_challenge },
+    { 0x84, 0x2C, CARD_PROFILE_AUTO,    h_reset },
 };
 
 static bool parse_apdu(const uint8_t *cmd, size_t len, sim_apdu *a)
@@ -368,6 +455,10 @@ size_t sim_exec(sim_reader *r, const uint8_t *cmd, size_t len, uint8_t *rsp)
     sim_apdu a;
     bool ins_known = false;
 
+    /* Any command at all uses up the challenge: only the very next one may
+     * be the reset made for it. */
+    r->chal_prev = r->chal_live;
+    r->chal_live = false;
     if (!parse_apdu(cmd, len, &a)) {
         r->pending_len = 0;
         return put_sw(rsp, 0, 0x6700);

@@ -56,6 +56,16 @@ struct sim_reader {
     bool ef_selected;
     uint8_t pending[CARD_REPLY_MAX]; /* what GET RESPONSE will hand out */
     size_t pending_len;
+    /* The last GET CHALLENGE's answer. sim_exec moves `chal_live` into
+     * `chal_prev` and clears it before each command, so only the command
+     * right after the challenge (chal_prev) can use it, and only once. */
+    uint8_t chal[CARD_CHALLENGE_LEN];
+    bool chal_live;
+    bool chal_prev;
+
+    /* Reader-wide (survives insertions): sim_reader_fix_challenge. */
+    bool chal_fixed;
+    uint8_t chal_fixed_val[CARD_CHALLENGE_LEN];
 };
 
 /* Here rather than in sim_card.c: sim.c answers a NULL command itself. */

@@ -20,6 +20,10 @@ typedef struct {
     unsigned gen;
     char old_pin[JOB_PIN_CAP];
     char new_pin[JOB_PIN_CAP];
+    /* RESET: the bureau's command. Not a PIN, but the one thing that puts a
+     * card back on its initial PIN, so it is kept and wiped like one. */
+    uint8_t apdu[CARD_APDU_MAX];
+    size_t apdu_len;
 } worker_job;
 
 struct card_worker {
@@ -63,6 +67,18 @@ static void run_job(card_worker *w, const worker_job *j, card_result *res)
     case CARD_OP_CHANGE:
         card_change(&w->t, &w->cfg, w->last_profile, j->old_pin, j->new_pin, res);
         break;
+    case CARD_OP_CHALLENGE:
+        card_challenge(&w->t, &w->cfg, w->last_profile, res);
+        /* A challenge before any read found the profile (auto): keep it for
+         * the reset's result. */
+        if (res->profile != CARD_PROFILE_AUTO)
+            w->last_profile = res->profile;
+        break;
+    case CARD_OP_RESET:
+        card_reset_pin(&w->t, &w->cfg, w->last_profile, j->apdu, j->apdu_len, res);
+        break;
+    case CARD_OP__LAST:
+        break; /* never queued */
     }
     res->gen = j->gen;
 }
@@ -159,7 +175,7 @@ static void copy_pin(char dst[JOB_PIN_CAP], const char *pin)
 }
 
 static bool enqueue(card_worker *w, card_op op, unsigned gen, const char *old_pin,
-                    const char *new_pin)
+                    const char *new_pin, const uint8_t *apdu, size_t apdu_len)
 {
     bool ok = false;
     worker_job *j;
@@ -178,6 +194,9 @@ static bool enqueue(card_worker *w, card_op op, unsigned gen, const char *old_pi
     j->gen = gen;
     copy_pin(j->old_pin, old_pin);
     copy_pin(j->new_pin, new_pin);
+    if (apdu_len > 0)
+        memcpy(j->apdu, apdu, apdu_len);
+    j->apdu_len = apdu_len;
     w->count++;
     pthread_cond_signal(&w->cv);
     ok = true;
@@ -188,17 +207,34 @@ unlock:
 
 bool card_worker_read(card_worker *w, unsigned gen)
 {
-    return enqueue(w, CARD_OP_READ, gen, NULL, NULL);
+    return enqueue(w, CARD_OP_READ, gen, NULL, NULL, NULL, 0);
 }
 
 bool card_worker_verify(card_worker *w, unsigned gen, const char *pin)
 {
-    return enqueue(w, CARD_OP_VERIFY, gen, pin, NULL);
+    return enqueue(w, CARD_OP_VERIFY, gen, pin, NULL, NULL, 0);
 }
 
 bool card_worker_change(card_worker *w, unsigned gen, const char *old_pin, const char *new_pin)
 {
-    return enqueue(w, CARD_OP_CHANGE, gen, old_pin, new_pin);
+    return enqueue(w, CARD_OP_CHANGE, gen, old_pin, new_pin, NULL, 0);
+}
+
+bool card_worker_challenge(card_worker *w, unsigned gen)
+{
+    return enqueue(w, CARD_OP_CHALLENGE, gen, NULL, NULL, NULL, 0);
+}
+
+bool card_worker_reset(card_worker *w, unsigned gen, const uint8_t *apdu, size_t len)
+{
+    /* Too long to hold is refused here; any other malformed command is
+     * queued and refused by card_reset_pin without being sent, so the
+     * caller hears of it in the result like of any other refusal. */
+    if (len > CARD_APDU_MAX || (apdu == NULL && len > 0)) {
+        log_warn("card", "reset job %u not queued: %zu bytes is no APDU", gen, len);
+        return false;
+    }
+    return enqueue(w, CARD_OP_RESET, gen, NULL, NULL, apdu, len);
 }
 
 void card_worker_stop(card_worker *w)

@@ -171,7 +171,10 @@ static const char *const ctl_card_actions[] = { "insert", "remove", NULL };
 static const ctl_card_action ctl_card_action_vals[] = { CTL_CARD_INSERT, CTL_CARD_REMOVE };
 static const char *const ctl_profiles[] = { "ssse", "iso7816", NULL };
 static const char *const ctl_faults[] = { "none", "pull", "garbage", "truncated", NULL };
-static const char *const ctl_card_ops[] = { "read", "verify", "change", NULL };
+/* The words of card_op_name() (src/card/apdu.c), which the app maps back
+ * with card_op_from_name(); kept here so that this parser needs no card
+ * layer. */
+static const char *const ctl_card_ops[] = { "read", "verify", "change", "challenge", "reset", NULL };
 
 static void copy_word(char *out, size_t outsize, const char *word)
 {

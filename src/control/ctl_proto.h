@@ -65,16 +65,17 @@ typedef struct ctl_request {
     char profile[8];   /* "ssse", "iso7816", or "" when absent */
     /* Simulation extensions of insert (for tests of the unhappy paths):
        fault: "none" (also when absent), "pull", "garbage" or "truncated";
-       fault_on: "read", "verify", "change", or "" when absent (the sim then
+       fault_on: "read", "verify", "change", "challenge", "reset", or "" when
+       absent (the sim then
        applies it to the read). delay_ms 0..60000 (default 0) before the card
        answers the operation named by delay_on (same words, "" when absent:
        the read).
        expiry: "YYYYMMDD" (a real calendar date) or "" when absent.
        locked: default false. */
     char fault[16];
-    char fault_on[8];
+    char fault_on[16];
     int delay_ms;
-    char delay_on[8];
+    char delay_on[16];
     char expiry[9];
     bool locked;
 } ctl_request;

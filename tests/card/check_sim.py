@@ -4,8 +4,12 @@
 Builds tests/card/sim_driver.c with src/card/sim.c and sim_card.c (gcc, the
 project's flags), then plays the same random command sequences into both
 cards: the kiosk's own commands (right and wrong PINs, every padding, GET
-RESPONSE, wrong Le) mixed with mutated and random APDUs, removals and
-reinsertions. Every reply and the stored PIN/tries/blocked after every
+RESPONSE, wrong Le, GET CHALLENGE and the bureau's reset command, right,
+stale and wrong) mixed with mutated and random APDUs, removals and
+reinsertions. Both cards draw their challenges from the same fixed bytes
+(sim_driver's C, Card.fixed_challenge), changed now and then, so their
+replies can be compared; the reset MAC itself is held against Python's
+hashlib/hmac (sim_driver's M) for every card. Every reply and the stored PIN/tries/blocked after every
 command must be equal. No pcscd needed: this checks the card, vcard's tests
 check the wire.
 
@@ -42,6 +46,7 @@ def build_driver(cc, out, sanitize):
             os.path.join(REPO, "src", "card", "sim.c"),
             os.path.join(REPO, "src", "card", "sim_card.c"),
             os.path.join(REPO, "src", "util", "secure.c"),
+            os.path.join(REPO, "src", "service", "sha256.c"),
             "-pthread", "-o", out]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
@@ -100,7 +105,10 @@ class Gen:
 
     def __init__(self, rng, card):
         self.rng = rng
-        self.card = card  # dict: profile, pin (current as far as the generator knows), ref, pad
+        # dict: profile, pin (current as far as the generator knows), ref,
+        # pad, number, chal (the bytes GET CHALLENGE answers now)
+        self.card = card
+        self.queue = []  # commands that must come next (a reset after its challenge)
 
     def pin_guess(self):
         rng = self.rng
@@ -185,6 +193,38 @@ class Gen:
         return bytes((0x00, 0xC0, rng.choice([0, 0, 0, 1]), 0x00,
                       rng.choice([0x13, 0x00, 0x05, 0x20, 0x0B, rng.randint(0, 255)])))
 
+    def challenge(self):
+        rng = self.rng
+        r = rng.random()
+        if r < 0.75:
+            cmd = bytes.fromhex("0084000008")
+        else:
+            cmd = rng.choice([bytes.fromhex("0084000000"), bytes.fromhex("0084000010"),
+                              bytes.fromhex("0084010008"), bytes.fromhex("00840000"),
+                              bytes.fromhex("008400000100 08"), bytes.fromhex("8084000008")])
+        if rng.random() < 0.6:
+            self.queue.append(self.reset())  # usually right after it, as the kiosk does
+        return cmd
+
+    def reset(self):
+        rng, c = self.rng, self.card
+        good = vcard.reset_command(c["number"], c["chal"])
+        r = rng.random()
+        if r < 0.6:
+            return good
+        if r < 0.7:
+            return good + b"\x00"  # with an Le
+        if r < 0.8:
+            return vcard.reset_command(c["number"] + "X", c["chal"])  # another card's
+        return rng.choice([
+            good[:5] + bytes(16),
+            good[:5] + rng.randbytes(16),
+            bytes.fromhex("842C00000F") + good[5:20],
+            bytes.fromhex("842C010010") + good[5:],
+            bytes.fromhex("002C000010") + good[5:],
+            bytes.fromhex("842C0000"),
+        ])
+
     def junk(self):
         rng = self.rng
         r = rng.random()
@@ -201,8 +241,11 @@ class Gen:
 
     def next(self):
         rng = self.rng
+        if self.queue:
+            return self.queue.pop(0)
         fn = rng.choices([self.select, self.read, self.get_response, self.verify, self.change,
-                          self.junk], weights=[25, 25, 8, 18, 14, 10])[0]
+                          self.challenge, self.reset, self.junk],
+                         weights=[25, 25, 8, 18, 14, 10, 3, 10])[0]
         return fn()
 
 
@@ -213,6 +256,13 @@ def one_round(sim, rng, rnd, log):
     cards = {}
     number = "R%08d" % rnd
     numbers = [number, number + "B"]
+    # The reset MAC: the C code against Python's hashlib and hmac.
+    for num in numbers:
+        chal = rng.randbytes(vcard.CHALLENGE_LEN)
+        want = vcard.reset_command(num, chal).hex().upper()
+        got = sim.ask("M %s %s" % (num, chal.hex().upper()))
+        if got != want:
+            return "reset command differs for %s: sim %s, vcard %s" % (num, got, want)
     for ins in range(rng.randint(1, 4)):
         num = rng.choice(numbers)
         profile = rng.choice(vcard.PROFILES)
@@ -241,8 +291,17 @@ def one_round(sim, rng, rnd, log):
         card = vcard.Card(st, profile=profile,
                           expiry=vcard.DEFAULT_EXPIRY if expiry == "-" else expiry,
                           iso_ref=ref or 0x80, iso_pad=pad)
-        gen = Gen(rng, {"profile": profile, "pin": st["pin"], "ref": ref or 0x80, "pad": pad})
-        for _ in range(rng.randint(5, 60)):
+        gen = Gen(rng, {"profile": profile, "pin": st["pin"], "ref": ref or 0x80, "pad": pad,
+                        "number": num, "chal": b""})
+        for i in range(rng.randint(5, 60)):
+            if i == 0 or rng.random() < 0.05:
+                # Both cards answer GET CHALLENGE with the same bytes from now on.
+                chal = rng.randbytes(vcard.CHALLENGE_LEN)
+                log.append("C " + chal.hex().upper())
+                if sim.ask("C " + chal.hex().upper()) != "ok":
+                    return "sim refused the challenge bytes"
+                card.fixed_challenge = chal
+                gen.card["chal"] = chal
             cmd = gen.next()
             if len(cmd) < 2:
                 continue  # vpcd frames 1-byte messages as control, never as APDUs

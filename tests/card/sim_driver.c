@@ -7,6 +7,9 @@
  *   R                                                          -> "ok" | "fail"
  *   X <hex APDU>                  -> the reply in hex ("-" when empty), or "removed"
  *   S <number>                    -> "<pin> <tries> <blocked 0|1>" | "unknown"
+ *   C <16 hex digits>|-           -> "ok": every GET CHALLENGE answers these
+ *                                    bytes from now on ("-": random again)
+ *   M <number> <16 hex digits>    -> sim_reset_command's 21 bytes in hex
  * A test tool: it prints PINs because its only reader is check_sim.py.
  */
 #include "card/sim.h"
@@ -93,6 +96,37 @@ static void do_transmit(sim_reader *r, const char *hex)
     putchar('\n');
 }
 
+static void do_challenge(sim_reader *r, const char *arg)
+{
+    uint8_t chal[CARD_CHALLENGE_LEN];
+
+    if (strcmp(arg, "-") == 0) {
+        sim_reader_fix_challenge(r, NULL);
+    } else if (strlen(arg) != 2 * CARD_CHALLENGE_LEN || unhex(arg, chal, sizeof chal) < 0) {
+        puts("badhex");
+        return;
+    } else {
+        sim_reader_fix_challenge(r, chal);
+    }
+    puts("ok");
+}
+
+static void do_mac(const char *args)
+{
+    char number[32], hex[64];
+    uint8_t chal[CARD_CHALLENGE_LEN], cmd[SIM_RESET_APDU_LEN];
+
+    if (sscanf(args, "%31s %63s", number, hex) != 2 || strlen(hex) != 2 * CARD_CHALLENGE_LEN ||
+        unhex(hex, chal, sizeof chal) < 0) {
+        puts("badhex");
+        return;
+    }
+    sim_reset_command(number, chal, cmd);
+    for (size_t i = 0; i < sizeof cmd; i++)
+        printf("%02X", cmd[i]);
+    putchar('\n');
+}
+
 static void do_state(sim_reader *r, const char *number)
 {
     char pin[17];
@@ -124,6 +158,10 @@ int main(void)
             do_transmit(r, line + 2);
         else if (line[0] == 'S' && line[1] == ' ')
             do_state(r, line + 2);
+        else if (line[0] == 'C' && line[1] == ' ')
+            do_challenge(r, line + 2);
+        else if (line[0] == 'M' && line[1] == ' ')
+            do_mac(line + 2);
         else {
             puts("what");
             rc = 1;

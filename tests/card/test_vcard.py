@@ -13,6 +13,8 @@ Python 3 standard library only. Every card's log is checked for the PINs
 the test used: a card must never print one.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -57,6 +59,23 @@ def verify_ssse(pin):
 def change_ssse(old, new):
     d = bcd(old) + b"\xFF" + bcd(new)
     return (bytes((0x80, 0x5E, 0x01, 0x00, len(d))) + d).hex()
+
+
+GET_CHAL = "0084000008"
+
+
+def reset_cmd(number, chal):
+    """bureau-api.md section 3, written here from the text (not vcard's)."""
+    key = hashlib.sha256(b"ssse-test-reset-key:" + number.encode()).digest()[:16]
+    return h("842C000010") + hmac.new(key, chal + number.encode(), hashlib.sha256).digest()[:16]
+
+
+def reset_for_last(number, mac_ok=True):
+    """A transmit step: the reset made for the challenge in the last reply."""
+    def make(replies):
+        cmd = reset_cmd(number, replies[-1][:8])
+        return cmd if mac_ok else cmd[:-1] + bytes((cmd[-1] ^ 1,))
+    return make
 
 
 def block_ascii(pin):
@@ -108,7 +127,7 @@ class CardTest(unittest.TestCase):
         return c
 
     def tx(self, reader, *apdus, **kw):
-        return self.pcsc.transmit(reader, [h(a) for a in apdus], **kw)
+        return self.pcsc.transmit(reader, [a if callable(a) else h(a) for a in apdus], **kw)
 
     def card_log_since(self, card, mark):
         return card.log_text()[mark:]
@@ -214,8 +233,111 @@ class TestSsse(CardTest):
 
     def test_unknown_and_iso_commands_on_ssse(self):
         self.card()
-        r = self.tx(R0, "00840000 08", "0024008010" + "31" * 16, "00A40000023F00")
-        self.assertEqual(r, [h("6D00"), h("6D00"), h("6A86")])
+        r = self.tx(R0, "00840000 08", "0024008010" + "31" * 16, "00A40000023F00", "00CA010000")
+        # GET CHALLENGE needs the application, like every ssse command.
+        self.assertEqual(r, [h("6985"), h("6D00"), h("6A86"), h("6D00")])
+
+
+class TestReset(CardTest):
+    """GET CHALLENGE and the bureau's reset command (bureau-api.md section 3)."""
+
+    def test_blocked_card_reset_ssse(self):
+        c = self.card(tries=3)
+        r = self.tx(R0, SEL_AID, verify_ssse("111111"), verify_ssse("111111"),
+                    verify_ssse("111111"), GET_CHAL, reset_for_last("A12345678"),
+                    verify_ssse("123456"))
+        self.assertEqual(r[1:4], [h("63C2"), h("63C1"), h("63C0")])
+        self.assertEqual((len(r[4]), r[4][-2:]), (10, h("9000")))
+        self.assertEqual(r[5:], [h("9000"), h("9000")])
+        self.assertEqual(c.read_state(), {"card_number": "A12345678", "pin": "123456",
+                                          "tries": 3, "max_tries": 3, "blocked": False,
+                                          "locked": False})
+        self.assertIn("84 2C 00 00 -> 9000", c.log_text())
+
+    def test_challenge_used_once_and_voided(self):
+        c = self.card(profile="iso7816", card_number="T42", tries=5)
+        last = {}
+
+        def same_again(replies):
+            return last["cmd"]
+
+        def keep(replies):
+            last["cmd"] = reset_cmd("T42", replies[-1][:8])
+            return last["cmd"]
+
+        r = self.tx(R0, GET_CHAL, GET_CHAL, keep, same_again,     # used once
+                    GET_CHAL, SEL_EF05, reset_for_last("T42"),    # a SELECT between
+                    GET_CHAL, reset_for_last("T42", mac_ok=False),
+                    "00B2070400")
+        self.assertNotEqual(r[0][:8], r[1][:8])  # random
+        self.assertEqual(r[2:4], [h("9000"), h("6988")])
+        self.assertEqual(r[5:7], [h("9000"), h("6988")])
+        self.assertEqual(r[8], h("6988"))
+        # A failed reset voids the challenge too: the right command is late.
+        r = self.tx(R0, GET_CHAL, "842C000010" + "00" * 16,
+                    lambda replies: reset_cmd("T42", replies[0][:8]))
+        self.assertEqual(r[1:], [h("6988"), h("6988")])
+        self.assertEqual(c.read_state()["pin"], "123456")  # from the one that worked
+        self.assertEqual(c.read_state()["tries"], 5)
+
+    def test_power_cycle_voids_the_challenge(self):
+        c = self.card(pin="654321")
+        r = self.tx(R0, SEL_AID, GET_CHAL, disposition=Pcsc.RESET_CARD)
+        chal = r[1][:8]
+        self.assertEqual(self.tx(R0, reset_cmd("A12345678", chal).hex()), [h("6988")])
+        self.assertEqual(c.read_state()["pin"], "654321")
+
+    def test_challenge_answers(self):
+        self.card(t0=True)
+        r = self.tx(R0, GET_CHAL, SEL_AID + "00", "00C0000013", GET_CHAL, "0084000000",
+                    "0084000010", "0084010008", "00840000")
+        self.assertEqual(r[0], h("6985"))
+        self.assertEqual(r[2], FCI + h("9000"))
+        # 8 bytes at once even under --t0: Le was given.
+        self.assertEqual([(len(x), x[-2:]) for x in r[3:5]], [(10, h("9000"))] * 2)
+        self.assertEqual(r[5:], [h("6C08"), h("6A86"), h("6700")])
+
+    def test_locked_stays_locked(self):
+        c = self.card(locked=True)
+        r = self.tx(R0, SEL_AID, GET_CHAL, "842C000010" + "00" * 16)
+        self.assertEqual(r[1:], [h("9303"), h("9303")])
+        self.assertTrue(c.read_state()["locked"])
+
+    def test_garbage_on_reset_is_carried_out(self):
+        c = self.card(pin="654321", garbage_on="reset")
+        r = self.tx(R0, SEL_AID, GET_CHAL, reset_for_last("A12345678"))
+        g = r[2]
+        self.assertTrue(1 <= len(g) <= 5, g.hex())
+        self.assertEqual(c.read_state()["pin"], "123456")
+        self.assertIn("84 2C 00 00 -> 9000 replaced by garbage", c.log_text())
+
+    def test_drop_on_reset(self):
+        c = self.card(pin="654321", drop_on="reset")
+        r = self.tx(R0, SEL_AID, GET_CHAL, reset_for_last("A12345678"), stop_on_error=False)
+        self.assertEqual(r[2], b"")
+        self.assertEqual(c.wait_exit(), 0)
+        self.assertEqual(c.read_state()["pin"], "123456")
+
+    def test_truncate_and_slow_on_challenge(self):
+        self.card(truncate_on="challenge")
+        r = self.tx(R0, SEL_AID, GET_CHAL, GET_CHAL)
+        self.assertEqual(len(r[1]), 8)  # the SW cut off
+        self.assertEqual(len(r[2]), 10)
+        self.card(port=35964, slow_ms=1200, slow_on="challenge")
+        t = time.monotonic()
+        self.tx(R1, SEL_AID)
+        self.assertLess(time.monotonic() - t, 1.0)
+        t = time.monotonic()
+        r = self.tx(R1, SEL_AID, GET_CHAL)
+        self.assertGreaterEqual(time.monotonic() - t, 1.2)
+        self.assertEqual(r[1][-2:], h("9000"))
+
+    def test_with_opensc_tool(self):
+        c = self.card()
+        rc, out = opensc_tool(0, SEL_AID, GET_CHAL)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.count("SW1=0x90, SW2=0x00"), 2, out)
+        self.assertIn("00 84 00 00 -> 9000 (10 bytes)", c.log_text())
 
 
 class TestIso7816(CardTest):

@@ -20,6 +20,8 @@ state file; 3 the reader could not be reached (or did not come back).
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -44,12 +46,20 @@ MAX_TRIES = 15
 APDU_MAX = 261  # CLA INS P1 P2 Lc + 255 data + Le: short APDUs only
 
 PROFILES = ("ssse", "iso7816")
-OPS = ("read", "verify", "change")
+OPS = ("read", "verify", "change", "challenge", "reset")
 PAD_ASCII, PAD_BCD = "ascii", "bcd"
 
 # Which kiosk operation a command belongs to (sim.c op_of): for faults and
 # delays. GET RESPONSE belongs to the command whose data it fetches.
-OP_OF_INS = {0xB2: "read", 0x20: "verify", 0x5E: "change", 0x24: "change"}
+OP_OF_INS = {0xB2: "read", 0x20: "verify", 0x5E: "change", 0x24: "change",
+             0x84: "challenge", 0x2C: "reset"}
+
+# The bureau-made reset's test keys (bureau-api.md section 3; sim.h).
+INITIAL_PIN = "123456"  # what a reset puts back (SIM_INITIAL_PIN)
+CHALLENGE_LEN = 8
+RESET_KEY_PREFIX = b"ssse-test-reset-key:"
+RESET_HEAD = bytes.fromhex("842C000010")
+RESET_MAC_LEN = 16
 
 # vpcd control messages (one byte from the reader).
 CTRL_NAMES = {0x00: "power off", 0x01: "power on", 0x02: "reset", 0x04: "atr"}
@@ -125,6 +135,17 @@ def check_state(st, where):
 
 
 # ---- the card --------------------------------------------------------------
+
+def reset_command(card_number, challenge):
+    """The command the bureau's stand-in makes for a test card and its
+    challenge (sim_reset_command): 84 2C 00 00 10 || the first 16 bytes of
+    HMAC-SHA256(key, challenge || number), key = the first 16 bytes of
+    SHA-256("ssse-test-reset-key:" || number)."""
+    number = card_number.encode("ascii")
+    key = hashlib.sha256(RESET_KEY_PREFIX + number).digest()[:16]
+    mac = hmac.new(key, bytes(challenge) + number, hashlib.sha256).digest()[:RESET_MAC_LEN]
+    return RESET_HEAD + mac
+
 
 def sw_bytes(sw):
     return bytes((sw >> 8, sw & 0xFF))
@@ -211,6 +232,11 @@ class Card:
         self.wrong_le = wrong_le
         self.no_count = no_count
         self.changed = False
+        # check_sim.py: every GET CHALLENGE answers these bytes (None: random).
+        self.fixed_challenge = None
+        self.chal = b""
+        self.chal_live = False  # the last command was a GET CHALLENGE that answered
+        self.chal_prev = False  # ... as seen by the command being executed
         self.power_cycle()
 
     def power_cycle(self):
@@ -220,6 +246,7 @@ class Card:
         self.app_selected = False
         self.ef_selected = False
         self.pending = b""
+        self.chal_live = False  # a challenge lives in RAM only
 
     # -- PIN state --
 
@@ -386,6 +413,36 @@ class Card:
             return sw_bytes(0x6A80)
         return sw_bytes(self.change_pin(old, new))
 
+    def h_get_challenge(self, a):
+        if a.p1 != 0x00 or a.p2 != 0x00:
+            return sw_bytes(0x6A86)
+        if a.lc != 0 or not a.has_le:
+            return sw_bytes(0x6700)
+        if self.profile == "ssse" and not self.app_selected:
+            return sw_bytes(0x6985)
+        if a.le not in (256, CHALLENGE_LEN):
+            return sw_bytes(0x6C00 | CHALLENGE_LEN)
+        self.chal = self.fixed_challenge or os.urandom(CHALLENGE_LEN)
+        self.chal_live = True
+        # At once even under --t0: a case-2 command with its Le needs no
+        # GET RESPONSE, which would void the challenge here.
+        return self.chal + sw_bytes(0x9000)
+
+    def h_reset(self, a):
+        if a.p1 != 0x00 or a.p2 != 0x00:
+            return sw_bytes(0x6A86)
+        if a.lc != RESET_MAC_LEN:
+            return sw_bytes(0x6700)
+        if not self.chal_prev:
+            return sw_bytes(0x6988)
+        want = reset_command(self.state["card_number"], self.chal)[len(RESET_HEAD):]
+        if not hmac.compare_digest(a.data, want):
+            return sw_bytes(0x6988)
+        st = self.state
+        st["pin"], st["tries"], st["blocked"] = INITIAL_PIN, st["max_tries"], False
+        self.changed = True
+        return sw_bytes(0x9000)
+
     # (cla, ins, profile or None for both, handler) - sim_card.c sim_cmds
     CMDS = (
         (0x00, 0xA4, None, h_select),
@@ -394,10 +451,15 @@ class Card:
         (0x00, 0x20, None, h_verify),
         (0x80, 0x5E, "ssse", h_change_ssse),
         (0x00, 0x24, "iso7816", h_change_iso),
+        (0x00, 0x84, None, h_get_challenge),
+        (0x84, 0x2C, None, h_reset),
     )
 
     def execute(self, cmd):
         """One command APDU in, the full reply (data + SW) out (sim_exec)."""
+        # Any command uses up the challenge: only the very next one may be
+        # the reset made for it.
+        self.chal_prev, self.chal_live = self.chal_live, False
         a = Apdu.parse(cmd)
         if a is None:
             self.pending = b""

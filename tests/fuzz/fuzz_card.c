@@ -1,6 +1,6 @@
 /* fuzz_card.c - libFuzzer target: arbitrary card replies to the card layer
- * (card_read, card_verify, card_change, card_exchange) and arbitrary status
- * words to sw_lookup().
+ * (card_read, card_verify, card_change, card_challenge, card_reset_pin,
+ * card_exchange) and arbitrary status words to sw_lookup().
  *
  * The card layer talks to a card only through card_transport, so a fake
  * transport that answers each transmit() with the next chunk of the fuzz
@@ -11,12 +11,15 @@
  * Input layout (all of it optional past the header; a short input just
  * means the "card" stops answering, which the transport reports as CT_ERROR):
  *
- *   byte 0  bits 0-1 operation: 0 read, 1 verify, 2 change, 3 raw exchange
+ *   byte 0  bits 0-1 operation: 0 read, 1 verify, 2 change, 3 one of the
+ *           others, by byte 1's low nibble % 3: 0 raw exchange,
+ *           1 challenge, 2 the bureau's reset command
  *           bits 2-3 cfg.profile (value % 3: auto, ssse, iso7816)
  *           bit  4   cfg.iso_padding (0 ASCII+FF, 1 BCD)
  *           bits 5-6 `used` profile for verify/change (value % 3)
  *           bit  7   pass cfg = NULL (the defaults)
- *   byte 1  low nibble: old PIN, high nibble: new PIN (index into pins[])
+ *   byte 1  low nibble: old PIN, high nibble: new PIN (index into pins[]);
+ *           operation 3: the low nibble picks the operation instead
  *   byte 2  cfg.iso_pin_ref
  *   byte 3  today (index % N into todays[])
  *   byte 4-5 a status word for sw_lookup()
@@ -24,6 +27,8 @@
  *           flags byte (bit 0: CARD_X_NO_RESEND), data_cap byte (255 means
  *           CARD_REPLY_MAX), command length byte (255: 255 + next byte),
  *           the command bytes
+ *   then, for the reset only: command length byte (255: 255 + next byte),
+ *           the bureau's command bytes (well-formed or not)
  *   then one chunk per transmit(): a control byte c
  *           c <= 0xFC  reply of c bytes follows
  *           c == 0xFD  reply of 253 + next byte bytes follows (up to 508:
@@ -387,22 +392,31 @@ static void check_common(const card_result *r, card_op op)
     if (last && last->ct == CT_ERROR)
         CHECK(r->res == CARD_RES_IO);
 
-    /* A definite card answer means a profile was settled on. */
-    if (r->res == CARD_RES_OK || r->res == CARD_RES_EXPIRED || r->res == CARD_RES_WRONG_PIN ||
-        r->res == CARD_RES_BLOCKED || r->res == CARD_RES_LOCKED)
+    /* A definite card answer means a profile was settled on; the reset
+     * reports the one it was given, since it may send nothing first. */
+    if (op != CARD_OP_RESET && (r->res == CARD_RES_OK || r->res == CARD_RES_EXPIRED || r->res == CARD_RES_WRONG_PIN ||
+        r->res == CARD_RES_BLOCKED || r->res == CARD_RES_LOCKED))
         CHECK(r->profile != CARD_PROFILE_AUTO);
+    /* Only a challenge carries one, and only when it succeeded. */
+    if (op != CARD_OP_CHALLENGE || r->res != CARD_RES_OK) {
+        static const uint8_t zero[CARD_CHALLENGE_LEN];
+        CHECK(memcmp(r->challenge, zero, sizeof zero) == 0);
+    }
 
     for (size_t i = 0; i < f->ntx; i++) {
         const fake_tx *x = &f->tx[i];
 
+        /* The reset's first command is the bureau's, opaque: any bytes. */
+        bool opaque = op == CARD_OP_RESET && i == 0;
+
         if (is_pin_ins(x->cmd[1]))
             pin_cmds++;
         /* card-facts.md: never probe the counter with an empty VERIFY. */
-        if (x->cmd[1] == 0x20)
+        if (x->cmd[1] == 0x20 && !opaque)
             CHECK(x->cmd_len > 5 && x->cmd[4] != 0 && x->cmd_len >= 5u + x->cmd[4]);
         /* The profiles never send GET RESPONSE themselves: the exchange
          * does, after a 61xx (or resends one after a 6Cxx), with Le = SW2. */
-        if (is_get_response(x)) {
+        if (is_get_response(x) && !opaque) {
             const fake_tx *p = i > 0 ? &f->tx[i - 1] : NULL;
             CHECK(p != NULL && tx_well_formed(p));
             CHECK(p->reply[p->reply_len - 2] == 0x61 || p->reply[p->reply_len - 2] == 0x6C);
@@ -411,7 +425,7 @@ static void check_common(const card_result *r, card_op op)
     }
     /* card-facts.md: VERIFY and CHANGE are never sent twice. */
     CHECK(pin_cmds <= 1);
-    if (op == CARD_OP_READ)
+    if (op == CARD_OP_READ || op == CARD_OP_CHALLENGE)
         CHECK(pin_cmds == 0);
 }
 
@@ -641,6 +655,126 @@ out:
     free(data);
 }
 
+static const uint8_t cmd_get_challenge[] = { 0x00, 0x84, 0x00, 0x00, CARD_CHALLENGE_LEN };
+
+static void run_challenge(const card_transport *t, const card_cfg *cfg, const card_cfg *eff,
+                          card_profile used)
+{
+    card_result r;
+    const fake_tx *top[TRANSMIT_MAX];
+    size_t ntop, at = SIZE_MAX;
+    card_profile want_prof = used != CARD_PROFILE_AUTO ? used : eff->profile;
+
+    memset(&r, 0x5A, sizeof r);
+    card_challenge(t, cfg, used, &r);
+    check_common(&r, CARD_OP_CHALLENGE);
+    CHECK(r.card_number[0] == '\0' && r.expiry[0] == '\0');
+    CHECK(r.tries == -1);
+    if (used != CARD_PROFILE_AUTO)
+        CHECK(r.profile == used);
+
+    /* profile.h: [SELECT AID unless iso7816,] GET CHALLENGE, each once. */
+    ntop = top_level(&g_fake, top);
+    CHECK(ntop <= (want_prof == CARD_PROFILE_ISO7816 ? 1u : 2u));
+    if (want_prof != CARD_PROFILE_ISO7816 && ntop > 0)
+        CHECK(tx_is(top[0], cmd_select_ssse, sizeof cmd_select_ssse));
+    for (size_t i = 0; i < g_fake.ntx; i++) {
+        if (tx_is(&g_fake.tx[i], cmd_get_challenge, sizeof cmd_get_challenge)) {
+            CHECK(at == SIZE_MAX); /* never resent (6Cxx) */
+            at = i;
+        }
+    }
+    CHECK(r.sent == (at != SIZE_MAX));
+    if (at != SIZE_MAX) {
+        /* After it: only its own GET RESPONSE chain. */
+        for (size_t i = at + 1; i < g_fake.ntx; i++)
+            CHECK(is_get_response(&g_fake.tx[i]));
+    }
+    if (r.res == CARD_RES_OK) {
+        uint8_t got[CARD_REPLY_MAX * 2];
+        size_t n = 0;
+
+        CHECK(at != SIZE_MAX && r.sw == 0x9000);
+        CHECK(r.profile != CARD_PROFILE_AUTO);
+        /* The challenge is the data of the chain, and exactly 8 bytes. */
+        for (size_t i = at; i < g_fake.ntx; i++) {
+            const fake_tx *x = &g_fake.tx[i];
+            CHECK(tx_well_formed(x));
+            memcpy(got + n, x->reply, x->reply_len - 2);
+            n += x->reply_len - 2;
+        }
+        CHECK(n == CARD_CHALLENGE_LEN);
+        CHECK(memcmp(got, r.challenge, CARD_CHALLENGE_LEN) == 0);
+    }
+    if (r.res == CARD_RES_LOCKED)
+        CHECK(r.sw == 0x9303);
+    CHECK(r.res != CARD_RES_WRONG_PIN && r.res != CARD_RES_BLOCKED && r.res != CARD_RES_EXPIRED);
+}
+
+static void run_reset(const card_transport *t, const card_cfg *cfg, const card_cfg *eff,
+                      card_profile used, fake *f)
+{
+    card_result r;
+    uint8_t len_b = 0, ext = 0;
+    size_t cmd_len;
+    uint8_t *cmd;
+
+    (void)take_byte(f, &len_b);
+    cmd_len = len_b;
+    if (len_b == 255)
+        cmd_len += take_byte(f, &ext) ? ext : 0;
+    if (cmd_len > f->n)
+        cmd_len = f->n;
+    cmd = malloc(cmd_len ? cmd_len : 1); /* exact: ASan sees any overread */
+    if (cmd == NULL)
+        return;
+    memcpy(cmd, f->p, cmd_len);
+    f->p += cmd_len;
+    f->n -= cmd_len;
+
+    memset(&r, 0x5A, sizeof r);
+    card_reset_pin(t, cfg, used, cmd, cmd_len, &r);
+    check_common(&r, CARD_OP_RESET);
+    CHECK(r.card_number[0] == '\0' && r.expiry[0] == '\0');
+    CHECK(r.tries == -1);
+    CHECK(r.profile == (used != CARD_PROFILE_AUTO ? used : eff->profile));
+
+    if (!apdu_ok(cmd, cmd_len)) {
+        CHECK(r.res == CARD_RES_REFUSED && !r.sent && r.sw == 0);
+        CHECK(g_fake.ntx == 0);
+        goto out;
+    }
+    /* Sent as given, first, once; after it only its GET RESPONSE chain. */
+    CHECK(r.sent);
+    CHECK(g_fake.ntx >= 1);
+    CHECK(tx_is(&g_fake.tx[0], cmd, cmd_len));
+    for (size_t i = 1; i < g_fake.ntx; i++) {
+        const fake_tx *p = &g_fake.tx[i - 1];
+        CHECK(is_get_response(&g_fake.tx[i]));
+        CHECK(tx_well_formed(p) && p->reply[p->reply_len - 2] == 0x61);
+    }
+    if (r.res == CARD_RES_OK)
+        CHECK(r.sw == 0x9000);
+    if (r.res == CARD_RES_LOCKED)
+        CHECK(r.sw == 0x9303);
+    if (r.res == CARD_RES_REFUSED) {
+        /* A definite answer: a well-formed last reply that is no success,
+         * no lock and no memory failure. */
+        const fake_tx *l = &g_fake.tx[g_fake.ntx - 1];
+        CHECK(tx_well_formed(l) && tx_sw(l) == r.sw);
+        CHECK(r.sw != 0x9000 && r.sw != 0x9303 && (r.sw >> 8) != 0x65 && (r.sw >> 8) != 0x61);
+    }
+    if (tx_well_formed(&g_fake.tx[g_fake.ntx - 1])) {
+        uint16_t sw = tx_sw(&g_fake.tx[g_fake.ntx - 1]);
+        if ((sw >> 8) == 0x65)
+            CHECK(r.res == CARD_RES_GARBAGE);
+    }
+    CHECK(r.res == CARD_RES_OK || r.res == CARD_RES_LOCKED || r.res == CARD_RES_REFUSED ||
+          r.res == CARD_RES_GARBAGE || r.res == CARD_RES_REMOVED || r.res == CARD_RES_IO);
+out:
+    free(cmd);
+}
+
 static void check_sw_lookup(uint16_t sw)
 {
     sw_info si = sw_lookup(sw);
@@ -719,7 +853,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_pin(&t, cfgp, &cfg, used, true, old_pin, new_pin);
         break;
     default:
-        run_exchange(&t, &g_fake);
+        switch ((data[1] & 0x0Fu) % 3) {
+        case 0:
+            run_exchange(&t, &g_fake);
+            break;
+        case 1:
+            run_challenge(&t, cfgp, &cfg, used);
+            break;
+        default:
+            run_reset(&t, cfgp, &cfg, used, &g_fake);
+            break;
+        }
         break;
     }
     return 0;

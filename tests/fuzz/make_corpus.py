@@ -9,7 +9,9 @@ Run it again after changing the layout; it overwrites only its own files.
 import os
 import sys
 
-OP = {"read": 0, "verify": 1, "change": 2, "exchange": 3}
+OP = {"read": 0, "verify": 1, "change": 2, "exchange": 3, "challenge": 3, "reset": 3}
+# Operation 3 is split by byte 1's low nibble % 3 (the PINs mean nothing there).
+OP3 = {"exchange": 0, "challenge": 1, "reset": 2}
 PROF = {"auto": 0, "ssse": 1, "iso": 2}
 PINS = {"123456": 0, "654321": 1, "1234": 2, "12345": 3, "1234567890123456": 9,
         "123": 12}
@@ -23,7 +25,8 @@ EXPIRY = "0608" + "20301231".encode().hex() + "9000"
 def hdr(op, prof="auto", bcd=False, used="auto", old="123456", new="654321",
         ref=0x80, sw="9000", null_cfg=False):
     b0 = OP[op] | PROF[prof] << 2 | int(bcd) << 4 | PROF[used] << 5 | int(null_cfg) << 7
-    return bytes([b0, PINS[old] | PINS[new] << 4, ref, TODAY_20240615]) + bytes.fromhex(sw)
+    b1 = OP3[op] if op in OP3 else PINS[old] | PINS[new] << 4
+    return bytes([b0, b1, ref, TODAY_20240615]) + bytes.fromhex(sw)
 
 
 def reply(hexstr):
@@ -68,6 +71,18 @@ SEEDS = {
     # Raw exchange: flags, data_cap, command length, command, then replies.
     "exchange-61-6c": hdr("exchange", sw="6110") + bytes([0, 255, 5]) + bytes.fromhex("00B2070400")
     + reply("0102" + "6102") + reply("6C02") + reply("0304" + "9000"),
+    # GET CHALLENGE: 8 bytes + 9000, after the SSSE SELECT; and through 61 08.
+    "challenge-ssse-ok": hdr("challenge", "ssse") + reply(SELECT_OK) + reply("1122334455667788" + "9000"),
+    "challenge-iso-61xx": hdr("challenge", "iso") + reply("6108") + reply("1122334455667788" + "9000"),
+    "challenge-short": hdr("challenge", "iso") + reply("11223344556677" + "9000"),
+    "challenge-locked": hdr("challenge", "ssse") + reply(SELECT_OK) + reply("9303"),
+    # The bureau's command (length byte, bytes), then the card's answer.
+    "reset-ok": hdr("reset", used="ssse") + bytes([21]) + bytes.fromhex("842C000010" + "AB" * 16)
+    + reply("9000"),
+    "reset-6988": hdr("reset", "iso") + bytes([21]) + bytes.fromhex("842C000010" + "CD" * 16)
+    + reply("6988"),
+    "reset-malformed": hdr("reset") + bytes([7]) + bytes.fromhex("842C000010" + "0011"),
+    "reset-lost": hdr("reset") + bytes([21]) + bytes.fromhex("842C000010" + "EF" * 16) + REMOVED,
     "garbage": bytes.fromhex("5b17c3009a61") + bytes(range(7, 250, 9)) + b"\x02\x60\x00\xfd\x05",
 }
 

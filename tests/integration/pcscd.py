@@ -293,7 +293,10 @@ class Pcsc:
     def transmit(self, reader, apdus, share=SHARE_SHARED, protocols=PROTOCOL_T0 | PROTOCOL_T1,
                  disposition=LEAVE_CARD, stop_on_error=True):
         """Connects to `reader`, sends each APDU (bytes) as is and returns
-        the replies (bytes, data + SW). With stop_on_error=False a failing
+        the replies (bytes, data + SW). An APDU may be a callable instead:
+        it gets the replies so far and returns the bytes to send (a command
+        made from an earlier answer on the same connection, like a reset
+        made for a challenge). With stop_on_error=False a failing
         SCardTransmit leaves a PcscError in the list in place of its reply
         and the rest are still tried; else it raises. The active protocol is
         in self.protocol afterwards."""
@@ -309,6 +312,8 @@ class Pcsc:
             pci = _IoRequest(proto.value, ctypes.sizeof(_IoRequest))
             try:
                 for apdu in apdus:
+                    if callable(apdu):
+                        apdu = apdu(out)
                     buf = ctypes.create_string_buffer(258 + 16)
                     n = ctypes.c_ulong(len(buf))
                     rv = self.lib.SCardTransmit(card, ctypes.byref(pci), bytes(apdu), len(apdu),

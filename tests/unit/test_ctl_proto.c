@@ -196,6 +196,18 @@ T_TEST(card_insert_defaults_and_all_fields)
     T_EQ_STR(r.expiry, "20240229");
     ctl_request_clear(&r);
 
+    /* The operations of a bureau-made reset (issue 12). */
+    T_CHECK(parse("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"C1\",\"fault\":\"truncated\","
+                  "\"fault_on\":\"challenge\",\"delay_ms\":5,\"delay_on\":\"reset\"}", &r));
+    T_EQ_STR(r.fault_on, "challenge");
+    T_EQ_STR(r.delay_on, "reset");
+    ctl_request_clear(&r);
+    T_CHECK(parse("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"C1\",\"fault\":\"pull\","
+                  "\"fault_on\":\"reset\",\"delay_ms\":5,\"delay_on\":\"challenge\"}", &r));
+    T_EQ_STR(r.fault_on, "reset");
+    T_EQ_STR(r.delay_on, "challenge");
+    ctl_request_clear(&r);
+
     /* remove needs nothing else, and ignores insert's fields */
     T_CHECK(parse("{\"cmd\":\"card\",\"action\":\"remove\",\"tries\":\"x\"}", &r));
     T_EQ_INT(r.action, CTL_CARD_REMOVE);
@@ -249,6 +261,8 @@ T_TEST(bad_types_and_ranges)
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"profile\":\"piv\"}", "bad_field", "\"profile\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"fire\",\"fault_on\":\"read\"}", "bad_field", "\"fault\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\",\"fault_on\":\"write\"}", "bad_field", "\"fault_on\"");
+    T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\",\"fault_on\":\"Reset\"}", "bad_field", "\"fault_on\"");
+    T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"delay_ms\":9,\"delay_on\":\"challenges\"}", "bad_field", "\"delay_on\"");
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"delay_ms\":60001,\"delay_on\":\"read\"}", "bad_field", "\"delay_ms\"");
     /* a fault or a delay must say which operation it hits */
     T_PARSE_FAILS("{\"cmd\":\"card\",\"action\":\"insert\",\"card_number\":\"A1\",\"fault\":\"pull\"}", "missing_field", "\"fault_on\"");

@@ -910,6 +910,333 @@ T_TEST(exchange_bad_command)
              CX_GARBAGE);
 }
 
+/* ---- the bureau-made reset ---------------------------------------------- */
+
+#define GET_CHAL "0084000008"
+#define RESET_CMD "842C000010 00112233445566778899AABBCCDDEEFF"
+
+static const uint8_t chal8[CARD_CHALLENGE_LEN] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+static const uint8_t zero8[CARD_CHALLENGE_LEN];
+
+T_TEST(challenge_both_profiles)
+{
+    fake f;
+    card_transport t = tr(&f);
+    card_result r;
+    card_cfg iso = cfg_of(CARD_PROFILE_ISO7816);
+
+    /* ssse: the application first, then GET CHALLENGE. */
+    fake_reset(&f);
+    on(&f, "9000");
+    on(&f, "1122334455667788 9000");
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.op, CARD_OP_CHALLENGE);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_SSSE);
+    T_EQ_INT(r.sw, 0x9000);
+    T_EQ_INT(r.tries, -1);
+    T_CHECK(r.sent);
+    T_EQ_MEM(r.challenge, chal8, 8);
+    T_EQ_INT(f.nsent, 2);
+    SENT(&f, 0, SEL_AID);
+    SENT(&f, 1, GET_CHAL);
+
+    /* iso7816: GET CHALLENGE alone. */
+    fake_reset(&f);
+    on(&f, "1122334455667788 9000");
+    card_challenge(&t, &iso, CARD_PROFILE_AUTO, &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_ISO7816);
+    T_EQ_MEM(r.challenge, chal8, 8);
+    T_EQ_INT(f.nsent, 1);
+    SENT(&f, 0, GET_CHAL);
+
+    /* auto: no SSSE application, so iso7816. */
+    fake_reset(&f);
+    on(&f, "6A82");
+    on(&f, "1122334455667788 9000");
+    card_challenge(&t, NULL, CARD_PROFILE_AUTO, &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_ISO7816);
+    SENT(&f, 1, GET_CHAL);
+
+    /* T=0: the challenge comes through GET RESPONSE. */
+    fake_reset(&f);
+    on(&f, "6108");
+    on(&f, "1122334455667788 9000");
+    card_challenge(&t, &iso, CARD_PROFILE_ISO7816, &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_MEM(r.challenge, chal8, 8);
+    SENT(&f, 1, "00C0000008");
+}
+
+T_TEST(challenge_wrong_answers)
+{
+    static const struct { const char *reply; card_res res; uint16_t sw; } cases[] = {
+        { "11223344556677 9000", CARD_RES_GARBAGE, 0x9000 },      /* 7 bytes */
+        { "112233445566778899 9000", CARD_RES_GARBAGE, 0x9000 },  /* 9 bytes */
+        { "9000", CARD_RES_GARBAGE, 0x9000 },                     /* none */
+        { "6D00", CARD_RES_REFUSED, 0x6D00 },
+        { "6A86", CARD_RES_REFUSED, 0x6A86 },
+        { "6985", CARD_RES_REFUSED, 0x6985 },
+        { "6700", CARD_RES_REFUSED, 0x6700 },
+        { "63C2", CARD_RES_REFUSED, 0x63C2 },  /* no PIN was sent: no wrong PIN */
+        { "6983", CARD_RES_REFUSED, 0x6983 },
+        { "6C10", CARD_RES_REFUSED, 0x6C10 },  /* and not resent */
+        { "9303", CARD_RES_LOCKED, 0x9303 },
+        { "1122334455667788", CARD_RES_GARBAGE, 0 },  /* no SW (bytes 7-8 are no SW) */
+        { "88", CARD_RES_GARBAGE, 0 },
+        { "", CARD_RES_GARBAGE, 0 },
+    };
+    fake f;
+    card_transport t = tr(&f);
+    card_result r;
+    card_cfg iso = cfg_of(CARD_PROFILE_ISO7816);
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_reset(&f);
+        on(&f, cases[i].reply);
+        on(&f, "1122334455667788 9000"); /* a resend would eat this */
+        card_challenge(&t, &iso, CARD_PROFILE_ISO7816, &r);
+        if (r.res != cases[i].res)
+            fprintf(stderr, "  reply \"%s\": want %s got %s\n", cases[i].reply,
+                    card_res_name(cases[i].res), card_res_name(r.res));
+        T_EQ_INT(r.res, cases[i].res);
+        T_EQ_INT(r.sw, cases[i].sw);
+        T_EQ_INT(r.tries, -1);
+        T_EQ_MEM(r.challenge, zero8, 8);
+        T_EQ_INT(f.nsent, 1);
+    }
+    /* A reply longer than any buffer: garbage. */
+    fake_reset(&f);
+    f.steps[0].st = CT_OK;
+    memset(f.steps[0].reply, 0x90, 300);
+    f.steps[0].len = 300;
+    f.nsteps = 1;
+    card_challenge(&t, &iso, CARD_PROFILE_ISO7816, &r);
+    T_EQ_INT(r.res, CARD_RES_GARBAGE);
+}
+
+T_TEST(challenge_transport)
+{
+    fake f;
+    card_transport t = tr(&f);
+    card_result r;
+
+    /* Removed at the SELECT: GET CHALLENGE never went out. */
+    fake_reset(&f);
+    on_status(&f, CT_REMOVED);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.res, CARD_RES_REMOVED);
+    T_CHECK(!r.sent);
+    T_EQ_INT(f.nsent, 1);
+
+    /* The application is gone: unreadable, as for a read. */
+    fake_reset(&f);
+    on(&f, "6A82");
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.res, CARD_RES_UNREADABLE);
+    T_CHECK(!r.sent);
+    T_EQ_INT(f.nsent, 1);
+
+    fake_reset(&f);
+    on(&f, "9000");
+    on_status(&f, CT_REMOVED);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.res, CARD_RES_REMOVED);
+    T_CHECK(r.sent);
+    T_EQ_MEM(r.challenge, zero8, 8);
+
+    fake_reset(&f);
+    on(&f, "9000");
+    on_status(&f, CT_ERROR);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.res, CARD_RES_IO);
+
+    /* Removed during the GET RESPONSE of a T=0 challenge. */
+    fake_reset(&f);
+    on(&f, "9000");
+    on(&f, "6108");
+    on_status(&f, CT_REMOVED);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &r);
+    T_EQ_INT(r.res, CARD_RES_REMOVED);
+    T_EQ_MEM(r.challenge, zero8, 8);
+}
+
+static void reset_with(fake *f, card_profile used, const char *apdu_hex, card_result *r)
+{
+    card_transport t = tr(f);
+    uint8_t apdu[CARD_APDU_MAX + 8];
+    size_t n = hex(apdu_hex, apdu);
+
+    card_reset_pin(&t, NULL, used, apdu, n, r);
+}
+
+T_TEST(reset_sends_once_and_nothing_else)
+{
+    fake f;
+    card_result r;
+
+    fake_reset(&f);
+    on(&f, "9000");
+    on(&f, "9000");
+    reset_with(&f, CARD_PROFILE_SSSE, RESET_CMD, &r);
+    T_EQ_INT(r.op, CARD_OP_RESET);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_SSSE);
+    T_EQ_INT(r.sw, 0x9000);
+    T_EQ_INT(r.tries, -1);
+    T_CHECK(r.sent);
+    T_EQ_INT(f.nsent, 1); /* no SELECT: it would void the challenge */
+    SENT(&f, 0, RESET_CMD);
+
+    /* iso7816, and a command of another shape (case 4, case 1): as given. */
+    fake_reset(&f);
+    on(&f, "9000");
+    reset_with(&f, CARD_PROFILE_ISO7816, "002C008108 3132333435363738 00", &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_ISO7816);
+    SENT(&f, 0, "002C008108 3132333435363738 00");
+    fake_reset(&f);
+    on(&f, "9000");
+    reset_with(&f, CARD_PROFILE_AUTO, "002C0081", &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(r.profile, CARD_PROFILE_AUTO); /* not detected: nothing may go first */
+    T_EQ_INT(f.nsent, 1);
+}
+
+T_TEST(reset_outcomes)
+{
+    static const struct { const char *sw; card_res res; } map[] = {
+        { "9000", CARD_RES_OK },
+        { "9303", CARD_RES_LOCKED },
+        { "6988", CARD_RES_REFUSED },
+        { "6982", CARD_RES_REFUSED },
+        { "6A88", CARD_RES_REFUSED },
+        { "6A82", CARD_RES_REFUSED },
+        { "6983", CARD_RES_REFUSED },
+        { "6984", CARD_RES_REFUSED },
+        { "6985", CARD_RES_REFUSED },
+        { "6700", CARD_RES_REFUSED },
+        { "6D00", CARD_RES_REFUSED },
+        { "63C2", CARD_RES_REFUSED },
+        { "6300", CARD_RES_REFUSED },
+        { "6C10", CARD_RES_REFUSED }, /* never resent */
+        { "6581", CARD_RES_GARBAGE }, /* memory failure: unknown */
+        { "90", CARD_RES_GARBAGE },
+        { "1234", CARD_RES_GARBAGE },
+        { "6000", CARD_RES_GARBAGE },
+        { "", CARD_RES_GARBAGE },
+    };
+    fake f;
+    card_result r;
+
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        fake_reset(&f);
+        on(&f, map[i].sw);
+        on(&f, "9000"); /* a resend would eat this */
+        reset_with(&f, CARD_PROFILE_SSSE, RESET_CMD, &r);
+        if (r.res != map[i].res)
+            fprintf(stderr, "  sw \"%s\": want %s got %s\n", map[i].sw,
+                    card_res_name(map[i].res), card_res_name(r.res));
+        T_EQ_INT(r.res, map[i].res);
+        T_EQ_INT(r.tries, -1);
+        T_CHECK(r.sent);
+        T_EQ_INT(f.nsent, 1);
+    }
+
+    fake_reset(&f);
+    on_status(&f, CT_REMOVED);
+    reset_with(&f, CARD_PROFILE_SSSE, RESET_CMD, &r);
+    T_EQ_INT(r.res, CARD_RES_REMOVED);
+    T_CHECK(r.sent);
+    T_EQ_INT(f.nsent, 1);
+
+    fake_reset(&f);
+    on_status(&f, CT_ERROR);
+    reset_with(&f, CARD_PROFILE_SSSE, RESET_CMD, &r);
+    T_EQ_INT(r.res, CARD_RES_IO);
+    T_CHECK(r.sent);
+
+    /* 61xx: only its own GET RESPONSE follows. */
+    fake_reset(&f);
+    on(&f, "6102");
+    on(&f, "0102 9000");
+    reset_with(&f, CARD_PROFILE_SSSE, RESET_CMD, &r);
+    T_EQ_INT(r.res, CARD_RES_OK);
+    T_EQ_INT(f.nsent, 2);
+    SENT(&f, 1, "00C0000002");
+}
+
+T_TEST(reset_refuses_malformed_without_sending)
+{
+    static const char *const bad[] = {
+        "",                                   /* nothing */
+        "842C00",                             /* 3 bytes */
+        "842C000010 0011",                    /* Lc 16, 2 bytes follow */
+        "842C000010 00112233445566778899AABBCCDDEEFF 00 00", /* 2 bytes too many */
+        "842C000000 00",                      /* Lc 0 with data: extended */
+        "842C000002 001122",                  /* case 4 needs exactly one Le byte: ok */
+    };
+    fake f;
+    card_result r;
+    card_transport t = tr(&f);
+    uint8_t big[CARD_APDU_MAX + 1];
+
+    /* The last row is well-formed (case 4): it must go out. */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bool ok = i == sizeof bad / sizeof bad[0] - 1;
+
+        fake_reset(&f);
+        on(&f, "9000");
+        reset_with(&f, CARD_PROFILE_SSSE, bad[i], &r);
+        T_EQ_INT(r.res, ok ? CARD_RES_OK : CARD_RES_REFUSED);
+        T_EQ_INT(r.sent, ok);
+        T_EQ_INT(f.nsent, ok ? 1 : 0);
+        T_EQ_INT(r.sw, ok ? 0x9000 : 0);
+    }
+    fake_reset(&f);
+    card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, NULL, 21, &r);
+    T_EQ_INT(r.res, CARD_RES_REFUSED);
+    T_CHECK(!r.sent);
+    /* Longer than CARD_APDU_MAX, even with a consistent-looking head. */
+    memset(big, 0x01, sizeof big);
+    big[4] = 0xFF;
+    card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, big, sizeof big, &r);
+    T_EQ_INT(r.res, CARD_RES_REFUSED);
+    T_CHECK(!r.sent);
+    T_EQ_INT(f.nsent, 0);
+    /* The longest there is goes out: 5 + 255 + Le. */
+    big[4] = 0xFF;
+    fake_reset(&f);
+    on(&f, "6988");
+    card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, big, CARD_APDU_MAX, &r);
+    T_EQ_INT(r.res, CARD_RES_REFUSED);
+    T_CHECK(r.sent);
+    T_EQ_INT(f.nsent, 1);
+    T_EQ_INT(f.sent_len[0], CARD_APDU_MAX);
+}
+
+T_TEST(op_names)
+{
+    static const char *const names[] = { "read", "verify", "change", "challenge", "reset" };
+    card_op op = CARD_OP__LAST;
+
+    T_EQ_INT(CARD_OP_CHALLENGE, 3);
+    T_EQ_INT(CARD_OP_RESET, 4);
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        T_EQ_STR(card_op_name((card_op)i), names[i]);
+        T_CHECK(card_op_from_name(names[i], &op));
+        T_EQ_INT(op, i);
+    }
+    T_EQ_STR(card_op_name(CARD_OP__LAST), "?");
+    op = CARD_OP_READ;
+    T_CHECK(!card_op_from_name("Reset", &op));
+    T_CHECK(!card_op_from_name("", &op));
+    T_CHECK(!card_op_from_name(NULL, &op));
+    T_EQ_INT(op, CARD_OP_READ);
+}
+
 T_MAIN(T_CASE(read_ssse_ok), T_CASE(read_expiry_ascii_and_expired), T_CASE(read_auto_falls_back_to_iso),
        T_CASE(read_iso_forced_skips_aid), T_CASE(read_ssse_forced_not_found), T_CASE(read_get_response),
        T_CASE(read_wrong_le_resend_once), T_CASE(read_endless_more_data), T_CASE(read_garbage_replies),
@@ -917,4 +1244,7 @@ T_MAIN(T_CASE(read_ssse_ok), T_CASE(read_expiry_ascii_and_expired), T_CASE(read_
        T_CASE(read_transport_and_locked), T_CASE(verify_ssse_bytes), T_CASE(verify_iso_bytes),
        T_CASE(verify_bad_pins_send_nothing), T_CASE(verify_sw_mapping), T_CASE(verify_transport),
        T_CASE(verify_auto_detects), T_CASE(change_ssse_bytes), T_CASE(change_iso_bytes),
-       T_CASE(change_results), T_CASE(pin_valid), T_CASE(exchange_bad_command))
+       T_CASE(change_results), T_CASE(pin_valid), T_CASE(exchange_bad_command),
+       T_CASE(challenge_both_profiles), T_CASE(challenge_wrong_answers), T_CASE(challenge_transport),
+       T_CASE(reset_sends_once_and_nothing_else), T_CASE(reset_outcomes),
+       T_CASE(reset_refuses_malformed_without_sending), T_CASE(op_names))

@@ -581,8 +581,295 @@ T_TEST(delay)
     sim_reader_free(r);
 }
 
+/* ---- the bureau-made reset ---------------------------------------------- */
+
+#define CHAL "1122334455667788"
+#define GET_CHAL "0084000008"
+/* sim_reset_command("A12345678", CHAL), worked out with Python's hashlib
+ * and hmac (bureau-api.md section 3). */
+#define RESET_A "842C000010 A33B28557A3FCD009CE56375B8F65074"
+#define RESET_T42 "842C000010 914D7CF6F3586CF03065FF9D6568185C"
+
+static const uint8_t chal_bytes[CARD_CHALLENGE_LEN] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+
+static void card_state_is(sim_reader *r, const char *number, const char *pin, int tries,
+                          bool blocked, int line)
+{
+    char got_pin[17] = "";
+    int got_tries = -99;
+    bool got_blocked = !blocked;
+
+    if (!sim_reader_card_state(r, number, got_pin, &got_tries, &got_blocked) ||
+        strcmp(got_pin, pin) != 0 || got_tries != tries || got_blocked != blocked) {
+        fprintf(stderr, "  line %d: state %s/%d/%d, want %s/%d/%d\n", line, got_pin, got_tries,
+                (int)got_blocked, pin, tries, (int)blocked);
+        t_failed_checks++;
+    }
+}
+#define STATE_IS(r, n, p, t, b) card_state_is((r), (n), (p), (t), (b), __LINE__)
+
+T_TEST(reset_command_known_answer)
+{
+    uint8_t got[SIM_RESET_APDU_LEN], want[SIM_RESET_APDU_LEN];
+
+    T_EQ_INT(hex(RESET_A, want), SIM_RESET_APDU_LEN);
+    sim_reset_command("A12345678", chal_bytes, got);
+    T_EQ_MEM(got, want, SIM_RESET_APDU_LEN);
+    hex(RESET_T42, want);
+    sim_reset_command("T0000042", chal_bytes, got);
+    T_EQ_MEM(got, want, SIM_RESET_APDU_LEN);
+}
+
+T_TEST(challenge_answers)
+{
+    sim_card_params c = card("A12345678", "654321", 3, CARD_PROFILE_SSSE);
+    sim_reader *r = with_card(&c);
+    uint8_t a[CARD_REPLY_MAX], b[CARD_REPLY_MAX];
+    size_t al = 0, bl = 0;
+
+    XCHG(r, GET_CHAL, "6985"); /* ssse: the application first */
+    XCHG(r, SEL_AID, "6113");
+    T_EQ_INT(send_raw(r, GET_CHAL, a, sizeof a, &al), CT_OK);
+    T_EQ_INT(send_raw(r, "0084000000", b, sizeof b, &bl), CT_OK); /* Le 00: 8 too */
+    T_EQ_INT(al, 10);
+    T_EQ_INT(bl, 10);
+    T_EQ_INT(a[8] << 8 | a[9], 0x9000);
+    T_EQ_INT(b[8] << 8 | b[9], 0x9000);
+    T_CHECK(memcmp(a, b, 8) != 0); /* random: equal once in 2^64 */
+    XCHG(r, "0084000010", "6C08");
+    XCHG(r, "0084010008", "6A86");
+    XCHG(r, "0084000001 00 08", "6700");
+    XCHG(r, "00840000", "6700");
+    XCHG(r, "8084000008", "6E00");
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, GET_CHAL, CHAL "9000");
+    XCHG(r, GET_CHAL, CHAL "9000");
+    sim_reader_fix_challenge(r, NULL);
+    T_EQ_INT(send_raw(r, GET_CHAL, a, sizeof a, &al), CT_OK);
+    T_CHECK(memcmp(a, chal_bytes, 8) != 0);
+    T_CHECK(sim_reader_remove(r));
+
+    /* iso7816: no application to select. */
+    c = card("T0000042", "2468", 5, CARD_PROFILE_ISO7816);
+    T_CHECK(sim_reader_insert(r, &c));
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, GET_CHAL, CHAL "9000");
+    sim_reader_free(r);
+}
+
+T_TEST(reset_for_the_last_challenge)
+{
+    sim_card_params c = card("A12345678", "654321", 3, CARD_PROFILE_SSSE);
+    sim_reader *r = with_card(&c);
+
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, SEL_AID, "6113");
+    XCHG(r, "0020000003 111111", "63C2");
+    XCHG(r, "0020000003 111111", "63C1");
+    XCHG(r, "0020000003 111111", "63C0");
+    STATE_IS(r, "A12345678", "654321", 0, true);
+    XCHG(r, GET_CHAL, CHAL "9000");
+    XCHG(r, RESET_A, "9000");
+    STATE_IS(r, "A12345678", SIM_INITIAL_PIN, 3, false);
+    /* Used once: the same command again finds no challenge. */
+    XCHG(r, RESET_A, "6988");
+    XCHG(r, "0020000003 123456", "9000");
+    sim_reader_free(r);
+
+    /* iso7816, its own card number in the MAC. */
+    c = card("T0000042", "2468", 5, CARD_PROFILE_ISO7816);
+    r = with_card(&c);
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, GET_CHAL, CHAL "9000");
+    XCHG(r, RESET_A, "6988"); /* another card's command */
+    STATE_IS(r, "T0000042", "2468", 5, false);
+    XCHG(r, GET_CHAL, CHAL "9000");
+    XCHG(r, RESET_T42 "00", "9000"); /* with an Le: still the command */
+    STATE_IS(r, "T0000042", SIM_INITIAL_PIN, 5, false);
+    sim_reader_free(r);
+}
+
+T_TEST(reset_challenge_voided)
+{
+    /* Each row: what comes between GET CHALLENGE and the right reset. */
+    static const struct { const char *between, *answer; } voiders[] = {
+        { SEL_AID, "6113" },
+        { "00C0000013", "6985" },            /* even GET RESPONSE */
+        { "0020000003 111111", "63C2" },     /* a wrong PIN (costs a try) */
+        { "842C000010 00000000000000000000000000000000", "6988" }, /* a failed reset */
+        { "842C00000F 000000000000000000000000000000", "6700" },
+        { "002C000010 A33B28557A3FCD009CE56375B8F65074", "6E00" },
+        { "00", "6700" },                    /* not even an APDU */
+        { "00CA010000", "6D00" },
+        { GET_CHAL, CHAL "9000" },           /* a new one: the old command is stale */
+    };
+    sim_card_params c = card("A12345678", "654321", 3, CARD_PROFILE_SSSE);
+    sim_reader *r = with_card(&c);
+    static const uint8_t other[CARD_CHALLENGE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    XCHG(r, SEL_AID, "6113");
+    XCHG(r, RESET_A, "6988"); /* never a challenge */
+    for (size_t i = 0; i < sizeof voiders / sizeof voiders[0]; i++) {
+        bool again = strcmp(voiders[i].between, GET_CHAL) == 0;
+
+        sim_reader_fix_challenge(r, chal_bytes);
+        XCHG(r, SEL_AID, "6113");
+        XCHG(r, GET_CHAL, CHAL "9000");
+        if (again)
+            sim_reader_fix_challenge(r, other);
+        xchg_at(r, voiders[i].between, again ? "0102030405060708 9000" : voiders[i].answer,
+                __LINE__ * 1000 + (int)i);
+        XCHG(r, RESET_A, "6988");
+    }
+    /* Not across a removal either. */
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, SEL_AID, "6113");
+    XCHG(r, GET_CHAL, CHAL "9000");
+    T_CHECK(sim_reader_remove(r));
+    T_CHECK(sim_reader_insert(r, &c));
+    XCHG(r, RESET_A, "6988");
+    STATE_IS(r, "A12345678", "654321", 2, false); /* only the wrong PIN above counted */
+    /* Wrong P1/P2 and CLA. */
+    XCHG(r, SEL_AID, "6113");
+    XCHG(r, GET_CHAL, CHAL "9000");
+    XCHG(r, "842C010010 A33B28557A3FCD009CE56375B8F65074", "6A86");
+    STATE_IS(r, "A12345678", "654321", 2, false);
+    sim_reader_free(r);
+}
+
+T_TEST(reset_locked_card)
+{
+    sim_card_params c = card("A12345678", "654321", 3, CARD_PROFILE_SSSE);
+    sim_reader *r;
+
+    c.locked = true;
+    r = with_card(&c);
+    sim_reader_fix_challenge(r, chal_bytes);
+    XCHG(r, SEL_AID, "6113");
+    XCHG(r, GET_CHAL, "9303");
+    XCHG(r, RESET_A, "9303");
+    STATE_IS(r, "A12345678", "654321", 3, false);
+    sim_reader_free(r);
+}
+
+/* card_challenge, then the command made for its answer, through the
+ * profiles, with a random challenge. */
+static void reset_through_profiles(card_profile p, const char *number)
+{
+    sim_card_params c = card(number, "97531", 4, p);
+    sim_reader *r;
+    card_transport t;
+    card_result res;
+    uint8_t cmd[SIM_RESET_APDU_LEN];
+
+    c.blocked = true;
+    r = with_card(&c);
+    t = sim_reader_transport(r);
+    card_challenge(&t, NULL, CARD_PROFILE_AUTO, &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    T_EQ_INT(res.profile, p);
+    sim_reset_command(number, res.challenge, cmd);
+    card_reset_pin(&t, NULL, res.profile, cmd, sizeof cmd, &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    T_CHECK(res.sent);
+    STATE_IS(r, number, SIM_INITIAL_PIN, 4, false);
+    card_verify(&t, NULL, p, SIM_INITIAL_PIN, &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    /* The same command once more: refused, nothing changed. */
+    card_change(&t, NULL, p, SIM_INITIAL_PIN, "802463", &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    card_reset_pin(&t, NULL, p, cmd, sizeof cmd, &res);
+    T_EQ_INT(res.res, CARD_RES_REFUSED);
+    T_EQ_INT(res.sw, 0x6988);
+    STATE_IS(r, number, "802463", 4, false);
+    sim_reader_free(r);
+}
+
+T_TEST(reset_through_both_profiles)
+{
+    reset_through_profiles(CARD_PROFILE_SSSE, "A12345678");
+    reset_through_profiles(CARD_PROFILE_ISO7816, "T0000042");
+}
+
+T_TEST(reset_faults)
+{
+    sim_card_params c = card("A12345678", "654321", 3, CARD_PROFILE_SSSE);
+    sim_reader *r = sim_reader_new(NULL, NULL);
+    card_transport t = sim_reader_transport(r);
+    card_result res;
+    uint8_t cmd[SIM_RESET_APDU_LEN];
+
+    sim_reader_fix_challenge(r, chal_bytes);
+    sim_reset_command("A12345678", chal_bytes, cmd);
+
+    /* Garbage on the reset: the card did it; the answer is lost. */
+    c.fault = SIM_FAULT_GARBAGE;
+    c.fault_on = CARD_OP_RESET;
+    T_CHECK(sim_reader_insert(r, &c));
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    T_EQ_INT(res.res, CARD_RES_OK); /* the fault waits for its op */
+    card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, cmd, sizeof cmd, &res);
+    T_EQ_INT(res.res, CARD_RES_GARBAGE);
+    T_CHECK(res.sent);
+    STATE_IS(r, "A12345678", SIM_INITIAL_PIN, 3, false);
+    T_CHECK(sim_reader_remove(r));
+
+    /* Pulled right after the reset. */
+    card_change(&t, NULL, CARD_PROFILE_SSSE, SIM_INITIAL_PIN, "654321", &res);
+    T_EQ_INT(res.res, CARD_RES_REMOVED);
+    c.fault = SIM_FAULT_PULL;
+    T_CHECK(sim_reader_insert(r, &c));
+    card_change(&t, NULL, CARD_PROFILE_SSSE, SIM_INITIAL_PIN, "654321", &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, cmd, sizeof cmd, &res);
+    T_EQ_INT(res.res, CARD_RES_REMOVED);
+    T_CHECK(!sim_reader_present(r));
+    STATE_IS(r, "A12345678", SIM_INITIAL_PIN, 3, false);
+
+    /* Truncated and pulled on the challenge. */
+    c.fault = SIM_FAULT_TRUNCATED;
+    c.fault_on = CARD_OP_CHALLENGE;
+    T_CHECK(sim_reader_insert(r, &c));
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    T_EQ_INT(res.res, CARD_RES_GARBAGE);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    T_EQ_INT(res.res, CARD_RES_OK); /* once only */
+    T_CHECK(sim_reader_remove(r));
+    c.fault = SIM_FAULT_PULL;
+    T_CHECK(sim_reader_insert(r, &c));
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    T_EQ_INT(res.res, CARD_RES_REMOVED);
+    T_CHECK(res.sent);
+
+    /* A delay on the reset, cut short by a removal: not carried out. */
+    c.fault = SIM_FAULT_NONE;
+    c.delay_ms = 5000;
+    c.delay_on = CARD_OP_RESET;
+    T_CHECK(sim_reader_insert(r, &c));
+    card_change(&t, NULL, CARD_PROFILE_SSSE, SIM_INITIAL_PIN, "654321", &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    card_challenge(&t, NULL, CARD_PROFILE_SSSE, &res);
+    T_EQ_INT(res.res, CARD_RES_OK);
+    {
+        pthread_t th;
+        double t0 = now_ms();
+
+        T_EQ_INT(pthread_create(&th, NULL, remove_later, r), 0);
+        card_reset_pin(&t, NULL, CARD_PROFILE_SSSE, cmd, sizeof cmd, &res);
+        pthread_join(th, NULL);
+        T_CHECK(now_ms() - t0 < 1000);
+    }
+    T_EQ_INT(res.res, CARD_RES_REMOVED);
+    STATE_IS(r, "A12345678", "654321", 3, false);
+    sim_reader_free(r);
+}
+
 T_MAIN(T_CASE(ssse_answers), T_CASE(ssse_needs_application), T_CASE(iso_answers),
        T_CASE(iso_bcd_padding_and_ref), T_CASE(counters_and_blocking), T_CASE(empty_verify_costs_a_try),
        T_CASE(ssse_change), T_CASE(locked_card), T_CASE(presence_and_persistence),
        T_CASE(invalid_params), T_CASE(read_through_profiles), T_CASE(fault_pull),
-       T_CASE(fault_garbage), T_CASE(fault_truncated), T_CASE(short_reply_buffer), T_CASE(delay))
+       T_CASE(fault_garbage), T_CASE(fault_truncated), T_CASE(short_reply_buffer), T_CASE(delay),
+       T_CASE(reset_command_known_answer), T_CASE(challenge_answers), T_CASE(reset_for_the_last_challenge),
+       T_CASE(reset_challenge_voided), T_CASE(reset_locked_card), T_CASE(reset_through_both_profiles),
+       T_CASE(reset_faults))
