@@ -79,6 +79,7 @@ static bool app_open_services(app *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start worker threads");
         return false;
     }
+    sync_client_on_reset(a->sync, post_reset, a);
     if (!fx_start(a, err, errlen))
         return false;
     /* The simulated reader is always there; a real one reports itself. */
@@ -117,6 +118,8 @@ static void app_core_init(app *a)
     cc.lang = strcmp(a->cfg.language, "en") == 0 ? LANG_EN : LANG_ZH;
     cc.service_enabled = fx_service_enabled(a->fx);
     cc.service_idle_ms = (uint32_t)a->cfg.service_idle_s * 1000u;
+    /* As for the status: the sync client's own answer normally decides. */
+    cc.reset_timeout_ms = (uint32_t)a->cfg.reset_timeout_ms + 500u;
     a->core = secmem_alloc(sizeof *a->core, SECMEM_ALIGN);
     if (a->core == NULL)
         a->core = &a->core_fallback;

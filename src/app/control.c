@@ -85,6 +85,9 @@ static cJSON *control_state_json(app *a)
     cJSON_AddNumberToObject(o, "pin_length", a->core->entry_len);
     if (a->core->tries_left >= 0)
         cJSON_AddNumberToObject(o, "tries_left", a->core->tries_left);
+    /* Texted codes the bureau will still take, after a wrong one. */
+    if (a->core->attempts_left >= 0 && a->core->state == ST_ENTER_RESET_CODE)
+        cJSON_AddNumberToObject(o, "attempts_left", a->core->attempts_left);
     if (n)
         cJSON_AddStringToObject(o, "notice", n);
     if (a->core->notice == NT_TIMEOUT_WARNING)
@@ -268,9 +271,6 @@ static const struct { const char *name; sim_fault f; } control_faults[] = {
     { "", SIM_FAULT_NONE }, { "none", SIM_FAULT_NONE }, { "pull", SIM_FAULT_PULL },
     { "garbage", SIM_FAULT_GARBAGE }, { "truncated", SIM_FAULT_TRUNCATED },
 };
-static const struct { const char *name; card_op op; } control_ops[] = {
-    { "", CARD_OP_READ }, { "read", CARD_OP_READ }, { "verify", CARD_OP_VERIFY }, { "change", CARD_OP_CHANGE },
-};
 
 static void control_card(app *a, uint64_t client, ctl_request *req)
 {
@@ -298,12 +298,11 @@ static void control_card(app *a, uint64_t client, ctl_request *req)
     for (size_t i = 0; i < sizeof control_faults / sizeof control_faults[0]; i++)
         if (strcmp(req->fault, control_faults[i].name) == 0)
             p.fault = control_faults[i].f;
-    for (size_t i = 0; i < sizeof control_ops / sizeof control_ops[0]; i++) {
-        if (strcmp(req->fault_on, control_ops[i].name) == 0)
-            p.fault_on = control_ops[i].op;
-        if (strcmp(req->delay_on, control_ops[i].name) == 0)
-            p.delay_on = control_ops[i].op;
-    }
+    /* ctl_proto checked the words; "" (not given) is the read. */
+    if (!card_op_from_name(req->fault_on, &p.fault_on))
+        p.fault_on = CARD_OP_READ;
+    if (!card_op_from_name(req->delay_on, &p.delay_on))
+        p.delay_on = CARD_OP_READ;
     p.delay_ms = (unsigned)req->delay_ms;
     if (sim_reader_insert(a->sim, &p))
         control_reply(a, client, req->id_json, NULL);

@@ -41,6 +41,23 @@ static const core_card_answer fx_card_answers[CARD_RES__LAST] = {
     [CARD_RES_REFUSED] = CA_REFUSED, [CARD_RES_GARBAGE] = CA_GARBAGE, [CARD_RES_IO] = CA_IO,
 };
 
+/* fx_card_answer hands the card layer's operation to the core as it is. */
+_Static_assert((int)CO_READ == (int)CARD_OP_READ && (int)CO_VERIFY == (int)CARD_OP_VERIFY &&
+               (int)CO_CHANGE == (int)CARD_OP_CHANGE && (int)CO_CHALLENGE == (int)CARD_OP_CHALLENGE &&
+               (int)CO_RESET == (int)CARD_OP_RESET && (int)CO__LAST == (int)CARD_OP_RESET + 1,
+               "core_card_op follows card_op");
+_Static_assert(CORE_CHALLENGE_LEN == CARD_CHALLENGE_LEN && CORE_APDU_MAX == SYNC_APDU_MAX &&
+               CORE_RESET_ID_MAX == SYNC_RESET_ID_MAX && CORE_PHONE_MAX == SYNC_PHONE_MAX,
+               "the core's reset buffers hold what the card and kiosk-sync give");
+
+static const core_reset_answer fx_reset[SYNC_RS__LAST] = {
+    [SYNC_RS_OK] = CR_OK, [SYNC_RS_NO_PHONE] = CR_NO_PHONE, [SYNC_RS_NOT_ACTIVE] = CR_NOT_ACTIVE,
+    [SYNC_RS_TOO_MANY] = CR_TOO_MANY, [SYNC_RS_CARD_UNKNOWN] = CR_CARD_UNKNOWN,
+    [SYNC_RS_CODE_INVALID] = CR_CODE_INVALID, [SYNC_RS_VOID] = CR_VOID,
+    [SYNC_RS_EXPIRED] = CR_EXPIRED, [SYNC_RS_NOT_FOUND] = CR_NOT_FOUND,
+    [SYNC_RS_ALREADY_USED] = CR_ALREADY_USED, [SYNC_RS_UNREACHABLE] = CR_UNREACHABLE,
+};
+
 static const core_bureau_status fx_bureau[SYNC_ST__LAST] = {
     [SYNC_ST_ACTIVE] = BS_ACTIVE, [SYNC_ST_LOST] = BS_LOST, [SYNC_ST_FROZEN] = BS_FROZEN,
     [SYNC_ST_CANCELLED] = BS_CANCELLED, [SYNC_ST_UNKNOWN] = BS_UNKNOWN,
@@ -133,6 +150,15 @@ static void fx_not_queued(app *a, unsigned gen, core_card_op op, core_card_answe
     fx_feed(a, &ev);
 }
 
+static void fx_reset_not_asked(app *a, unsigned gen, bool authorize)
+{
+    core_event ev = { .type = EV_RESET_ANSWER, .gen = gen, .authorize = authorize,
+                      .reset = CR_UNREACHABLE, .attempts_left = -1 };
+
+    log_err("sync", "reset %s not queued", authorize ? "authorization" : "request");
+    fx_feed(a, &ev);
+}
+
 /* Carries out effects in order; a record that could not be written stops
  * the rest (the card is never written without its record). */
 static void fx_effects(app *a, core_effects *fx)
@@ -163,7 +189,28 @@ static void fx_effects(app *a, core_effects *fx)
                 fx_not_queued(a, f->gen, CO_VERIFY, CA_IO);
             break;
         case FX_RECORD_INTENT:
-            failed = !records_intent(a, f->card_number, t);
+            failed = !records_intent(a, f->card_number, f->reset_id, t);
+            break;
+        /* A reset's questions to the bureau are never retried here: one
+         * not queued is answered at once as the bureau out of reach. */
+        case FX_RESET_REQUEST:
+            if (!sync_client_reset_request(a->sync, f->gen, f->card_number, a->cfg.reset_timeout_ms))
+                fx_reset_not_asked(a, f->gen, false);
+            break;
+        case FX_CARD_CHALLENGE:
+            if (!card_worker_challenge(a->worker, f->gen))
+                fx_not_queued(a, f->gen, CO_CHALLENGE, CA_IO);
+            break;
+        case FX_RESET_AUTHORIZE:
+            /* The texted code: never logged; the client copies it into the
+             * arena, ours is wiped with the effects below. */
+            if (!sync_client_reset_authorize(a->sync, f->gen, f->reset_id, f->pin_a, f->challenge,
+                                             a->cfg.reset_timeout_ms))
+                fx_reset_not_asked(a, f->gen, true);
+            break;
+        case FX_CARD_RESET:
+            if (!card_worker_reset(a->worker, f->gen, f->apdu, (size_t)f->apdu_len))
+                fx_not_queued(a, f->gen, CO_RESET, CA_REFUSED);
             break;
         case FX_CARD_CHANGE:
             if (!card_worker_change(a->worker, f->gen, f->pin_a, f->pin_b))
@@ -228,7 +275,7 @@ void fx_feed(app *a, core_event *ev)
     ev->now_ms = app_now_ms();
     core_handle(a->core, ev, &fx);
     fx_effects(a, &fx);
-    if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER)
+    if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER || ev->type == EV_RESET_ANSWER)
         explicit_bzero(ev, sizeof *ev);
     if (before[0] != (int)c->state || before[1] != (int)c->notice || before[2] != c->entry_len ||
         before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen)
@@ -266,10 +313,12 @@ static void fx_card_answer(app *a, const card_result *r)
                       .answer = r->res < CARD_RES__LAST ? fx_card_answers[r->res] : CA_IO,
                       .tries = r->tries };
 
-    /* A change that failed before its command went out changed nothing,
-     * however it failed (the card pulled during the select before it). */
-    if (r->op == CARD_OP_CHANGE && !r->sent && ev.answer != CA_OK)
+    /* A change (or reset) that failed before its command went out changed
+     * nothing, however it failed (the card pulled during the select before it). */
+    if ((r->op == CARD_OP_CHANGE || r->op == CARD_OP_RESET) && !r->sent && ev.answer != CA_OK)
         ev.answer = CA_REFUSED;
+    if (r->op == CARD_OP_CHALLENGE)
+        memcpy(ev.challenge, r->challenge, sizeof ev.challenge);
     a->last_sw = r->sw; /* the card layer has logged the answer */
     if (ev.answer != CA_OK && ev.answer != CA_WRONG_PIN && ev.answer != CA_REMOVED) {
         /* The card layer's line cannot say which card; this one can. */
@@ -291,6 +340,23 @@ static void fx_bureau_answer(app *a, const sync_result *r)
 
     log_info("sync", "card status: %s", sync_status_name(r->status));
     snprintf(ev.holder, sizeof ev.holder, "%s", r->holder);
+    fx_feed(a, &ev);
+}
+
+static void fx_reset_answer(app *a, const sync_reset_result *r)
+{
+    core_event ev = { .type = EV_RESET_ANSWER, .gen = r->gen, .authorize = r->authorize,
+                      .reset = r->status < SYNC_RS__LAST ? fx_reset[r->status] : CR_UNREACHABLE,
+                      .attempts_left = r->attempts_left, .expires_s = r->expires_in_s };
+
+    log_info("sync", "reset %s: %s", r->authorize ? "authorization" : "request",
+             sync_reset_status_name(r->status));
+    snprintf(ev.reset_id, sizeof ev.reset_id, "%s", r->reset_id);
+    snprintf(ev.phone, sizeof ev.phone, "%s", r->phone_masked);
+    if (r->apdu_len <= sizeof ev.apdu) {
+        memcpy(ev.apdu, r->apdu, r->apdu_len);
+        ev.apdu_len = (int)r->apdu_len;
+    }
     fx_feed(a, &ev);
 }
 
@@ -332,6 +398,9 @@ void fx_worker_event(app *a, post_msg *m)
         break;
     case POST_BUREAU:
         fx_bureau_answer(a, &m->u.bureau);
+        break;
+    case POST_RESET:
+        fx_reset_answer(a, &m->u.reset);
         break;
     case POST_CODE: {
         core_event ev = { .type = m->u.code.ok ? EV_CODE_OK : EV_CODE_BAD, .gen = m->u.code.gen };

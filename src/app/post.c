@@ -164,6 +164,14 @@ void post_sync(void *ud, const sync_result *r)
     post_put(ud, m);
 }
 
+void post_reset(void *ud, const sync_reset_result *r)
+{
+    post_msg *m = post_alloc(POST_RESET);
+
+    m->u.reset = *r;
+    post_put(ud, m);
+}
+
 void post_bureau_info(void *ud, const sync_bureau_info *info)
 {
     post_msg *m = post_alloc(POST_BUREAU_INFO);

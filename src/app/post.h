@@ -31,7 +31,7 @@
 /* What a message is. Presence and reader changes carry nothing more. */
 typedef enum {
     POST_CARD, POST_CARD_IN, POST_CARD_OUT, POST_READER_UP, POST_READER_DOWN, POST_BUREAU,
-    POST_BUREAU_INFO, POST_CODE, POST_CONTROL, POST__LAST
+    POST_BUREAU_INFO, POST_CODE, POST_CONTROL, POST_RESET, POST__LAST
 } post_kind;
 
 typedef struct post_msg {
@@ -41,6 +41,7 @@ typedef struct post_msg {
         card_result card;           /* POST_CARD */
         sync_result bureau;         /* POST_BUREAU */
         sync_bureau_info info;      /* POST_BUREAU_INFO */
+        sync_reset_result reset;    /* POST_RESET: the bureau on a PIN reset */
         struct {                    /* POST_CODE: the technician code's verdict */
             unsigned gen;
             bool ok;
@@ -83,6 +84,7 @@ void post_presence(void *ud, bool present);
 void post_pcsc(void *ud, pcsc_event ev);
 void post_sync(void *ud, const sync_result *r);
 void post_bureau_info(void *ud, const sync_bureau_info *info);
+void post_reset(void *ud, const sync_reset_result *r);
 void post_control(void *ud, uint64_t client, ctl_request *req);
 void post_code(void *ud, unsigned gen, bool ok);
 

@@ -25,7 +25,7 @@ struct app_records {
 
 static const outbox_resolution records_resolutions[] = {
     [RES_CHANGED] = OUTBOX_RESOLVE_CHANGED, [RES_UNKNOWN] = OUTBOX_RESOLVE_UNKNOWN,
-    [RES_DISCARD] = OUTBOX_RESOLVE_DISCARD,
+    [RES_DISCARD] = OUTBOX_RESOLVE_DISCARD, [RES_RESET] = OUTBOX_RESOLVE_RESET,
 };
 
 app_records *records_new(void)
@@ -77,10 +77,13 @@ static void records_retry(app *a)
     a->ob_depth = outbox_depth(a->ob);
 }
 
-bool records_intent(app *a, const char *card_number, time_t now)
+bool records_intent(app *a, const char *card_number, const char *reset_id, time_t now)
 {
     records_retry(a);
-    return a->rec->pending_res < 0 && outbox_intent_begin(a->ob, card_number, now);
+    if (a->rec->pending_res >= 0)
+        return false;
+    return reset_id[0] ? outbox_intent_begin_reset(a->ob, card_number, reset_id, now)
+                       : outbox_intent_begin(a->ob, card_number, now);
 }
 
 void records_resolve(app *a, core_resolution res, time_t now)

@@ -16,9 +16,10 @@
 app_records *records_new(void);
 void records_free(app_records *r);
 
-/* The intent before a change command: false if it is not durable, or if an
- * earlier resolution still waits (a change is never made unrecorded). */
-bool records_intent(app *a, const char *card_number, time_t now);
+/* The intent before a change command (reset_id "") or the bureau's reset
+ * command (its reset_id): false if it is not durable, or if an earlier
+ * resolution still waits (a PIN is never changed unrecorded). */
+bool records_intent(app *a, const char *card_number, const char *reset_id, time_t now);
 /* Resolves the open intent; kept and retried if the disk refuses. */
 void records_resolve(app *a, core_resolution res, time_t now);
 /* A card blocked at this terminal; kept and retried if the disk refuses. */

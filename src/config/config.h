@@ -56,6 +56,7 @@ typedef struct kiosk_config {
     cfg_offline offline_policy;
     int heartbeat_s;
     int status_timeout_ms;
+    int reset_timeout_ms;  /* each of a PIN reset's bureau calls, kiosk and kiosk-sync */
     int retry_base_ms;  /* kiosk-sync's first backoff window */
     int retry_cap_s;    /* ... and its cap (also the slow schedule's) */
     int dead_after_s;   /* an event file kiosk-sync cannot read is a dead letter after this */

@@ -95,6 +95,9 @@ const cfg_key cfg_keys[] = {
     K_CHOICE("sync", "offline_policy", offline_policy, "allow", cfg_offline_policies),
     K_INT("sync", "heartbeat_s", heartbeat_s, "300", 10, 86400),
     K_INT("sync", "status_timeout_ms", status_timeout_ms, "3000", 100, 30000),
+    /* A reset's calls text a code or make a card command: slower than a
+     * status, and never retried, so the patience is their own. */
+    K_INT("sync", "reset_timeout_ms", reset_timeout_ms, "10000", 1000, 60000),
     /* kiosk-sync's backoff: a fleet coming back after an outage spreads its
      * retries over the cap; tests shorten both to see recovery in seconds. */
     K_INT("sync", "retry_base_ms", retry_base_ms, "1000", 100, 60000),

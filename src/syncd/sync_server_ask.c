@@ -38,9 +38,14 @@ static CURLcode set_options(const sync_server *s, sync_client *c, const char *ur
     const kiosk_config *cfg = &s->cfg;
     long total_ms = (long)cfg->timeout_s * 1000;
     CURLcode rc;
-    /* No answer after the kiosk has stopped listening. */
-    if (cfg->status_timeout_ms > 0 && cfg->status_timeout_ms < total_ms)
-        total_ms = cfg->status_timeout_ms;
+    /* No answer after the kiosk has stopped listening: a status question
+     * waits status_timeout_ms there, a reset's call (the POSTs) its own
+     * reset_timeout_ms, of which a second is left for the way back. */
+    long limit = post ? (long)cfg->reset_timeout_ms - 1000 : (long)cfg->status_timeout_ms;
+    if (post && limit < 1000)
+        limit = 1000;
+    if (limit > 0 && limit < total_ms)
+        total_ms = limit;
     rc = dlv_secure_options(c->easy, cfg, total_ms);
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, opt, val); } while (0)
     SET(CURLOPT_URL, url);

@@ -82,7 +82,10 @@ TERMINAL_ID = "IT-TERM-0001"
 INITIAL_PIN = "123456"
 
 RECORD_KEYS = ["event_id", "terminal_id", "seq", "card_number", "kind", "occurred_at"]
-RECORD_KINDS = ("pin_changed", "pin_blocked", "pin_change_unknown")
+# A reset's records (bureau-api.md section 3) carry reset_id before occurred_at.
+RESET_KEYS = ["event_id", "terminal_id", "seq", "card_number", "kind", "reset_id", "occurred_at"]
+RECORD_KINDS = ("pin_changed", "pin_blocked", "pin_change_unknown", "pin_reset")
+RESET_ID_RE = re.compile(r"\A[A-Za-z0-9._-]{1,63}\Z")
 UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 EVT_NAME_RE = re.compile(r"^(evt|intent)-(\d{12})\.json$")
@@ -103,6 +106,7 @@ KEY_SECTION = {
     "profile": ("card", "profile"),
     "offline_policy": ("sync", "offline_policy"),
     "status_timeout_ms": ("sync", "status_timeout_ms"),
+    "reset_timeout_ms": ("sync", "reset_timeout_ms"),
     "heartbeat_s": ("sync", "heartbeat_s"),
 }
 
@@ -118,6 +122,18 @@ BAD_LOG_RES = [
 def slow(seconds):
     """A timeout in seconds, scaled for slow runs (valgrind)."""
     return seconds * SLOW
+
+
+def wait_for(pred, timeout, what):
+    """pred()'s first truthy value within `timeout` (scaled) seconds, else fails."""
+    deadline = time.monotonic() + slow(timeout)
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (slow(timeout), what))
+        time.sleep(0.02)
 
 
 def kiosk_bin():
@@ -833,6 +849,18 @@ class Kiosk:
         with urllib.request.urlopen(req, timeout=slow(timeout)) as r:
             return json.loads(r.read().decode("utf-8"))
 
+    def sms_code(self, card):
+        """The last code the stand-in texted for `card` (its control port's
+        /sms), noted as a secret for the audit; None if it texted none."""
+        try:
+            got = self.bureau("/sms?card=%s" % card)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+        self.note_pin(got["code"])
+        return got["code"]
+
     def faults(self, **switches):
         """POST /faults (merged into the stand-in's switches); the switches now."""
         return self.bureau("/faults", switches)
@@ -1197,8 +1225,13 @@ class Kiosk:
             keys = [k for k, _ in pairs]
             rec = dict(pairs)
             problems = []
-            if keys != RECORD_KEYS:
-                problems.append("keys %r, want exactly %r" % (keys, RECORD_KEYS))
+            want_keys = RESET_KEYS if rec.get("kind") == "pin_reset" or "reset_id" in rec else RECORD_KEYS
+            if keys != want_keys:
+                problems.append("keys %r, want exactly %r" % (keys, want_keys))
+            if "reset_id" in rec and (rec.get("kind") not in ("pin_reset", "pin_change_unknown") or
+                                      not isinstance(rec["reset_id"], str) or
+                                      not RESET_ID_RE.match(rec["reset_id"])):
+                problems.append("reset_id %r on %r" % (rec.get("reset_id"), rec.get("kind")))
             if not isinstance(rec.get("event_id"), str) or not UUID4_RE.match(rec["event_id"]):
                 problems.append("event_id %r is not a UUID v4" % rec.get("event_id"))
             if rec.get("terminal_id") != self.sections["terminal"]["id"]:
@@ -1231,6 +1264,10 @@ class Kiosk:
     def kinds(self):
         """[(kind, card_number)] of the records, by seq."""
         return [(r["kind"], r["card_number"]) for r in self.records()]
+
+    def reset_kinds(self):
+        """[(kind, card_number, reset_id or None)] of the records, by seq."""
+        return [(r["kind"], r["card_number"], r.get("reset_id")) for r in self.records()]
 
 
 def run_cli(args, config_text=None, timeout=10, cwd=None):

@@ -30,7 +30,7 @@ import time
 import unittest
 import zlib
 
-from harness import INITIAL_PIN, Kiosk, silent_clients, slow
+from harness import INITIAL_PIN, Kiosk, silent_clients, slow, wait_for
 
 WRONG_PIN = "918273"
 
@@ -93,18 +93,6 @@ def pin_hits(raw, pins):
 
 def mask(card):
     return card[:3] + "***" + card[-3:]
-
-
-def wait_for(pred, timeout, what):
-    """pred()'s first truthy value within `timeout` (scaled) seconds, else fails."""
-    deadline = time.monotonic() + slow(timeout)
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (slow(timeout), what))
-        time.sleep(0.02)
 
 
 class OutboxWatcher:

@@ -88,12 +88,23 @@ class TestAudit(unittest.TestCase):
                '{"event_id":"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a10","terminal_id":"IT-TERM-0001","seq":1,'
                '"card_number":"A12345678","kind":"pin_changed","occurred_at":"2026-11-27T08:30:12Z","pin":"1"}',
                '{"event_id":"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a10","terminal_id":"IT-TERM-0001","seq":1,'
-               '"card_number":"A12345678","kind":"pin_reset","occurred_at":"2026-11-27T08:30:12Z"}']
+               '"card_number":"A12345678","kind":"pin_reset","occurred_at":"2026-11-27T08:30:12Z"}',
+               '{"event_id":"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a10","terminal_id":"IT-TERM-0001","seq":1,'
+               '"card_number":"A12345678","kind":"pin_changed","reset_id":"r-1","occurred_at":"2026-11-27T08:30:12Z"}',
+               '{"event_id":"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a10","terminal_id":"IT-TERM-0001","seq":1,'
+               '"card_number":"A12345678","kind":"pin_reset","reset_id":"r 1","occurred_at":"2026-11-27T08:30:12Z"}']
         for text in bad:
             with self.subTest(text=text):
                 self.plant("outbox/evt-000000000001.json", text)
                 with self.assertRaises(KioskError):
                     self.k.records()
+
+    def test_reset_records_pass(self):
+        self.plant("outbox/evt-000000000001.json",
+                   '{"event_id":"0b9a4f52-8e8e-4d55-9f0b-3c2f6d1f7a10","terminal_id":"IT-TERM-0001","seq":1,'
+                   '"card_number":"A12345678","kind":"pin_reset","reset_id":"r-7f3a",'
+                   '"occurred_at":"2026-11-27T08:30:12Z"}')
+        self.assertEqual(self.k.reset_kinds(), [("pin_reset", "A12345678", "r-7f3a")])
 
     def test_png_size_checks_the_signature(self):
         path = self.plant("x.png", "not a png at all, not at all, no")
