@@ -78,6 +78,13 @@ echo "== the kiosk on a real pcscd with vpcd test cards ($BUILD, isolated namesp
 integration "$OUT/pcsc.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_PCSC=1 \
     tests/card/isolated.sh $PY tests/integration/run.py -k test_pcsc
 
+# The test cards themselves: vcard.py's card logic held against sim_card.c
+# (random command sequences, the reset MAC against Python's hmac), then
+# vcard.py on a real pcscd through opensc-tool (about 75 s).
+echo "== the test cards: vcard.py against the simulated card, then on a real pcscd (tests/card)"
+integration "$OUT/cards.log" sh -c "$PY tests/card/check_sim.py --rounds 400 && \
+    tests/card/isolated.sh $PY tests/card/test_vcard.py"
+
 echo "== the bureau stand-in's own tests (mutual TLS, contract, fault switches)"
 integration "$OUT/bureau-standin.log" $PY tests/bureau/test_standin.py
 

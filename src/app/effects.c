@@ -349,8 +349,6 @@ static void fx_reset_answer(app *a, const sync_reset_result *r)
                       .reset = r->status < SYNC_RS__LAST ? fx_reset[r->status] : CR_UNREACHABLE,
                       .attempts_left = r->attempts_left, .expires_s = r->expires_in_s };
 
-    log_info("sync", "reset %s: %s", r->authorize ? "authorization" : "request",
-             sync_reset_status_name(r->status));
     snprintf(ev.reset_id, sizeof ev.reset_id, "%s", r->reset_id);
     snprintf(ev.phone, sizeof ev.phone, "%s", r->phone_masked);
     if (r->apdu_len <= sizeof ev.apdu) {
