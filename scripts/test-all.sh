@@ -67,10 +67,10 @@ unit "$ASAN" "$OUT/unit-asan.log"
 echo "== integration tests under ASan+UBSan ($ASAN)"
 integration "$OUT/integration-asan.log" env KIOSK_BIN="$ASAN/kiosk" KIOSK_SYNC_BIN="$ASAN/src/syncd/kiosk-sync" \
     $PY tests/integration/run.py
-echo "== one full journey under valgrind ($BUILD)"
+echo "== a full journey and a PIN reset under valgrind ($BUILD)"
 integration "$OUT/valgrind.log" env KIOSK_BIN="$BUILD/kiosk" KIOSK_TEST_SLOW=10 \
     KIOSK_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
-    $PY tests/integration/run.py -k happy_path
+    $PY tests/integration/run.py -k happy_path -k test_forgotten_pin_reset_then_new_pin
 
 # pcscd owns /run/pcscd and vpcd's ports: the PC/SC suite runs in namespaces
 # of its own (root), each test starting and stopping its own pcscd by pid.

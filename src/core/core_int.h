@@ -40,6 +40,9 @@ void core_resolve(core *c, core_effects *out, core_resolution r);
 
 /* core_keypad.c: the PIN entry screens. */
 void core_touch(core *c);
+/* A digit (up to max_len) or a delete on the entry, after a touch; false
+ * for any other event (OK is the screen's own). */
+bool core_entry_edit(core *c, const core_event *ev, int max_len);
 void core_keypad_event(core *c, const core_event *ev, core_effects *out);
 /* The entry timer ran out: warn first, then give up. */
 void core_keypad_timeout(core *c, core_effects *out);

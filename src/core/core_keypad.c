@@ -86,28 +86,37 @@ void core_touch(core *c)
     }
 }
 
-void core_keypad_event(core *c, const core_event *ev, core_effects *out)
+/* Notices that stay while the citizen types: they carry what the next
+ * entry needs (tries or attempts left, why this PIN is being chosen). */
+static bool core_notice_stays(core_notice n)
+{
+    return n == NT_WRONG_PIN || n == NT_ON_INITIAL_PIN || n == NT_CODE_WRONG || n == NT_PIN_WAS_RESET;
+}
+
+bool core_entry_edit(core *c, const core_event *ev, int max_len)
 {
     core_touch(c);
-    switch (ev->type) {
-    case EV_DIGIT:
-        if (ev->digit >= 0 && ev->digit <= 9 && c->entry_len < c->cfg.pin_length) {
+    if (ev->type == EV_DIGIT) {
+        if (ev->digit >= 0 && ev->digit <= 9 && c->entry_len < max_len) {
             c->entry[c->entry_len++] = (char)('0' + ev->digit);
             /* Typing again answers the last refusal: its notice has been read. */
-            if (c->notice != NT_WRONG_PIN && c->notice != NT_ON_INITIAL_PIN)
+            if (!core_notice_stays(c->notice))
                 c->notice = NT_NONE;
         }
-        break;
-    case EV_DELETE:
+        return true;
+    }
+    if (ev->type == EV_DELETE) {
         if (c->entry_len > 0)
             c->entry[--c->entry_len] = '\0';
-        break;
-    case EV_OK:
-        core_ok(c, out);
-        break;
-    default:
-        break;
+        return true;
     }
+    return false;
+}
+
+void core_keypad_event(core *c, const core_event *ev, core_effects *out)
+{
+    if (!core_entry_edit(c, ev, c->cfg.pin_length) && ev->type == EV_OK)
+        core_ok(c, out);
 }
 
 void core_keypad_timeout(core *c, core_effects *out)

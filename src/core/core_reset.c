@@ -91,29 +91,6 @@ static void core_reset_code_ok(core *c, core_effects *out)
     c->awaiting_card = true;
 }
 
-static void core_reset_code_key(core *c, const core_event *ev, core_effects *out)
-{
-    core_touch(c);
-    switch (ev->type) {
-    case EV_DIGIT:
-        if (ev->digit >= 0 && ev->digit <= 9 && c->entry_len < CORE_CODE_LEN) {
-            c->entry[c->entry_len++] = (char)('0' + ev->digit);
-            /* The wrong-code notice stays: it carries the attempts left. */
-            if (c->notice != NT_CODE_WRONG)
-                c->notice = NT_NONE;
-        }
-        break;
-    case EV_DELETE:
-        if (c->entry_len > 0)
-            c->entry[--c->entry_len] = '\0';
-        break;
-    case EV_OK:
-        core_reset_code_ok(c, out);
-        break;
-    default:
-        break;
-    }
-}
 
 static void core_on_reset_answer(core *c, const core_event *ev, core_effects *out)
 {
@@ -191,7 +168,8 @@ bool core_reset_event(core *c, const core_event *ev, core_effects *out)
     case EV_OK:
         if (c->state != ST_ENTER_RESET_CODE)
             return false;
-        core_reset_code_key(c, ev, out);
+        if (!core_entry_edit(c, ev, CORE_CODE_LEN) && ev->type == EV_OK)
+            core_reset_code_ok(c, out);
         return true;
     default:
         return false;
