@@ -168,7 +168,7 @@ cx_status card_exchange(const card_transport *t, const uint8_t *cmd, size_t cmd_
             memcpy(data + got, reply, dlen);
             got += dlen;
         }
-        if (reply[dlen] != 0x61)
+        if (reply[dlen] != 0x61 || (flags & CARD_X_NO_FETCH))
             break;
         if (++rounds > CX_MAX_GET_RESPONSE) {
             log_warn("card", "endless 61xx chain");

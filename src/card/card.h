@@ -116,6 +116,10 @@ typedef enum {
 /* Do not resend the command on 6Cxx: VERIFY and CHANGE are never sent twice;
  * the 6Cxx comes back as the SW instead. */
 #define CARD_X_NO_RESEND 0x1u
+/* Do not fetch on 61xx: the 61xx itself comes back as the SW. For the
+ * bureau's reset, a 61xx already says the command was carried out; what a
+ * GET RESPONSE after it answers is about the GET RESPONSE. */
+#define CARD_X_NO_FETCH 0x2u
 
 /* True when `cmd` is a short APDU this layer will send: 4..CARD_APDU_MAX
  * bytes, case 1 (CLA INS P1 P2), case 2 (+ Le), case 3 (+ Lc, Lc bytes)

@@ -394,11 +394,14 @@ void card_change(const card_transport *t, const card_cfg *cfg, card_profile used
 /* ---- the bureau-made reset ---------------------------------------------- */
 
 /* What a status word other than 9000 means to GET CHALLENGE and to the
- * bureau's reset command; the first matching row wins, and a word no row
- * names is a definite refusal (the card did nothing). 9303 is LOCKED, as
- * for every other operation: the citizen needs a counter, not a retry. 65xx
- * after the reset says the card's memory failed mid-write (ISO 7816-4), so
- * the PIN may or may not be back to the initial one: unknown, not refused. */
+ * bureau's reset command; the first matching row wins. 9303 is LOCKED, as
+ * for every other operation: the citizen needs a counter, not a retry.
+ * For the reset only the words ISO 7816-4 says leave the card's memory
+ * unchanged are a definite refusal (62xx, 64xx, the checking errors
+ * 67xx-6Exx: 69 88 for a wrong MAC); 61xx is the command carried out with
+ * data to fetch (not fetched: CARD_X_NO_FETCH); anything else (63xx and
+ * 65xx: memory changed, 6Fxx: no diagnosis, an unknown 9xxx) may have
+ * reset the PIN: unknown, never refused, so its record is kept. */
 static const struct {
     card_op op;
     uint16_t sw, mask;
@@ -406,11 +409,23 @@ static const struct {
 } bureau_sw[] = {
     { CARD_OP_CHALLENGE, 0x9303, 0xFFFF, CARD_RES_LOCKED },
     { CARD_OP_RESET,     0x9303, 0xFFFF, CARD_RES_LOCKED },
-    { CARD_OP_RESET,     0x6500, 0xFF00, CARD_RES_GARBAGE },
+    { CARD_OP_RESET,     0x6100, 0xFF00, CARD_RES_OK },
+    { CARD_OP_RESET,     0x6200, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6400, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6700, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6800, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6900, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6A00, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6B00, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6C00, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6D00, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x6E00, 0xFF00, CARD_RES_REFUSED },
+    { CARD_OP_RESET,     0x0000, 0x0000, CARD_RES_GARBAGE },
 };
 
 /* Replaces map_sw()'s PIN reading of a status word (a 63Cx here is no
- * wrong PIN: none was sent) by the table above. */
+ * wrong PIN: none was sent) by the table above; GET CHALLENGE's words no
+ * row names are refusals (a challenge changes nothing). */
 static void map_bureau_sw(card_result *out)
 {
     out->tries = -1;
@@ -481,7 +496,7 @@ void card_reset_pin(const card_transport *t, const card_cfg *cfg_in, card_profil
     /* Sent as given, once: a second send would meet a voided challenge and
      * turn a lost answer into a definite-looking refusal. */
     out->sent = true;
-    if (step(t, apdu, len, CARD_X_NO_RESEND, data, sizeof data, &dlen, out) == STEP_SW)
+    if (step(t, apdu, len, CARD_X_NO_RESEND | CARD_X_NO_FETCH, data, sizeof data, &dlen, out) == STEP_SW)
         map_bureau_sw(out);
 out:
     log_info("card", "reset: %s, profile %s, sw %04X", card_res_name(out->res),

@@ -27,6 +27,7 @@ static void core_wipe_pins(core *c)
 void core_wipe(core *c)
 {
     core_wipe_pins(c);
+    explicit_bzero(c->reset_code, sizeof c->reset_code);
 }
 
 void core_effects_wipe(core_effects *e)

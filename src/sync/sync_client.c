@@ -129,6 +129,8 @@ static void answer_reset(sync_client *c, const sync_question *q, bool stopping)
         why = "timed out while queued";
     else
         why = sync_reset_ask(c, q, &r);
+    if (q->kind == SQ_RESET_AUTHORIZE)
+        sync_reset_drop_line(c);
     if (why) {
         memset(&r, 0, sizeof r);
         r.status = SYNC_RS_UNREACHABLE;

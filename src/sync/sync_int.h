@@ -101,5 +101,8 @@ void sync_reset_take_code(sync_client *c, const sync_question *q, bool build);
  * exchange and its reply read into r; the line wiped right after sending.
  * The reason it is UNREACHABLE, or NULL. */
 const char *sync_reset_ask(sync_client *c, const sync_question *q, sync_reset_result *r);
+/* Wipes the authorize line whatever became of it: the question may have
+ * run out of time between the line being built and being sent. */
+void sync_reset_drop_line(sync_client *c);
 
 #endif

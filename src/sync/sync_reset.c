@@ -122,13 +122,17 @@ static int int_in(const cJSON *root, const char *name, int lo, int hi)
     return (int)v->valuedouble;
 }
 
+/* Digits and '*', at least four of those: a whole number the bureau sent
+ * by mistake must not go up on a public screen. */
 static bool phone_valid(const char *s)
 {
-    size_t n = strnlen(s, SYNC_PHONE_MAX);
+    size_t n = strnlen(s, SYNC_PHONE_MAX), stars = 0;
     bool ok = n >= 1 && n < SYNC_PHONE_MAX;
-    for (size_t i = 0; ok && i < n; i++)
+    for (size_t i = 0; ok && i < n; i++) {
         ok = is_digit(s[i]) || s[i] == '*';
-    return ok;
+        stars += s[i] == '*';
+    }
+    return ok && stars >= 4;
 }
 
 /* Even-length hex of 4..SYNC_APDU_MAX bytes into r->apdu. */
@@ -201,6 +205,14 @@ static const char *read_reply(const sync_question *q, const char *line, size_t l
     }
     cJSON_Delete(root);
     return why;
+}
+
+void sync_reset_drop_line(sync_client *c)
+{
+    sync_secrets *sec = c->secrets;
+
+    secure_wipe(sec->line, sizeof sec->line);
+    sec->line_len = 0;
 }
 
 const char *sync_reset_ask(sync_client *c, const sync_question *q, sync_reset_result *r)

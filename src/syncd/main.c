@@ -28,6 +28,7 @@
 #include "syncd/sync_server.h"
 #include "util/log.h"
 #include "util/notify.h"
+#include "util/wipealloc.h"
 
 #define WHERE "kiosk-sync"
 
@@ -197,7 +198,11 @@ int main(int argc, char **argv)
         log_err(WHERE, "%s", err);
         goto out;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    /* A reset's texted code passes through curl's buffers and cJSON's
+     * strings: every block either frees is zeroed first (util/wipealloc.h). */
+    cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = malloc, .free_fn = wipe_free });
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc, strdup, calloc) !=
+        CURLE_OK) {
         log_err(WHERE, "curl_global_init failed");
         goto out;
     }

@@ -50,9 +50,18 @@ static CURLcode set_options(const sync_server *s, sync_client *c, const char *ur
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, opt, val); } while (0)
     SET(CURLOPT_URL, url);
     if (post) {
-        /* Our buffer, not COPYPOSTFIELDS: curl keeps no copy we cannot wipe. */
+        /* Our buffer, not COPYPOSTFIELDS; curl's own copies (its request
+         * and upload buffers) are zeroed when freed (main.c installs
+         * util/wipealloc.h as its allocator). */
         SET(CURLOPT_POSTFIELDSIZE, (long)c->body_len);
         SET(CURLOPT_POSTFIELDS, c->body);
+        /* Never sent twice: curl resends a request once on its own when a
+         * reused connection dies before any answer byte, and the bureau
+         * may have taken the first (a second code texted, or a command
+         * already made). A connection of its own, not kept, leaves curl
+         * nothing to resend on. */
+        SET(CURLOPT_FRESH_CONNECT, 1L);
+        SET(CURLOPT_FORBID_REUSE, 1L);
     } else {
         SET(CURLOPT_HTTPGET, 1L);
     }

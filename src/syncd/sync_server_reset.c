@@ -63,14 +63,17 @@ bool sync_server_challenge_ok(const char *hex)
     return ok;
 }
 
-/* A masked phone number as the bureau writes it: "138****5678". */
+/* A masked phone number as the bureau writes it: "138****5678"; an
+ * unmasked one (fewer than four '*') is refused, never shown. */
 static bool phone_ok(const char *s)
 {
-    size_t n = strnlen(s, SYNC_PHONE_MAX + 1);
+    size_t n = strnlen(s, SYNC_PHONE_MAX + 1), stars = 0;
     bool ok = n >= 1 && n <= SYNC_PHONE_MAX;
-    for (size_t i = 0; ok && i < n; i++)
+    for (size_t i = 0; ok && i < n; i++) {
         ok = is_digit(s[i]) || s[i] == '*';
-    return ok;
+        stars += s[i] == '*';
+    }
+    return ok && stars >= 4;
 }
 
 /* Even-length hex of SYNC_APDU_MIN..MAX bytes: well-formed and plausible,

@@ -178,6 +178,7 @@ T_TEST(malformed_replies_are_unreachable)
 {
     static const struct { bool authorize; const char *reply; } rows[] = {
         { false, "{\"ok\":true,\"reset_id\":\"r/1\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300}\n" },
+        { false, "{\"ok\":true,\"reset_id\":\"r-1\",\"phone_masked\":\"13812345678\",\"expires_in_s\":300}\n" },
         { false, "{\"ok\":true,\"reset_id\":\"..\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300}\n" },
         { false, "{\"ok\":true,\"reset_id\":\"\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300}\n" },
         { false, "{\"ok\":true,\"reset_id\":\"r1234567890123456789012345678901234567890123456789012345678901234\",\"phone_masked\":\"1\",\"expires_in_s\":300}\n" },

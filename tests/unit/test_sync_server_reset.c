@@ -185,8 +185,11 @@ T_TEST(bureau_answers_to_replies)
         /* reset_request */
         { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-7f3a\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300}",
           "{\"ok\":true,\"reset_id\":\"r-7f3a\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300}\n" },
-        { SYNC_RESET_REQUEST, 200, -1, "{\"expires_in_s\":1,\"phone_masked\":\"*\",\"reset_id\":\"r\",\"extra\":{}}",
-          "{\"ok\":true,\"reset_id\":\"r\",\"phone_masked\":\"*\",\"expires_in_s\":1}\n" },
+        { SYNC_RESET_REQUEST, 200, -1, "{\"expires_in_s\":1,\"phone_masked\":\"****\",\"reset_id\":\"r\",\"extra\":{}}",
+          "{\"ok\":true,\"reset_id\":\"r\",\"phone_masked\":\"****\",\"expires_in_s\":1}\n" },
+        /* A number not masked is never put on a public screen. */
+        { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-1\",\"phone_masked\":\"13812345678\",\"expires_in_s\":300}", UNREACH },
+        { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-1\",\"phone_masked\":\"138***45678\",\"expires_in_s\":300}", UNREACH },
         { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-1\",\"phone_masked\":\"138****5678\",\"expires_in_s\":3601}", UNREACH },
         { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-1\",\"phone_masked\":\"138****5678\",\"expires_in_s\":0}", UNREACH },
         { SYNC_RESET_REQUEST, 201, -1, "{\"reset_id\":\"r-1\",\"phone_masked\":\"138****5678\",\"expires_in_s\":300.5}", UNREACH },

@@ -3,6 +3,9 @@
 #include "util/mask.h"
 #include "util/secure.h"
 #include "util/text.h"
+#include "util/wipealloc.h"
+
+#include <malloc.h>
 
 T_TEST(mask_keeps_three_each_side)
 {
@@ -112,6 +115,35 @@ T_TEST(event_names_and_dead_letter_copies)
     T_CHECK(evname_parse_dead("evt-000000000003.5.json", NULL, NULL));
 }
 
-T_MAIN(T_CASE(json_nul_escapes_are_found_only_in_strings), T_CASE(whitespace_and_errf), T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
+/* wipe_realloc keeps the contents and never hands back the old block; a
+ * hooked free of a block a library wrote leaves nothing to read (the
+ * block's bytes are checked through a second block that reuses it: glibc's
+ * tcache gives the same chunk back for the same size at once). */
+T_TEST(wiping_allocators)
+{
+    char *p = malloc(48), *q, *r;
+
+    T_CHECK(p != NULL);
+    memcpy(p, "246810 the texted code, and more of the body ...", 48);
+    q = wipe_realloc(p, 4096);
+    T_CHECK(q != NULL && q != p);
+    T_CHECK(q != NULL && memcmp(q, "246810 the texted code", 22) == 0);
+    r = malloc(48); /* very likely the old block again */
+    if (r == p) {
+        /* glibc keeps its free-list link in the first 16 bytes of a freed chunk. */
+        int nonzero = 0;
+        for (size_t i = 16; i < 48; i++)
+            nonzero += r[i] != 0;
+        T_EQ_INT(nonzero, 0);
+    }
+    free(r);
+    T_CHECK(wipe_realloc(q, 0) == NULL);
+    q = wipe_realloc(NULL, 8);
+    T_CHECK(q != NULL);
+    wipe_free(q);
+    wipe_free(NULL);
+}
+
+T_MAIN(T_CASE(wiping_allocators), T_CASE(json_nul_escapes_are_found_only_in_strings), T_CASE(whitespace_and_errf), T_CASE(mask_keeps_three_each_side), T_CASE(uuid4_has_version_and_variant),
        T_CASE(random_below_stays_in_range_and_covers_it), T_CASE(wipe_zeroes),
        T_CASE(event_names_and_dead_letter_copies))
