@@ -53,6 +53,14 @@ static CURLcode set_options(const sync_server *s, sync_client *c, const char *ur
         /* Our buffer, not COPYPOSTFIELDS: curl keeps no copy we cannot wipe. */
         SET(CURLOPT_POSTFIELDSIZE, (long)c->body_len);
         SET(CURLOPT_POSTFIELDS, c->body);
+        /* A reset's POST goes out once. On a connection taken from the pool
+         * (the status GET's) libcurl re-sends a request whose connection
+         * died before any answer byte, as if the connection had been stale;
+         * but the bureau may have acted on the first (a second code texted,
+         * a second attempt counted). A connection of its own, not kept:
+         * libcurl never retries on a fresh one. */
+        SET(CURLOPT_FRESH_CONNECT, 1L);
+        SET(CURLOPT_FORBID_REUSE, 1L);
     } else {
         SET(CURLOPT_HTTPGET, 1L);
     }
