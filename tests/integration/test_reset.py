@@ -381,10 +381,11 @@ class ResetTest(unittest.TestCase):
         st, code = self.request_code(k)
         k.faults(only="reset_authorize", drop_after_record=1)
         self.enter_code(k, self.wrong(code))
-        st = k.wait_any(["ERROR", "ENTER_RESET_CODE"], timeout=8)
-        if st.get("state") == "ENTER_RESET_CODE":
-            st = wait_for(lambda: (lambda x: x if x.get("state") != "RESET_AUTHORIZING" and
-                                   x.get("notice") else None)(k.state()), 8, "an answer")
+        # The end of the authorize call: an error, or the keypad again with
+        # code_wrong (had the call been made twice, the second answer).
+        st = wait_for(lambda: (lambda x: x if x.get("state") not in ("ENTER_RESET_CODE", "RESET_AUTHORIZING")
+                               or x.get("notice") == "code_wrong" else None)(k.state()),
+                      8, "the authorize call to end")
         self.assertState(st, "ERROR", "reset_unavailable")
         k.remove()
         k.wait("IDLE")
@@ -490,7 +491,8 @@ class ResetTest(unittest.TestCase):
         k.wait("RESETTING", 5000)
         self.assertEqual(len(k.intents()), 1, k.outbox_names())
         k.kill9()
-        k.restart()
+        st = k.restart()
+        self.assertEqual(st.get("state"), "IDLE", st)
         got = self.reset_records(k, 1)
         rid = k.bureau("/sms?card=%s" % CARD)["reset_id"]
         self.assertEqual([(r["kind"], r["card_number"], r.get("reset_id")) for r in got],
