@@ -10,34 +10,24 @@ kiosk and kiosk-sync wrote.
 """
 
 import json
-import os
 import re
-import signal
 import time
 import unittest
 
-from harness import INITIAL_PIN, Kiosk, KioskError, slow, wait_for
+from harness import INITIAL_PIN, slow, wait_for
+from test_e2e_sync import E2ETest
 
 CARD = "A12345678"
 NEW_PIN = "582039"
 
 
-class ResetTest(unittest.TestCase):
-    maxDiff = None
+class ResetTest(E2ETest):
+    """The real chain, as test_e2e_sync's; its kiosk() with the reset's
+    shorter patience and an active test card by default."""
 
     def kiosk(self, statuses=None, **kw):
-        kw.setdefault("status_timeout_ms", 2000)
         kw.setdefault("reset_timeout_ms", 4000)
-        k = Kiosk(self, sync="real", statuses=statuses or {CARD: "active"}, **kw)
-        self.addCleanup(lambda: k.close(keep=self.failed_so_far()))
-        return k
-
-    def failed_so_far(self):
-        result = getattr(getattr(self, "_outcome", None), "result", None)
-        for t, _ in getattr(result, "failures", []) + getattr(result, "errors", []):
-            if t is self or getattr(t, "test_case", None) is self:
-                return True
-        return False
+        return super().kiosk(statuses=statuses or {CARD: "active"}, **kw)
 
     # ---- steps ------------------------------------------------------------------
 
@@ -66,10 +56,6 @@ class ResetTest(unittest.TestCase):
 
     def resets(self, k):
         return k.bureau("/resets")
-
-    def assertState(self, st, state, notice=None):
-        self.assertTrue(st.get("ok"), st)
-        self.assertEqual((st.get("state"), st.get("notice")), (state, notice), st)
 
     def reset_records(self, k, n, timeout=20):
         """The stand-in's records once `n` have arrived and the outbox is empty."""
