@@ -114,16 +114,15 @@ size_t dlv_answer_write(char *p, size_t size, size_t nmemb, void *ud)
     return r;
 }
 
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+size_t dlv_header_retry_after(char *p, size_t size, size_t nmemb, void *seen)
 {
-    dlv_client *d = ud;
+    bool *flag = seen;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
-    /* A new status line (e.g. after "100 Continue") starts a new header set. */
     if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        d->retry_after_seen = false;
+        *flag = false;
     else if (n >= sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0)
-        d->retry_after_seen = true; /* the value: CURLINFO_RETRY_AFTER parses both forms */
+        *flag = true;
     return n;
 }
 
@@ -272,8 +271,8 @@ static CURLcode set_options(dlv_client *d, const char *url, struct curl_slist *h
     SET(CURLOPT_ERRORBUFFER, d->errbuf);
     SET(CURLOPT_WRITEFUNCTION, dlv_answer_write);
     SET(CURLOPT_WRITEDATA, &d->answer);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, d);
+    SET(CURLOPT_HEADERFUNCTION, dlv_header_retry_after);
+    SET(CURLOPT_HEADERDATA, &d->retry_after_seen);
     SET(CURLOPT_HTTPHEADER, hdrs);
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

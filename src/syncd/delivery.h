@@ -61,6 +61,11 @@ typedef struct dlv_answer {
  * the bytes, and aborts the transfer (CURLE_WRITE_ERROR) past the cap. */
 size_t dlv_answer_write(char *p, size_t size, size_t nmemb, void *ud);
 
+/* A CURLOPT_HEADERFUNCTION whose HEADERDATA is a bool: set when the answer
+ * carries Retry-After (its value: CURLINFO_RETRY_AFTER, which parses both
+ * forms), cleared by each new status line (after "100 Continue"). */
+size_t dlv_header_retry_after(char *p, size_t size, size_t nmemb, void *seen);
+
 /* The verdict for a transfer that ended with `curl_code` (a CURLcode) and,
  * if an answer came, `http_status` (else 0). Pure. */
 dlv_result dlv_classify(int curl_code, long http_status);

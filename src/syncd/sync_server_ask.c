@@ -13,24 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define WHERE "sync_server"
-
-/* Notes whether this answer carries Retry-After (too_many_resets passes it
- * on); its value comes from CURLINFO_RETRY_AFTER, which reads both forms. */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-    sync_client *c = ud;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-    /* A new status line (after "100 Continue") starts a new header set. */
-    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        c->retry_after_seen = false;
-    else if (n >= sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0)
-        c->retry_after_seen = true;
-    return n;
-}
 
 /* The same safety options as delivery's, for a GET, or a POST of c->body. */
 static CURLcode set_options(const sync_server *s, sync_client *c, const char *url, bool post)
@@ -68,8 +52,9 @@ static CURLcode set_options(const sync_server *s, sync_client *c, const char *ur
     SET(CURLOPT_ERRORBUFFER, c->errbuf);
     SET(CURLOPT_WRITEFUNCTION, dlv_answer_write);
     SET(CURLOPT_WRITEDATA, &c->answer);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, c);
+    /* too_many_resets passes Retry-After on. */
+    SET(CURLOPT_HEADERFUNCTION, dlv_header_retry_after);
+    SET(CURLOPT_HEADERDATA, &c->retry_after_seen);
     SET(CURLOPT_HTTPHEADER, c->hdrs);
     SET(CURLOPT_PRIVATE, c);
 #undef SET
