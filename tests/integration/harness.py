@@ -51,7 +51,11 @@ Helpers: stop_sync()/start_sync()/kill9_sync()/restart_sync() for
 kiosk-sync, stop_bureau()/start_bureau()/restart_bureau() for the stand-in
 (same ports, same --state file, so its dedup survives), bureau() for its
 control port (/faults, /recorded, /stats), faults(), recorded(),
-raw_bodies(), dead_letters(). sync=True still means fake_sync.
+raw_bodies(), dead_letters(), sms_code(card). sync=True still means fake_sync.
+Both modes together, Kiosk(self, sync="real", pcsc_reader=...), run the
+kiosk on pcscd and vcard.py cards with the real kiosk-sync and the stand-in
+(test_pcsc.py's resets): note_card() puts a vcard card into the stand-in's
+statuses file, since there is no insert() to do it.
 
 Python 3 standard library only.
 """
@@ -494,8 +498,16 @@ class Kiosk:
             self.pins.add(str(pin))
 
     def note_card(self, card):
-        if card:
-            self.cards.add(str(card))
+        """A card number the audit looks for. In real-sync mode a new one also
+        goes into the stand-in's statuses file (with sync_default), as insert()
+        does for the simulated card: in PC/SC mode a test notes its vcard.py
+        card's number before inserting it, and the kiosk asks the bureau."""
+        if not card:
+            return
+        new = str(card) not in self.cards
+        self.cards.add(str(card))
+        if new and self.real_sync and hasattr(self, "sync_default"):
+            self._write_statuses()
 
     def card_dir(self, name):
         """A dir under the kiosk's temp dir for one test card's files

@@ -9,6 +9,13 @@ after each journey it reads the card's own memory (its state file) as well
 as the kiosk's state and outbox records. The harness audit at cleanup also
 reads the cards' logs (no PIN, no unmasked card number).
 
+TestPcscReset (issue 12, bureau-api.md section 3) runs the whole reset
+chain instead of fake_sync: Kiosk(sync="real", pcsc_reader=...), i.e. the
+real kiosk-sync and the bureau stand-in, which texts the code (read from
+its control port with k.sms_code, an audited secret) and records the
+pin_reset / pin_change_unknown with their reset_id. Those tests read the
+records at the stand-in, since kiosk-sync empties the outbox.
+
 pcscd owns /run/pcscd and vpcd's TCP ports, so the suite only runs when
 asked to, in namespaces of its own (root):
 
@@ -27,7 +34,7 @@ import sys
 import time
 import unittest
 
-from harness import INITIAL_PIN, SLOW, KioskError, slow
+from harness import INITIAL_PIN, SLOW, KioskError, slow, wait_for
 from pcscd import READERS, FixtureError, Pcscd, VCard
 from test_journeys import KioskTest
 
@@ -729,6 +736,188 @@ class TestTwoReaders(PcscTest):
         k = self.kiosk(reader="")
         card = self.card(k, "B33333333", port=P1)
         self.change(k, card, INITIAL_PIN, NEW_PIN, "B33333333")
+
+
+# =============================================================================
+class TestPcscReset(PcscTest):
+    """The reset of a forgotten or blocked PIN (issue 12, bureau-api.md
+    section 3) on pcscd and a vcard.py card, with the whole chain: the kiosk,
+    the real kiosk-sync over mutual TLS and the bureau stand-in, which texts
+    the code (k.sms_code reads it from its control port and notes it as a
+    secret for the audit). Each test checks the card's memory (its state
+    file) and what the stand-in recorded."""
+
+    def kiosk(self, reader=R0, **kw):
+        kw.setdefault("status_timeout_ms", 2000)
+        kw.setdefault("reset_timeout_ms", 4000)
+        return super().kiosk(reader=reader, sync="real", **kw)
+
+    # ---- steps ---------------------------------------------------------------
+
+    def to_offer(self, k, on):
+        """btn.forgot on `on` (ENTER_OLD_PIN or CARD_BLOCKED): the offer."""
+        self.assertEqual(k.state()["state"], on)
+        self.assertIn("btn.forgot", k.widgets())
+        k.tap("btn.forgot")
+        self.assertState(k.wait("RESET_OFFER"), "RESET_OFFER", None)
+        self.assertIn("btn.reset", k.widgets())
+
+    def request_code(self, k, number):
+        """btn.reset; the code the stand-in texted and its reset_id."""
+        k.tap("btn.reset")
+        self.assertState(k.wait("ENTER_RESET_CODE", 8000), "ENTER_RESET_CODE", None, 0)
+        code = k.sms_code(number)
+        self.assertIsNotNone(code, "the stand-in texted no code")
+        rid = k.bureau("/sms?card=%s" % number)["reset_id"]
+        self.assertRegex(rid, r"^r-[0-9a-f]+$")
+        return code, rid
+
+    def enter_code(self, k, code):
+        k.type(code)
+        self.assertEqual(k.state()["pin_length"], 6)
+        k.tap("key.ok")
+
+    def delivered(self, k, n, timeout=10):
+        """The stand-in's records once `n` have arrived and the kiosk's outbox
+        holds no record or intent any more."""
+        wait_for(lambda: len(k.recorded()) >= n and
+                 not [x for x in k.outbox_names() if x.startswith(("evt-", "intent-"))],
+                 timeout, "%d records delivered" % n)
+        got = k.recorded()
+        self.assertEqual(len(got), n, got)
+        return [(r["kind"], r["card_number"], r.get("reset_id"), r.get("reset_known")) for r in got]
+
+    def assertNothingRecorded(self, k):
+        """No record or intent in the outbox and none at the stand-in: with
+        the outbox empty nothing can still be on its way."""
+        self.assertNoRecords(k)
+        self.assertEqual(k.recorded(), [])
+        self.assertEqual(k.bureau_stats()["recorded"], 0)
+
+    def reset_commands(self, card):
+        """[sw] of GET CHALLENGE and of the bureau's command, from the card's log."""
+        return ([sw for _, _, sw in self.ins_seen(card, "00 84 00 00")],
+                [sw for _, _, sw in self.ins_seen(card, "84 2C 00 00")])
+
+    def reset_to_new_pin(self, k, card, number):
+        """From the offer to SUCCESS with NEW_PIN; checks the card's memory
+        on the way and the stand-in's two records at the end."""
+        code, rid = self.request_code(k, number)
+        self.enter_code(k, code)
+        st = k.wait("ENTER_NEW_PIN", 10000)
+        self.assertState(st, "ENTER_NEW_PIN", "pin_was_reset", 0)
+        # The bureau's command put the card back on the initial PIN, counter
+        # full, not blocked; the kiosk verified that PIN itself.
+        self.assertCard(card, pin=INITIAL_PIN, tries=3)
+        self.assertEqual(self.reset_commands(card), (["9000"], ["9000"]), self.commands(card))
+        k.enter_pin(NEW_PIN)
+        self.assertState(k.wait("CONFIRM_NEW_PIN"), "CONFIRM_NEW_PIN", None, 0)
+        k.enter_pin(NEW_PIN)
+        self.assertState(k.wait("SUCCESS", 10000), "SUCCESS", None, 0)
+        self.assertCard(card, pin=NEW_PIN, tries=3)
+        # Verified with the initial PIN after the reset, then changed: no
+        # VERIFY of the forgotten PIN was needed.
+        self.assertEqual([sw for _, _, sw in self.ins_seen(card, "80 5E 01 00")], ["9000"])
+        self.assertEqual(self.delivered(k, 2),
+                         [("pin_reset", number, rid, True), ("pin_changed", number, None, None)])
+        resets = k.bureau("/resets")["resets"]
+        self.assertEqual([(r["reset_id"], r["state"]) for r in resets], [(rid, "used")], resets)
+        self.pull(k, card, None)
+
+    # ---- the journeys ----------------------------------------------------------
+
+    def test_forgotten_pin_reset_then_new_pin(self):
+        k = self.kiosk()
+        card = self.card(k, "A12345678", pin=OTHER_PIN)  # the PIN the citizen forgot
+        self.old_pin_screen(k, "A12345678")
+        self.to_offer(k, "ENTER_OLD_PIN")
+        self.assertCard(card, pin=OTHER_PIN, tries=3)
+        self.reset_to_new_pin(k, card, "A12345678")
+
+    def test_blocked_card_reset_then_new_pin(self):
+        k = self.kiosk()
+        card = self.card(k, "A12340002", pin=OTHER_PIN, blocked=True)
+        self.assertCard(card, pin=OTHER_PIN, tries=0, blocked=True)
+        self.old_pin_screen(k, "A12340002")
+        # The kiosk learns the card is blocked from its answer (69 83).
+        st = self.verify(k, WRONG_PIN)
+        self.assertState(st, "CARD_BLOCKED", None, 0)
+        self.assertCard(card, pin=OTHER_PIN, tries=0, blocked=True)
+        self.to_offer(k, "CARD_BLOCKED")
+        self.reset_to_new_pin(k, card, "A12340002")
+
+    def test_card_refuses_the_command(self):
+        k = self.kiosk()
+        card = self.card(k, "A12340003", pin=OTHER_PIN)
+        self.old_pin_screen(k, "A12340003")
+        self.assertState(self.verify(k, WRONG_PIN), "ENTER_OLD_PIN", "wrong_pin", 0, 2)
+        before = card.read_state()
+        self.assertCard(card, pin=OTHER_PIN, tries=2)
+        # A well-formed command whose MAC is wrong: the card answers 69 88.
+        k.faults(replace_body={"count": 1, "body": {"command_apdu": "842C000010" + "00" * 16}},
+                 only="reset_authorize")
+        self.to_offer(k, "ENTER_OLD_PIN")
+        code, rid = self.request_code(k, "A12340003")
+        self.enter_code(k, code)
+        st = k.wait("ERROR", 10000)
+        self.assertState(st, "ERROR", "reset_refused", 0)
+        self.assertEqual(self.reset_commands(card), (["9000"], ["6988"]), self.commands(card))
+        self.assertEqual(card.read_state(), before, "the card's memory changed")
+        self.assertEqual(k.faults()["replace_body"]["count"], 0, "the fault was not used")
+        self.assertNothingRecorded(k)
+        self.pull(k, card, None)
+        self.assertNothingRecorded(k)
+        self.assertEqual(card.read_state(), before)
+
+    def lost_reset_answer(self, number, state, **fault):
+        """The card carries the bureau's command out and its answer is lost:
+        `state` change_unknown, one pin_change_unknown with the reset_id at
+        the stand-in, the card on the initial PIN; the same card then goes
+        through a change from the initial PIN."""
+        k = self.kiosk()
+        card = self.card(k, number, pin=OTHER_PIN, **fault)
+        self.old_pin_screen(k, number)
+        self.to_offer(k, "ENTER_OLD_PIN")
+        code, rid = self.request_code(k, number)
+        self.enter_code(k, code)
+        st = k.wait(state, 10000)
+        self.assertState(st, state, "change_unknown", 0)
+        self.assertCard(card, pin=INITIAL_PIN, tries=3)
+        self.assertEqual(self.delivered(k, 1), [("pin_change_unknown", number, rid, True)])
+        # The command went to the card once; nothing else after it.
+        self.assertEqual(len(self.ins_seen(card, "84 2C")), 1, self.commands(card))
+        self.assertEqual(self.commands(card)[-1][1], "84 2C 00 00", self.commands(card))
+        return k, card, rid
+
+    def change_after_lost_answer(self, k, card, number, rid):
+        """The same card again, without the fault: on the initial PIN, so a
+        normal change; then the stand-in has both records. (The outbox is
+        kiosk-sync's to empty, so the records are read at the stand-in.)"""
+        again = self.card(k, number, same_as=card)
+        self.old_pin_screen(k, number)
+        self.assertState(self.verify(k, INITIAL_PIN), "ENTER_NEW_PIN", "on_initial_pin", 0)
+        k.enter_pin(NEW_PIN)
+        k.wait("CONFIRM_NEW_PIN")
+        k.enter_pin(NEW_PIN)
+        self.assertState(k.wait("SUCCESS"), "SUCCESS", None, 0)
+        self.assertCard(again, pin=NEW_PIN, tries=3)
+        self.assertEqual(self.delivered(k, 2), [("pin_change_unknown", number, rid, True),
+                                                ("pin_changed", number, None, None)])
+        self.pull(k, again, None)
+
+    def test_reset_answer_garbled(self):
+        k, card, rid = self.lost_reset_answer("A12340004", "ERROR", garbage_on="reset")
+        self.assertIn("garbage", card.log_text())
+        self.assertEqual(k.state()["card"], "present")
+        self.pull(k, card, None)
+        self.change_after_lost_answer(k, card, "A12340004", rid)
+
+    def test_reset_answer_lost_card_pulled(self):
+        k, card, rid = self.lost_reset_answer("A12340005", "IDLE", drop_on="reset")
+        self.assertIn("card pulled before answering", card.log_text())
+        self.assertEqual(card.wait_exit(5), 0)
+        self.assertEqual(k.state()["card"], "absent")
+        self.change_after_lost_answer(k, card, "A12340005", rid)
 
 
 # =============================================================================

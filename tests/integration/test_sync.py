@@ -9,6 +9,8 @@ build/src/syncd/kiosk-sync). Every process a test starts is stopped by pid
 in its cleanups, also when the test fails. Python standard library only.
 """
 
+import hashlib
+import hmac
 import json
 import re
 import os
@@ -19,6 +21,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 import uuid
 
@@ -869,66 +872,61 @@ class TestSync(unittest.TestCase):
         self.assert_no_pin_sent()
 
     # ---- issue 12: PIN resets (bureau-api.md section 3) ---------------------
-    # PENDING MERGE: these need the stand-in's section-3 endpoints, which are
-    # being added to tests/bureau/standin.py on another branch. Until that is
-    # merged they skip (the stand-in has no pin-resets route); afterwards they
-    # run against its documented section-3 behaviour. The parsing and mapping
-    # are covered now by tests/unit/test_sync_server_reset.c.
+    # The code the stand-in "texted" comes from its control port (GET /sms),
+    # never from its output's wording. The parsing and mapping of every
+    # answer are also covered by tests/unit/test_sync_server_reset.c.
 
-    def _need_standin_resets(self):
-        with open(os.path.join(REPO, "tests/bureau/standin.py"), encoding="utf-8") as f:
-            if "pin-resets" not in f.read():
-                self.skipTest("PENDING MERGE: the bureau stand-in has no section-3 endpoints yet")
-
-    def _sms_code(self, masked):
-        """The code the stand-in 'texted', from its output (section 3: it
-        prints it); None if its wording is not recognised."""
-        import re
-        with open(self.standin_log, encoding="utf-8", errors="replace") as f:
-            lines = [ln for ln in f.read().splitlines() if "sms" in ln.lower() or "code" in ln.lower()]
-        for ln in reversed(lines):
-            m = re.search(r"(?<![0-9])([0-9]{6})(?![0-9])", ln)
-            if m:
-                return m.group(1)
-        return None
+    def sms(self, card):
+        """The stand-in's last texted code for `card`: {"code", "reset_id"}, or None."""
+        try:
+            return self.control("/sms?card=%s" % card)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
 
     def test_z1_reset_request_and_authorize(self):
-        self._need_standin_resets()
         self.start_sync()
+        self.assertIsNone(self.sms("B00000001"))
         r = self.ask_obj({"cmd": "reset_request", "card_number": "B00000001"})
         self.assertTrue(r.get("ok"), r)
         self.assertRegex(r["reset_id"], r"^[A-Za-z0-9._-]{1,63}$")
-        self.assertRegex(r["phone_masked"], r"^[0-9*]{1,31}$")
-        self.assertTrue(1 <= r["expires_in_s"] <= 3600)
+        # The stand-in's default phone for an active card, masked by the bureau.
+        self.assertEqual(r["phone_masked"], "138****5678", r)
+        self.assertEqual(r["expires_in_s"], 300, r)
         rid = r["reset_id"]
+        sms = self.sms("B00000001")
+        self.assertIsNotNone(sms, "the stand-in texted no code")
+        self.assertEqual(sms["reset_id"], rid, sms)
+        code = sms["code"]
+        self.assertRegex(code, r"^[0-9]{6}$")
         chal = "1122334455667788"
-        wrong = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": "000000",
+        wrong_code = "000000" if code != "000000" else "111111"
+        wrong = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": wrong_code,
                               "card_challenge": chal})
-        self.assertEqual(wrong.get("error"), "code_invalid", wrong)
-        self.assertEqual(wrong.get("attempts_left"), 2, wrong)
-        code = self._sms_code("B00***001")
-        if code is not None and code != "000000":
-            ok = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
-                               "card_challenge": chal})
-            import hashlib
-            import hmac as hm
-            key = hashlib.sha256(b"ssse-test-reset-key:B00000001").digest()[:16]
-            mac = hm.new(key, bytes.fromhex(chal) + b"B00000001", hashlib.sha256).digest()[:16]
-            self.assertEqual(ok, {"ok": True, "command_apdu": ("842C000010" + mac.hex()).upper()})
-            again = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
-                                  "card_challenge": chal})
-            self.assertEqual(again, {"ok": False, "error": "already_used"})
+        self.assertEqual(wrong, {"ok": False, "error": "code_invalid", "attempts_left": 2})
+        ok = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
+                           "card_challenge": chal})
+        key = hashlib.sha256(b"ssse-test-reset-key:B00000001").digest()[:16]
+        mac = hmac.new(key, bytes.fromhex(chal) + b"B00000001", hashlib.sha256).digest()[:16]
+        self.assertEqual(ok, {"ok": True, "command_apdu": ("842C000010" + mac.hex()).upper()})
+        again = self.ask_obj({"cmd": "reset_authorize", "reset_id": rid, "sms_code": code,
+                              "card_challenge": chal})
+        self.assertEqual(again, {"ok": False, "error": "already_used"})
         self.assertEqual(self.ask_obj({"cmd": "reset_authorize", "reset_id": "r-nosuch",
                                        "sms_code": "123456", "card_challenge": chal}),
                          {"ok": False, "error": "reset_not_found"})
+        resets = self.control("/resets")["resets"]
+        self.assertEqual([(x["reset_id"], x["state"]) for x in resets], [(rid, "used")], resets)
+        stats = self.control("/stats")
+        self.assertEqual((stats["resets_started"], stats["resets_authorized"], stats["codes_invalid"]),
+                         (1, 1, 1), stats)
         log = self.read_log()
-        self.assertNotIn("000000", log, "an SMS code in kiosk-sync's log")
-        if code:
-            self.assertNotIn(code, log, "an SMS code in kiosk-sync's log")
+        self.assertNotIn(wrong_code, log, "an SMS code in kiosk-sync's log")
+        self.assertNotIn(code, log, "an SMS code in kiosk-sync's log")
         self.assertNotIn("B00000001", log)
 
     def test_z2_reset_refusals_and_no_retry(self):
-        self._need_standin_resets()
         self.start_sync()
         for bad in ({"cmd": "reset_request", "card_number": "../x"},
                     {"cmd": "reset_authorize", "reset_id": "..", "sms_code": "123456",
@@ -940,11 +938,37 @@ class TestSync(unittest.TestCase):
             self.assertEqual(self.ask_obj(bad), {"ok": False, "error": "bad_request"}, bad)
         self.assertEqual(self.ask_obj({"cmd": "reset_request", "card_number": "C99999999"}),
                          {"ok": False, "error": "card_unknown"})
+        # A12345678 is lost at this bureau: no reset, no code.
+        self.assertEqual(self.ask_obj({"cmd": "reset_request", "card_number": "A12345678"}),
+                         {"ok": False, "error": "card_not_active"})
+        self.assertIsNone(self.sms("A12345678"))
         # The bureau down: one POST, unreachable, never a second (another SMS).
         before = self.control("/stats")
-        self.control("/faults", {"fail": {"count": 5, "status": 503}})
+        self.control("/faults", {"fail": {"count": 5, "status": 503}, "only": "reset_start"})
         self.assertEqual(self.ask_obj({"cmd": "reset_request", "card_number": "B00000001"}),
                          {"ok": False, "error": "bureau_unreachable"})
         time.sleep(0.5)
         after = self.control("/stats")
         self.assertEqual(after.get("requests", 0) - before.get("requests", 0), 1, (before, after))
+        self.assertEqual(after["resets_started"], 0, after)
+        self.assertIsNone(self.sms("B00000001"))
+        # The same for the authorize call: one POST, and the code still good.
+        self.control("/faults", {"reset": True})
+        r = self.ask_obj({"cmd": "reset_request", "card_number": "B00000001"})
+        self.assertTrue(r.get("ok"), r)
+        code = self.sms("B00000001")["code"]
+        chal = "8877665544332211"
+        self.control("/faults", {"fail": {"count": 5, "status": 503}, "only": "reset_authorize"})
+        before = self.control("/stats")
+        self.assertEqual(self.ask_obj({"cmd": "reset_authorize", "reset_id": r["reset_id"],
+                                       "sms_code": code, "card_challenge": chal}),
+                         {"ok": False, "error": "bureau_unreachable"})
+        time.sleep(0.5)
+        after = self.control("/stats")
+        self.assertEqual(after.get("requests", 0) - before.get("requests", 0), 1, (before, after))
+        self.control("/faults", {"reset": True})
+        ok = self.ask_obj({"cmd": "reset_authorize", "reset_id": r["reset_id"],
+                           "sms_code": code, "card_challenge": chal})
+        self.assertTrue(ok.get("ok"), ok)
+        self.assertRegex(ok["command_apdu"], r"^842C000010[0-9A-F]{32}$")
+        self.assertNotIn(code, self.read_log(), "an SMS code in kiosk-sync's log")
