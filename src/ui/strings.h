@@ -60,6 +60,19 @@ typedef enum {
     S_CODE_SENT,       /* %s: the masked phone; then S_CODE_VALID */
     S_CODE_VALID,      /* %d minutes */
     S_CODE_WRONG_COUNT,/* %d attempts left */
+    /* The screens that guide (issue 13). */
+    S_LAST_TRY_TITLE,  /* the last-try box's first words, in large type */
+    S_LAST_TRY_COUNTER,/* S_LAST_TRY when the reset is not on offer */
+    S_STEP_OLD,        /* the step indicator of the three PIN screens */
+    S_STEP_NEW,
+    S_STEP_CONFIRM,
+    S_OLD_PIN_OK,      /* ENTER_NEW_PIN's first visit: the old PIN was accepted */
+    S_RULE_EXAMPLES,   /* %s same digit, %s run up, %s run down: what is refused */
+    S_RULE_INITIAL,    /* %s: the initial PIN, after S_RULE_EXAMPLES */
+    S_IDLE_INITIAL,    /* %s: the initial PIN; IDLE's "before you start" */
+    S_IDLE_WHICH_PIN,
+    S_IDLE_TRIES,
+    S_TOO_SIMPLE_FMT,  /* %s same digit, %s run up, %s run down */
     S__LAST
 } str_id;
 
@@ -68,6 +81,10 @@ const char *str_get(str_id id, core_lang lang);
 /* The heading of a state and the sentence under it for a notice (or for the
  * plain visit when notice is NT_NONE); "" when there is none. */
 const char *str_heading(core_state s, core_lang lang);
+/* The heading for a state with its notice: a few notices change what the
+ * screen is about (a card locked for good, a change that may have
+ * happened); the others keep the state's heading. */
+const char *str_heading_for(core_state s, core_notice n, core_lang lang);
 const char *str_body(core_state s, core_notice n, core_lang lang);
 
 /* snprintf of a table string with one int; returns `buf`. */
