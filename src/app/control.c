@@ -126,7 +126,7 @@ static cJSON *control_layout_json(const ui_view *v)
      * service screen's figures, say). Never a PIN: digits show as dots. */
     static const char *const roles[TXT__LAST] = {
         [TXT_BAR] = "bar", [TXT_HEADING] = "heading", [TXT_BODY] = "body", [TXT_NOTICE] = "notice",
-        [TXT_INFO] = "info", [TXT_WARNING] = "warning", [TXT_KEY] = "key",
+        [TXT_INFO] = "info", [TXT_WARNING] = "warning", [TXT_KEY] = "key", [TXT_STEP] = "step",
     };
     arr = cJSON_AddArrayToObject(o, "texts");
     for (int i = 0; i < v->n_texts; i++) {

@@ -129,6 +129,19 @@ bool display_open(app *a, char *err, size_t errlen)
     return true;
 }
 
+/* The view's measure: the renderer's own wrapping, so a box is as tall as
+ * the lines it will draw (0 before the fonts are open: the view estimates). */
+static int display_measure(void *ud, const char *text, int px, bool bold, int width)
+{
+    app_display *d = ud;
+    ui_lines lines;
+
+    if (d->fonts == NULL)
+        return 0;
+    ui_text_wrap(d->fonts, text, px, bold, width, &lines);
+    return lines.n;
+}
+
 static void display_build_view(app *a)
 {
     app_display *d = a->disp;
@@ -137,7 +150,8 @@ static void display_build_view(app *a)
 
     SDL_GetRendererOutputSize(d->ren, &w, &h);
     mask_card(a->core->card_number, d->card_masked);
-    in = (ui_view_input){ w, h, d->keypad, a->core->card_number[0] ? d->card_masked : "", &a->svc };
+    in = (ui_view_input){ w, h, d->keypad, a->core->card_number[0] ? d->card_masked : "", &a->svc,
+                          display_measure, d };
     ui_view_build(&d->view, a->core, &in);
 }
 
@@ -302,7 +316,7 @@ void display_prefetch(app *a)
     c.now_ms = a->core->now_ms;
     c.warning_end_ms = a->core->warning_end_ms;
     SDL_GetRendererOutputSize(d->ren, &w, &h);
-    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc };
+    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc, display_measure, d };
     ui_view_build(&d->scratch, &c, &in);
     /* One text per idle turn; a step that cannot finish (the cache is full
      * of what is on screen) is given up after as many turns as it has texts,

@@ -392,10 +392,27 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
     fill(r, v->bar, UI_RGB_BAR);
     for (int i = 0; i < v->n_boxes; i++) {
         const ui_box *b = &v->boxes[i];
-        if (b->kind == BOX_NOTICE) {
+        switch (b->kind) {
+        case BOX_NOTICE: /* a refusal: the thick edge says so without colour */
             fill(r, b->r, UI_RGB_NOTICE_BG);
             frame(r, b->r, 2, UI_RGB_NOTICE_EDGE);
             fill(r, (ui_rect){ b->r.x, b->r.y, edge, b->r.h }, UI_RGB_NOTICE_EDGE);
+            break;
+        case BOX_INFO: /* good news: a thin frame all round, no warning edge */
+            fill(r, b->r, UI_RGB_INFO_BG);
+            frame(r, b->r, 2, UI_RGB_INFO);
+            break;
+        case BOX_PLAIN:
+            fill(r, b->r, UI_RGB_PANEL_BG);
+            break;
+        case BOX_STEP:
+            frame(r, b->r, 2, UI_RGB_MUTED);
+            break;
+        case BOX_STEP_NOW:
+            fill(r, b->r, UI_RGB_STEP_NOW);
+            break;
+        case BOX_DIALOG:
+            break;
         }
     }
     if (v->show_picture)
@@ -407,8 +424,10 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
         if (w->kind == W_BTN_CONTINUE)
             continue; /* drawn with its dialog */
         fill(r, w->r, w->rgb);
+        if (w->kind == W_BTN_CANCEL) /* white, framed: a way out, not a step */
+            frame(r, w->r, edge / 2 > 3 ? edge / 2 : 3, UI_RGB_TEXT);
         if (i == pressed) /* the face keeps its colour under the label; a ring shows the press */
-            frame(r, w->r, edge, 0xFFFFFF);
+            frame(r, w->r, edge, w->kind == W_BTN_CANCEL ? UI_RGB_KEY : 0xFFFFFF);
     }
     for (int i = 0; i < v->n_texts; i++)
         if (!v->texts[i].top)

@@ -1,48 +1,48 @@
-#include "ui/view.h"
+/* view.c - the frame of every screen (the bar, the timeout dialog), the
+ * message screens, and the helpers the view's files share (view_int.h). */
+#include "ui/view_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "ui/strings.h"
 
-/* Sizes are designed at 1080 pixels on the short side and scaled by
- * short/1080: on the 21.5-inch 1920x1080 panel (about 4.0 px/mm) a keypad
- * key is at least 200 px (50 mm) tall; the smallest button, in the top bar,
- * is 84 px (21 mm). Below 1080 the bar keeps a floor so its buttons stay
- * finger-sized. */
-#define LINE_FACTOR 1.5 /* line height / font size; Noto CJK's line skip is 1.45 */
-
-/* The type scale, in pixels at 1080. Few sizes on purpose: each size is a
- * font opened and a glyph cache kept, which costs start-up time and memory. */
-enum {
-    TYPE_INFO = 32,    /* regular: card number and holder */
-    TYPE_SMALL = 36,   /* bold: the bar, notices */
-    TYPE_BODY = 40,    /* regular: what to do */
-    TYPE_BUTTON = 44,  /* bold: button words, the warning */
-    TYPE_HEADING = 60, /* bold: the heading beside a keypad */
-    TYPE_LARGE = 72,   /* bold: digits on keys, headings on full-width screens */
-};
-
-static const char *const view_digit_labels[10] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
-
-typedef struct {
-    ui_view *v;
-    double s; /* scale */
-    int m;    /* margin */
-} view_ctx;
-
-static int sc(const view_ctx *x, double px)
+/* Without a measure (no fonts yet), a CJK character is taken as 1 em and
+ * anything else as 0.6 em: a little wide, so an estimate errs towards room. */
+static int view_estimate_lines(const char *text, int px, int width)
 {
-    return (int)(px * x->s + 0.5);
+    const unsigned char *u = (const unsigned char *)text;
+    long line = 0, lines = 1, em = px, narrow = px * 6 / 10;
+
+    for (; *u; u++) {
+        long adv;
+        if ((*u & 0xC0) == 0x80)
+            continue;
+        adv = *u >= 0xE0 ? em : narrow;
+        if (line + adv > width) {
+            lines++;
+            line = 0;
+        }
+        line += adv;
+    }
+    return (int)lines;
 }
 
-static int line_h(int px, int lines)
+int view_lines(const view_ctx *x, const char *text, int px, bool bold, int width)
 {
-    return (int)(px * LINE_FACTOR + 0.999) * lines;
+    int n = 0;
+
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (x->in->measure)
+        n = x->in->measure(x->in->measure_ud, text, px, bold, width);
+    if (n <= 0)
+        n = view_estimate_lines(text, px, width);
+    return n;
 }
 
-static ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char *text,
-                          int px, bool bold, ui_align align, uint32_t rgb, uint32_t bg)
+ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char *text,
+                   int px, bool bold, ui_align align, uint32_t rgb, uint32_t bg)
 {
     ui_view *v = x->v;
     ui_text *t;
@@ -54,16 +54,24 @@ static ui_text *view_text(view_ctx *x, ui_text_role role, ui_rect r, const char 
     return t;
 }
 
-/* The face of each kind of widget; white text on each is at least 7:1. */
+/* The face of each kind of widget and its words, at least 7:1 apart.
+ * Cancel is white with a dark frame: a way out, never mistaken for the
+ * language button or for a step forward. */
 static const uint32_t view_widget_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY, [W_KEY_BACK] = UI_RGB_BACK, [W_KEY_OK] = UI_RGB_OK,
-    [W_BTN_CANCEL] = UI_RGB_BAR_BUTTON, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
+    [W_BTN_CANCEL] = UI_RGB_BG, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
     [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK,
 };
+static const uint32_t view_widget_text_rgb[W__LAST] = {
+    [W_KEY_DIGIT] = UI_RGB_KEY_TEXT, [W_KEY_BACK] = UI_RGB_KEY_TEXT, [W_KEY_OK] = UI_RGB_KEY_TEXT,
+    [W_BTN_CANCEL] = UI_RGB_TEXT, [W_BTN_LANG] = UI_RGB_KEY_TEXT, [W_BTN_CONTINUE] = UI_RGB_KEY_TEXT,
+    [W_BTN_REQUEUE] = UI_RGB_KEY_TEXT, [W_BTN_EXIT] = UI_RGB_KEY_TEXT,
+    [W_BTN_FORGOT] = UI_RGB_KEY_TEXT, [W_BTN_RESET] = UI_RGB_KEY_TEXT,
+};
 
-static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
-                              const char *label, bool enabled)
+ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
+                       const char *label, bool enabled)
 {
     ui_view *v = x->v;
     ui_widget *w;
@@ -81,14 +89,12 @@ static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, 
     return w;
 }
 
-/* A button is a widget with its label as a centred text of the same box. */
-static void view_button(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
-                        const char *label, int px)
+void view_button(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r, const char *label, int px)
 {
     ui_text *t = NULL;
 
     if (view_widget(x, id, kind, r, label, true))
-        t = view_text(x, TXT_KEY, r, label, px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT, view_widget_rgb[kind]);
+        t = view_text(x, TXT_KEY, r, label, px, true, ALIGN_CENTER, view_widget_text_rgb[kind], view_widget_rgb[kind]);
     if (t)
         t->top = kind == W_BTN_CONTINUE;
 }
@@ -100,110 +106,35 @@ static void view_bar(view_ctx *x, const core *c, int bar_h)
     int bw = sc(x, 240) > 150 ? sc(x, 240) : 150;
     int px = sc(x, TYPE_SMALL) > 24 ? sc(x, TYPE_SMALL) : 24;
     ui_rect lang = { v->w - x->m - bw, pad, bw, bar_h - 2 * pad };
-    ui_rect cancel = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
-    int title_right = core_can_cancel(c) ? cancel.x : lang.x;
 
-    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, title_right - 2 * x->m, bar_h - 2 * pad },
+    /* Cancel is not up here: it sits with the content (view_pin.c, the
+     * foot of a message screen), where the hand already is. */
+    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, lang.x - 2 * x->m, bar_h - 2 * pad },
               str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT, UI_RGB_BAR);
     view_button(x, "btn.lang", W_BTN_LANG, lang, str_get(S_BTN_LANG, c->lang), px);
-    if (core_can_cancel(c))
-        view_button(x, "btn.cancel", W_BTN_CANCEL, cancel, str_get(S_BTN_CANCEL, c->lang), px);
 }
 
-static void view_keypad(view_ctx *x, const core *c, const ui_view_input *in, ui_rect area)
+int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const char *text,
+               int px, bool bold, int min_lines, ui_align align, uint32_t rgb)
 {
-    int g = sc(x, 16);
-    int kw = (area.w - 2 * g) / 3, kh = (area.h - 3 * g) / 4;
-    int px = sc(x, TYPE_LARGE), small = sc(x, TYPE_BUTTON);
-    /* 1 2 3 / 4 5 6 / 7 8 9 / back 0 ok: the telephone layout people know. */
-    for (int i = 0; i < 12; i++) {
-        ui_rect r = { area.x + (i % 3) * (kw + g), area.y + (i / 3) * (kh + g), kw, kh };
-        char id[16];
-        if (i == 9) {
-            view_button(x, "key.back", W_KEY_BACK, r, str_get(S_KEY_BACK, c->lang), small);
-        } else if (i == 11) {
-            view_button(x, "key.ok", W_KEY_OK, r, str_get(S_KEY_OK, c->lang), small);
-        } else {
-            int d = in->keypad_order[i == 10 ? 9 : i];
-            ui_widget *w;
-            snprintf(id, sizeof id, "key.%d", d);
-            w = view_widget(x, id, W_KEY_DIGIT, r, view_digit_labels[d], true);
-            if (w) {
-                w->digit = d;
-                view_text(x, TXT_KEY, r, view_digit_labels[d], px, true, ALIGN_CENTER, UI_RGB_KEY_TEXT, UI_RGB_KEY);
-            }
-        }
-    }
-}
+    int lines = view_lines(x, text, px, bold, col.w);
+    ui_rect r = { col.x, y, col.w, line_h(px, lines > min_lines ? lines : min_lines) };
 
-/* The notice of a keypad screen, with its count filled in. */
-static const char *view_pin_notice(ui_view *v, const core *c)
-{
-    switch (c->notice) {
-    case NT_NONE:
-    case NT_TIMEOUT_WARNING:
-        return NULL;
-    case NT_WRONG_PIN:
-        if (c->tries_left == 1 && c->state == ST_ENTER_OLD_PIN)
-            return str_get(S_WRONG_PIN_PLAIN, c->lang); /* the hint says "last try" */
-        if (c->tries_left == 1)
-            return str_get(S_WRONG_PIN_LAST, c->lang);
-        if (c->tries_left > 1)
-            return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_PIN_COUNT, c->lang, c->tries_left);
-        return str_get(S_WRONG_PIN_PLAIN, c->lang);
-    case NT_PIN_WRONG_LENGTH:
-        return str_fmt(v->buf_notice, sizeof v->buf_notice, S_WRONG_LENGTH, c->lang,
-                       c->state == ST_ENTER_RESET_CODE ? CORE_CODE_LEN : c->cfg.pin_length);
-    case NT_CODE_WRONG:
-        if (c->attempts_left > 0)
-            return str_fmt(v->buf_notice, sizeof v->buf_notice, S_CODE_WRONG_COUNT, c->lang, c->attempts_left);
-        return str_body(c->state, c->notice, c->lang);
-    default:
-        return str_body(c->state, c->notice, c->lang);
-    }
-}
-
-static const char *view_hint(ui_view *v, const core *c)
-{
-    if (c->state == ST_SERVICE_CODE)
-        return str_get(S_CODE_HINT, c->lang);
-    if (c->state == ST_ENTER_RESET_CODE) {
-        char valid[128];
-        int minutes = c->reset_expires_s > 0 ? (c->reset_expires_s + 59) / 60 : 5;
-        str_fmt(valid, sizeof valid, S_CODE_VALID, c->lang, minutes);
-        snprintf(v->buf_hint, sizeof v->buf_hint, str_get(S_CODE_SENT, c->lang), c->phone);
-        snprintf(v->buf_hint + strlen(v->buf_hint), sizeof v->buf_hint - strlen(v->buf_hint), "%s%s",
-                 c->lang == LANG_ZH ? "，" : ". ", valid);
-        return v->buf_hint;
-    }
-    /* On the last try the warning is the hint itself, so that no other
-     * notice (a PIN too short, say) can take it off the screen. */
-    if (c->state == ST_ENTER_OLD_PIN && c->tries_left == 1)
-        return str_get(S_LAST_TRY, c->lang);
-    str_id id = c->state == ST_ENTER_OLD_PIN ? S_PIN_HINT_OLD
-              : c->state == ST_ENTER_NEW_PIN ? S_PIN_HINT_NEW : S_PIN_HINT_CONFIRM;
-    return str_fmt(v->buf_hint, sizeof v->buf_hint, id, c->lang, c->cfg.pin_length);
-}
-
-/* Stacks texts top-down in `col`; returns the y below the last. */
-static int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const char *text,
-                      int px, bool bold, int lines, ui_align align, uint32_t rgb)
-{
-    ui_rect r = { col.x, y, col.w, line_h(px, lines) };
     if (text == NULL || text[0] == '\0')
         return y;
     view_text(x, role, r, text, px, bold, align, rgb, UI_RGB_BG);
     return y + r.h + x->m / 2;
 }
 
-static int view_info(view_ctx *x, const core *c, const ui_view_input *in, ui_rect col, int y, ui_align align)
+int view_info(view_ctx *x, const core *c, ui_rect col, int y, ui_align align)
 {
     ui_view *v = x->v;
+    const char *card = x->in->card_masked;
     int px = sc(x, TYPE_INFO);
 
-    if (in->card_masked == NULL || in->card_masked[0] == '\0')
+    if (card == NULL || card[0] == '\0')
         return y;
-    snprintf(v->buf_card, sizeof v->buf_card, str_get(S_CARD_LABEL, c->lang), in->card_masked);
+    snprintf(v->buf_card, sizeof v->buf_card, str_get(S_CARD_LABEL, c->lang), card);
     if (c->holder[0] != '\0') {
         char holder[96];
         snprintf(holder, sizeof holder, str_get(S_HOLDER_LABEL, c->lang), c->holder);
@@ -213,60 +144,115 @@ static int view_info(view_ctx *x, const core *c, const ui_view_input *in, ui_rec
     return view_stack(x, col, y, TXT_INFO, v->buf_card, px, false, 1, align, UI_RGB_MUTED);
 }
 
-static void view_notice_box(view_ctx *x, ui_rect col, int y, const char *text, int px)
+/* The words' colours and where they start in each kind of box: a notice
+ * leaves room for its thick warning edge on the left. */
+static void view_box_style(const view_ctx *x, ui_box_kind kind, int *indent, uint32_t *rgb, uint32_t *bg)
 {
-    ui_view *v = x->v;
     int pad = sc(x, 16);
-    ui_rect box = { col.x, y, col.w, line_h(px, 3) + 2 * pad };
-
-    if (text == NULL || v->n_boxes >= UI_MAX_BOXES)
-        return;
-    v->boxes[v->n_boxes++] = (ui_box){ BOX_NOTICE, box };
-    /* The thick edge on the left marks it as a warning without relying on
-     * its colour; the words say what is wrong. */
-    view_text(x, TXT_NOTICE, (ui_rect){ box.x + 3 * pad, box.y + pad, box.w - 4 * pad, box.h - 2 * pad },
-              text, px, true, ALIGN_LEFT, UI_RGB_NOTICE, UI_RGB_NOTICE_BG);
+    *indent = kind == BOX_NOTICE ? 3 * pad : 2 * pad;
+    *rgb = kind == BOX_NOTICE ? UI_RGB_NOTICE : kind == BOX_INFO ? UI_RGB_INFO : UI_RGB_TEXT;
+    *bg = kind == BOX_NOTICE ? UI_RGB_NOTICE_BG : kind == BOX_INFO ? UI_RGB_INFO_BG : UI_RGB_PANEL_BG;
 }
 
-static void view_pin_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg, ui_rect pad)
+int view_box_h(const view_ctx *x, ui_box_kind kind, int w, const char *title, int title_px,
+               const char *text, int px)
+{
+    int pad = sc(x, 16), indent, inner;
+    uint32_t rgb, bg;
+
+    view_box_style(x, kind, &indent, &rgb, &bg);
+    inner = w - indent - 2 * pad;
+    return 2 * pad + line_h(title_px, view_lines(x, title, title_px, true, inner)) +
+           line_h(px, view_lines(x, text, px, true, inner));
+}
+
+int view_box(view_ctx *x, ui_box_kind kind, ui_rect col, int y, const char *title, int title_px,
+             const char *text, int px)
 {
     ui_view *v = x->v;
-    int y = msg.y;
-    int dot_h = sc(x, 56);
+    int pad = sc(x, 16), indent, th;
+    uint32_t rgb, bg;
+    ui_rect box = { col.x, y, col.w, view_box_h(x, kind, col.w, title, title_px, text, px) };
 
-    if (c->state != ST_SERVICE_CODE) /* a technician's screen: no citizen's card on it */
-        y = view_info(x, c, in, msg, y, ALIGN_LEFT);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_HEADING), true, 2,
-                   ALIGN_LEFT, UI_RGB_TEXT);
-    y = view_stack(x, msg, y, TXT_BODY, view_hint(v, c), sc(x, TYPE_BODY), false, 3, ALIGN_LEFT, UI_RGB_TEXT);
-    v->show_dots = true;
-    v->dots = (ui_rect){ msg.x, y, msg.w, dot_h };
-    /* A technician code has no set length: the dots grow with it. */
-    v->dots_total = c->state == ST_ENTER_RESET_CODE ? CORE_CODE_LEN
-                  : c->state != ST_SERVICE_CODE ? c->cfg.pin_length
-                  : c->entry_len > 6 ? c->entry_len : 6;
-    v->dots_filled = c->entry_len;
-    y += dot_h + x->m;
-    view_notice_box(x, msg, y, view_pin_notice(v, c), sc(x, TYPE_SMALL));
-    if (core_can_forget(c)) {
-        /* Under the notice, at the foot of the column: found without being
-         * in the way of the digits. */
-        int bh = sc(x, 110), bw = msg.w < sc(x, 420) ? msg.w : sc(x, 420);
-        view_button(x, "btn.forgot", W_BTN_FORGOT, (ui_rect){ msg.x, msg.y + msg.h - bh, bw, bh },
-                    str_get(S_BTN_FORGOT, c->lang), sc(x, TYPE_BUTTON));
-    }
-    view_keypad(x, c, in, pad);
+    if ((text == NULL || text[0] == '\0') && (title == NULL || title[0] == '\0'))
+        return y;
+    if (v->n_boxes >= UI_MAX_BOXES)
+        return y;
+    view_box_style(x, kind, &indent, &rgb, &bg);
+    v->boxes[v->n_boxes++] = (ui_box){ kind, box };
+    th = line_h(title_px, view_lines(x, title, title_px, true, box.w - indent - 2 * pad));
+    view_text(x, TXT_NOTICE, (ui_rect){ box.x + indent, box.y + pad, box.w - indent - 2 * pad, th },
+              title, title_px, true, ALIGN_LEFT, rgb, bg);
+    view_text(x, TXT_NOTICE, (ui_rect){ box.x + indent, box.y + pad + th, box.w - indent - 2 * pad,
+                                        box.h - 2 * pad - th },
+              text, px, true, ALIGN_LEFT, rgb, bg);
+    return y + box.h + x->m / 2;
 }
 
-/* The one action a message screen offers (the reset's), centred at its foot. */
-static void view_action(view_ctx *x, ui_rect msg, const char *id, ui_widget_kind kind, const char *label)
+/* A message screen's foot: its one action (the reset's) and cancel where
+ * cancel can do something, centred; returns the column above them. */
+static ui_rect view_message_foot(view_ctx *x, const core *c, ui_rect msg, bool forgot)
 {
-    int bh = sc(x, 130), bw = msg.w < sc(x, 640) ? msg.w : sc(x, 640);
-    view_button(x, id, kind, (ui_rect){ msg.x + (msg.w - bw) / 2, msg.y + msg.h - bh, bw, bh }, label,
-                sc(x, TYPE_BUTTON));
+    bool action = forgot || c->state == ST_RESET_OFFER, cancel = core_can_cancel(c);
+    int bh = sc(x, 130), gap = x->m;
+    int aw = action ? (msg.w < sc(x, 640) ? msg.w : sc(x, 640)) : 0;
+    int cw = cancel ? sc(x, 300) : 0;
+    int left;
+
+    if (!action && !cancel)
+        return msg;
+    if (action && cancel && aw + gap + cw > msg.w)
+        aw = msg.w - gap - cw;
+    left = msg.x + (msg.w - aw - cw - (action && cancel ? gap : 0)) / 2;
+    if (action)
+        view_button(x, forgot ? "btn.forgot" : "btn.reset", forgot ? W_BTN_FORGOT : W_BTN_RESET,
+                    (ui_rect){ left, msg.y + msg.h - bh, aw, bh },
+                    str_get(forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang), sc(x, TYPE_BUTTON));
+    if (cancel)
+        view_button(x, "btn.cancel", W_BTN_CANCEL, (ui_rect){ left + aw + (action ? gap : 0), msg.y + msg.h - bh, cw, bh },
+                    str_get(S_BTN_CANCEL, c->lang), sc(x, TYPE_BUTTON));
+    msg.h -= bh + x->m / 2;
+    return msg;
 }
 
-static void view_message_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg)
+/* IDLE: what to know before starting, in a quiet panel (not a warning):
+ * which PIN is the initial one, which PIN this is, that tries are few. */
+static int view_idle_notes(view_ctx *x, const core *c, ui_rect msg, int y)
+{
+    ui_view *v = x->v;
+    int pad = sc(x, 16), px = sc(x, TYPE_SMALL), h = 2 * pad;
+    int w = msg.w < sc(x, 1400) ? msg.w : sc(x, 1400);
+    ui_rect box = { msg.x + (msg.w - w) / 2, y, w, 0 };
+    int inner = w - 4 * pad, n = 0, ty;
+    const str_id ids[] = { S_IDLE_INITIAL, S_IDLE_WHICH_PIN, S_IDLE_TRIES };
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        if (ids[i] == S_IDLE_INITIAL && c->cfg.n_initial < 1)
+            continue;
+        snprintf(v->buf_idle[n], sizeof v->buf_idle[n], "• %s", str_get(ids[i], c->lang));
+        if (ids[i] == S_IDLE_INITIAL) {
+            char line[sizeof v->buf_idle[n]];
+            snprintf(line, sizeof line, v->buf_idle[n], c->cfg.initial[0]);
+            snprintf(v->buf_idle[n], sizeof v->buf_idle[n], "%s", line);
+        }
+        h += line_h(px, view_lines(x, v->buf_idle[n], px, false, inner));
+        n++;
+    }
+    if (n == 0 || v->n_boxes >= UI_MAX_BOXES)
+        return y;
+    box.h = h;
+    v->boxes[v->n_boxes++] = (ui_box){ BOX_PLAIN, box };
+    ty = box.y + pad;
+    for (int i = 0; i < n; i++) {
+        int th = line_h(px, view_lines(x, v->buf_idle[i], px, false, inner));
+        view_text(x, TXT_BODY, (ui_rect){ box.x + 2 * pad, ty, inner, th }, v->buf_idle[i], px, false, ALIGN_LEFT,
+                  UI_RGB_TEXT, UI_RGB_PANEL_BG);
+        ty += th;
+    }
+    return y + box.h + x->m / 2;
+}
+
+static void view_message_screen(view_ctx *x, const core *c, ui_rect msg)
 {
     ui_view *v = x->v;
     int y = msg.y + x->m;
@@ -275,22 +261,19 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
 
     if (forgot)
         body = str_get(S_BLOCKED_CAN_RESET, c->lang);
-    if (forgot || c->state == ST_RESET_OFFER) {
-        view_action(x, msg, forgot ? "btn.forgot" : "btn.reset", forgot ? W_BTN_FORGOT : W_BTN_RESET,
-                    str_get(forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang));
-        msg.h -= sc(x, 130) + x->m / 2;
-    }
+    msg = view_message_foot(x, c, msg, forgot);
 
-    y = view_info(x, c, in, msg, y, ALIGN_CENTER);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_LARGE), true, 2,
-                   ALIGN_CENTER, UI_RGB_TEXT);
+    y = view_info(x, c, msg, y, ALIGN_CENTER);
+    y = view_stack(x, msg, y, TXT_HEADING, str_heading_for(c->state, c->notice, c->lang), sc(x, TYPE_LARGE), true,
+                   1, ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE && c->notice != NT_NONE) {
         /* Back at the start after a card was pulled: say what happened. */
-        view_notice_box(x, msg, y, str_body(c->state, c->notice, c->lang), sc(x, TYPE_SMALL));
-        y += line_h(sc(x, TYPE_SMALL), 3) + sc(x, 32) + x->m / 2;
+        y = view_box(x, BOX_NOTICE, msg, y, NULL, 0, str_body(c->state, c->notice, c->lang), sc(x, TYPE_BUTTON));
         body = str_body(c->state, NT_NONE, c->lang);
     }
-    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 4, ALIGN_CENTER, UI_RGB_TEXT);
+    y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 1, ALIGN_CENTER, UI_RGB_TEXT);
+    if (c->state == ST_IDLE)
+        y = view_idle_notes(x, c, msg, y);
     if (c->state == ST_IDLE) {
         int bottom = msg.y + msg.h;
         /* Big enough to read at arm's length, small enough to rasterise fast. */
@@ -304,97 +287,6 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
             v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y + (bottom - y - ph) / 2, pw, ph };
         }
     }
-}
-
-/* "label  value" lines, one per figure, in the order a technician reads
- * them: what this is, what it talks to, what waits, how it is. */
-static int view_service_lines(ui_view *v, const core *c, const ui_service_info *si)
-{
-    const char *none = str_get(S_SV_NONE, c->lang);
-    const str_id bureau_ids[] = { [UI_BUREAU_UNKNOWN] = S_SV_BUREAU_UNKNOWN,
-                                  [UI_BUREAU_OK] = S_SV_BUREAU_OK, [UI_BUREAU_DOWN] = S_SV_BUREAU_DOWN };
-    char n1[32], n2[128], n3[32], n4[48];
-    int n = 0;
-
-#define LINE(id, fmt, ...) \
-    snprintf(v->buf_service[n++], sizeof v->buf_service[0], "%s   " fmt, str_get(id, c->lang), __VA_ARGS__)
-    snprintf(n1, sizeof n1, si->outbox_depth >= 0 ? "%ld" : "?", si->outbox_depth);
-    snprintf(n2, sizeof n2, si->dead_letters >= 0 ? "%ld" : "?", si->dead_letters);
-    if (si->unmovable > 0) {
-        size_t used = strlen(n2);
-        str_fmt(n2 + used, sizeof n2 - used, S_SV_UNMOVABLE, c->lang,
-                si->unmovable > 999999 ? 999999 : (int)si->unmovable);
-    }
-    snprintf(n3, sizeof n3, "%ldd %02ld:%02ld:%02ld", si->uptime_s / 86400, si->uptime_s / 3600 % 24,
-             si->uptime_s / 60 % 60, si->uptime_s % 60);
-    if (si->disk_free_kb >= 1024LL * 1024)
-        snprintf(n4, sizeof n4, "%.1f GiB", (double)si->disk_free_kb / (1024.0 * 1024.0));
-    else if (si->disk_free_kb >= 0)
-        snprintf(n4, sizeof n4, "%lld MiB", si->disk_free_kb / 1024);
-    else
-        snprintf(n4, sizeof n4, "?");
-    LINE(S_SV_VERSION, "%s", si->version);
-    LINE(S_SV_TERMINAL, "%s", si->terminal);
-    LINE(S_SV_READER_USED, "%s", si->reader_used[0] ? si->reader_used : none);
-    LINE(S_SV_READERS, "%s", si->readers[0] ? si->readers : none);
-    LINE(S_SV_PROFILE, "%s", si->profile[0] ? si->profile : none);
-    LINE(S_SV_BUREAU, "%s", str_get(bureau_ids[si->bureau <= UI_BUREAU_DOWN ? si->bureau : UI_BUREAU_UNKNOWN],
-                                    c->lang));
-    LINE(S_SV_LAST_ERROR, "%s", si->last_error[0] ? si->last_error : none);
-    LINE(S_SV_OUTBOX, "%s", n1);
-    LINE(S_SV_DEAD, "%s", n2);
-    LINE(S_SV_UPTIME, "%s", n3);
-    LINE(S_SV_DISK, "%s", n4);
-    LINE(S_SV_STORAGE, "%s", si->storage[0] ? si->storage : str_get(S_SV_OK, c->lang));
-#undef LINE
-    return n;
-}
-
-static void view_service_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect content)
-{
-    static const ui_service_info empty = { .outbox_depth = -1, .dead_letters = -1, .disk_free_kb = -1 };
-    /* Lines each figure may take: reader names and error texts run long. */
-    static const int lines_of[UI_SERVICE_LINES] = { 1, 1, 2, 3, 1, 1, 2, 1, 2, 1, 2, 3 };
-    /* Landscape: the short figures (outbox, dead letters, uptime, free
-     * space) on the right; a path in a disk error does not wrap, so that
-     * one stays on the wide side. */
-    static const bool right_of[UI_SERVICE_LINES] = { [7] = true, [8] = true, [9] = true, [10] = true };
-    ui_view *v = x->v;
-    const ui_service_info *si = in->service ? in->service : &empty;
-    int px = sc(x, TYPE_INFO), bpx = sc(x, TYPE_SMALL), gap = sc(x, 24);
-    int bh = sc(x, 120), n, y, y_right;
-    ui_rect left, right, btn1, btn2;
-
-    /* Landscape: who and what it talks to on the left; what waits, the
-     * disk and the two buttons on the right. Portrait: one column. */
-    if (v->portrait) {
-        left = right = (ui_rect){ content.x, content.y, content.w, content.h - 2 * bh - 2 * gap };
-        btn1 = (ui_rect){ content.x, content.y + content.h - 2 * bh - gap, content.w, bh };
-    } else {
-        int rw = content.w * 34 / 100;
-        left = (ui_rect){ content.x, content.y, content.w - rw - x->m, content.h };
-        right = (ui_rect){ content.x + content.w - rw, content.y, rw, content.h - 2 * bh - 2 * gap };
-        btn1 = (ui_rect){ right.x, content.y + content.h - 2 * bh - gap, rw, bh };
-    }
-    btn2 = (ui_rect){ btn1.x, btn1.y + bh + gap, btn1.w, bh };
-    y = view_stack(x, left, left.y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_HEADING), true, 1,
-                   ALIGN_LEFT, UI_RGB_TEXT);
-    y_right = v->portrait ? y : right.y + (y - left.y);
-    n = view_service_lines(v, c, si);
-    for (int i = 0; i < n; i++) {
-        bool on_right = !v->portrait && right_of[i];
-        ui_rect col = on_right ? right : left;
-        int *yy = on_right ? &y_right : &y;
-        ui_rect r = { col.x, *yy, col.w, line_h(px, lines_of[i]) };
-        view_text(x, TXT_INFO, r, v->buf_service[i], px, false, ALIGN_LEFT, UI_RGB_TEXT, UI_RGB_BG);
-        *yy += r.h + sc(x, 4);
-        if (v->portrait)
-            y_right = y;
-    }
-    str_fmt(v->buf_requeue, sizeof v->buf_requeue, S_BTN_REQUEUE, c->lang,
-            si->dead_letters > 0 ? (int)si->dead_letters : 0);
-    view_button(x, "btn.requeue", W_BTN_REQUEUE, btn1, v->buf_requeue, bpx);
-    view_button(x, "btn.exit", W_BTN_EXIT, btn2, str_get(S_BTN_EXIT, c->lang), bpx);
 }
 
 static void view_warning(view_ctx *x, const core *c)
@@ -431,6 +323,7 @@ void ui_view_build(ui_view *v, const core *c, const ui_view_input *in)
     v->h = in->h;
     v->portrait = in->h > in->w;
     x.v = v;
+    x.in = in;
     x.s = short_side / 1080.0;
     x.m = sc(&x, 40);
     bar_h = sc(&x, 100) > 84 ? sc(&x, 100) : 84;
@@ -445,15 +338,17 @@ void ui_view_build(ui_view *v, const core *c, const ui_view_input *in)
             msg = (ui_rect){ content.x, content.y, content.w, content.h - pad_h - x.m };
             pad = (ui_rect){ content.x, content.y + content.h - pad_h, content.w, pad_h };
         } else {
-            int msg_w = content.w * 50 / 100;
+            /* The words get a little more than half: the keys stay over
+             * 240 px wide at 1080, and a heading or a warning wraps less. */
+            int msg_w = content.w * 55 / 100;
             msg = (ui_rect){ content.x, content.y, msg_w, content.h };
             pad = (ui_rect){ content.x + msg_w + x.m, content.y, content.w - msg_w - x.m, content.h };
         }
-        view_pin_screen(&x, c, in, msg, pad);
+        view_pin_screen(&x, c, msg, pad);
     } else if (c->state == ST_SERVICE) {
-        view_service_screen(&x, c, in, content);
+        view_service_screen(&x, c, content);
     } else {
-        view_message_screen(&x, c, in, content);
+        view_message_screen(&x, c, content);
     }
     if (c->notice == NT_TIMEOUT_WARNING)
         view_warning(&x, c);

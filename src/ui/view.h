@@ -30,7 +30,7 @@ typedef struct {
     uint32_t rgb;       /* its face */
 } ui_widget;
 
-typedef enum { TXT_BAR, TXT_HEADING, TXT_BODY, TXT_NOTICE, TXT_INFO, TXT_WARNING, TXT_KEY, TXT__LAST } ui_text_role;
+typedef enum { TXT_BAR, TXT_HEADING, TXT_BODY, TXT_NOTICE, TXT_INFO, TXT_WARNING, TXT_KEY, TXT_STEP, TXT__LAST } ui_text_role;
 typedef enum { ALIGN_LEFT, ALIGN_CENTER } ui_align;
 
 typedef struct {
@@ -46,13 +46,17 @@ typedef struct {
     bool top;           /* part of the dialog drawn over everything */
 } ui_text;
 
-typedef enum { BOX_PLAIN, BOX_NOTICE, BOX_DIALOG } ui_box_kind;
+/* BOX_NOTICE is a refusal or a warning (thick edge on the left); BOX_INFO
+ * is good news or what to know (a thin frame all round, no warning edge);
+ * BOX_STEP is a step of the PIN change, BOX_STEP_NOW the one the citizen
+ * is on (filled: marked by shape, not by colour alone). */
+typedef enum { BOX_PLAIN, BOX_NOTICE, BOX_DIALOG, BOX_INFO, BOX_STEP, BOX_STEP_NOW } ui_box_kind;
 typedef struct { ui_box_kind kind; ui_rect r; } ui_box;
 
 #define UI_MAX_WIDGETS 20
 #define UI_SERVICE_LINES 12
-#define UI_MAX_TEXTS 32
-#define UI_MAX_BOXES 4
+#define UI_MAX_TEXTS 40
+#define UI_MAX_BOXES 10
 
 typedef struct {
     int w, h;
@@ -72,6 +76,7 @@ typedef struct {
     /* Formatted strings live here so the view owns all it points to. */
     char buf_notice[256], buf_hint[256], buf_card[96], buf_holder[256], buf_warning[128];
     char buf_service[UI_SERVICE_LINES][320], buf_requeue[96];
+    char buf_steps[3][64], buf_idle[3][256];
 } ui_view;
 
 /* The service screen's figures, gathered by the app. Strings are plain
@@ -99,6 +104,11 @@ typedef struct {
     const uint8_t *keypad_order; /* 10 digits in screen order (scrambled or 1..9,0) */
     const char *card_masked;     /* "A12***678" or "" */
     const ui_service_info *service; /* for ST_SERVICE; NULL elsewhere is fine */
+    /* How many lines `text` takes wrapped to `width` (the renderer's own
+     * wrapping), so that boxes are as tall as their words; returns 0 when
+     * it cannot tell. NULL: the view estimates. */
+    int (*measure)(void *ud, const char *text, int px, bool bold, int width);
+    void *measure_ud;
 } ui_view_input;
 
 /* Colours (0xRRGGBB), chosen for at least 7:1 contrast with what they sit on. */
@@ -109,6 +119,9 @@ enum {
     UI_RGB_OK = 0x0B5A24, UI_RGB_BACK = 0x4A4A4A, UI_RGB_BAR_BUTTON = 0x1D4E89,
     UI_RGB_NOTICE_BG = 0xFFF4E5, UI_RGB_NOTICE = 0x7A1E00, UI_RGB_NOTICE_EDGE = 0x7A1E00,
     UI_RGB_DOT = 0x111111,
+    UI_RGB_INFO_BG = 0xEAF4EC, UI_RGB_INFO = 0x0D4A1F, /* good news: calm green, not the warning's */
+    UI_RGB_PANEL_BG = 0xF1F3F6,                       /* what to know before starting */
+    UI_RGB_STEP_NOW = 0x0B2545, UI_RGB_STEP_NOW_TEXT = 0xFFFFFF,
 };
 
 void ui_view_build(ui_view *v, const core *c, const ui_view_input *in);

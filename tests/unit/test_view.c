@@ -20,6 +20,15 @@
 static ui_fonts *fonts;
 static char root[1024];
 
+/* The view's measure, as the kiosk gives it: the renderer's wrapping. */
+static int measure(void *ud, const char *text, int px, bool bold, int width)
+{
+    ui_lines l;
+    (void)ud;
+    ui_text_wrap(fonts, text, px, bold, width, &l);
+    return l.n;
+}
+
 typedef struct { core_state s; core_notice n; int tries; } screen;
 
 static const screen screens[] = {
@@ -31,6 +40,7 @@ static const screen screens[] = {
     { ST_ENTER_OLD_PIN, NT_NONE, -1 }, { ST_ENTER_OLD_PIN, NT_WRONG_PIN, 2 },
     { ST_ENTER_OLD_PIN, NT_WRONG_PIN, 1 }, { ST_ENTER_OLD_PIN, NT_WRONG_PIN, -1 },
     { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, -1 }, { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 },
+    { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 },
     { ST_VERIFYING, NT_NONE, -1 },
     { ST_ENTER_NEW_PIN, NT_NONE, -1 }, { ST_ENTER_NEW_PIN, NT_ON_INITIAL_PIN, -1 },
     { ST_ENTER_NEW_PIN, NT_PINS_DIFFER, -1 }, { ST_ENTER_NEW_PIN, NT_PIN_TOO_SIMPLE, -1 },
@@ -112,6 +122,27 @@ static bool inside(ui_rect in, ui_rect out)
 
 static int checked_texts;
 
+/* Every character of a text as shown (counts, examples and steps filled
+ * in) is in the kiosk's font: a formatted string escapes str_each(). */
+static int missing_glyphs(const ui_text *t)
+{
+    TTF_Font *f = ui_font(fonts, 30, t->bold);
+    const unsigned char *u = (const unsigned char *)t->text;
+    int missing = 0;
+
+    while (*u) {
+        uint32_t cp;
+        int n = *u < 0x80 ? 1 : (*u & 0xE0) == 0xC0 ? 2 : (*u & 0xF0) == 0xE0 ? 3 : 4;
+        cp = n == 1 ? *u : n == 2 ? (*u & 0x1Fu) : n == 3 ? (*u & 0x0Fu) : (*u & 0x07u);
+        for (int i = 1; i < n; i++)
+            cp = (cp << 6) | (u[i] & 0x3Fu);
+        if (cp >= 0x20 && !TTF_GlyphIsProvided32(f, cp))
+            missing++;
+        u += n;
+    }
+    return missing;
+}
+
 static void check_view(const ui_view *v, const char *what)
 {
     ui_rect screen_r = { 0, 0, v->w, v->h };
@@ -124,6 +155,10 @@ static void check_view(const ui_view *v, const char *what)
         ui_lines lines;
         ui_text_wrap(fonts, t->text, t->px, t->bold, t->r.w, &lines);
         checked_texts++;
+        if (missing_glyphs(t) > 0) {
+            fprintf(stderr, "  %s: \"%s\" has characters the font lacks\n", what, t->text);
+            t_failed_checks++;
+        }
         if (lines.overflow || lines.n * lines.line_skip > t->r.h || !inside(t->r, screen_r)) {
             int widest = 0;
             for (int l = 0; l < lines.n; l++)
@@ -140,6 +175,18 @@ static void check_view(const ui_view *v, const char *what)
             if (!same_button && overlaps(t->r, u->r) && !(dialog && (t->role == TXT_WARNING || u->role == TXT_WARNING ||
                                                                      t->role == TXT_KEY || u->role == TXT_KEY))) {
                 fprintf(stderr, "  %s: \"%s\" overlaps \"%s\"\n", what, t->text, u->text);
+                t_failed_checks++;
+            }
+        }
+    }
+    /* A box (a notice, a step) never runs under a button. */
+    for (int i = 0; i < v->n_boxes; i++) {
+        if (v->boxes[i].kind == BOX_DIALOG)
+            continue;
+        T_CHECK(inside(v->boxes[i].r, screen_r));
+        for (int j = 0; j < v->n_widgets; j++) {
+            if (overlaps(v->boxes[i].r, v->widgets[j].r) && v->widgets[j].kind != W_BTN_CONTINUE) {
+                fprintf(stderr, "  %s: box %d runs under %s\n", what, i, v->widgets[j].id);
                 t_failed_checks++;
             }
         }
@@ -190,7 +237,7 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
                 ui_view v;
                 char what[160];
                 ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678",
-                                     &service_sample };
+                                     &service_sample, measure, NULL };
                 make_core(&c, &screens[i], (core_lang)lang);
                 ui_view_build(&v, &c, &in);
                 snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
@@ -210,7 +257,7 @@ T_TEST(targets_are_finger_sized_on_the_reference_panel)
     /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
 
     make_core(&c, &sc, LANG_ZH);
@@ -234,7 +281,7 @@ T_TEST(the_last_try_stays_in_view_whatever_the_notice)
 {
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 };
     bool seen = false;
 
@@ -256,7 +303,7 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     core c;
     ui_view v;
     static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
-    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL };
+    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL, measure, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
     int k;
 
