@@ -328,6 +328,197 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     T_CHECK(strstr(v.buf_warning, "9") != NULL);
 }
 
+static void build(ui_view *v, core_state s, core_notice n, int tries, core_lang lang, int w, int h)
+{
+    core c;
+    screen sc = { s, n, tries };
+    ui_view_input in = { w, h, keypad, "A12***678", NULL, measure, NULL };
+
+    make_core(&c, &sc, lang);
+    ui_view_build(v, &c, &in);
+}
+
+static const ui_text *find_text(const ui_view *v, const char *text)
+{
+    for (int i = 0; i < v->n_texts; i++)
+        if (strcmp(v->texts[i].text, text) == 0)
+            return &v->texts[i];
+    return NULL;
+}
+
+static int count_boxes(const ui_view *v, ui_box_kind kind)
+{
+    int n = 0;
+    for (int i = 0; i < v->n_boxes; i++)
+        n += v->boxes[i].kind == kind;
+    return n;
+}
+
+T_TEST(the_last_try_is_the_strongest_thing_with_forgot_pin_beside_it)
+{
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (int lang = 0; lang < LANG__LAST; lang++) {
+            ui_view v;
+            const ui_text *title, *body;
+            int f;
+            build(&v, ST_ENTER_OLD_PIN, NT_WRONG_PIN, 1, (core_lang)lang, sizes[z].w, sizes[z].h);
+            title = find_text(&v, str_get(S_LAST_TRY_TITLE, (core_lang)lang));
+            body = find_text(&v, str_get(S_LAST_TRY, (core_lang)lang));
+            T_CHECK(title != NULL && body != NULL);
+            if (title == NULL || body == NULL)
+                continue;
+            /* In the warning box, bold, and no text but the heading and the
+             * digits on the keys is as large. */
+            T_CHECK(title->role == TXT_NOTICE && title->bold && body->bold);
+            T_EQ_INT(count_boxes(&v, BOX_NOTICE), 1);
+            for (int i = 0; i < v.n_texts; i++) {
+                const ui_text *t = &v.texts[i];
+                bool digit = t->role == TXT_KEY && t->text[0] >= '0' && t->text[0] <= '9' && t->text[1] == '\0';
+                if (t != title && t->role != TXT_HEADING && !digit && t->px >= title->px) {
+                    fprintf(stderr, "  %dx%d: \"%s\" (%d px) is as large as the last-try warning (%d px)\n",
+                            sizes[z].w, sizes[z].h, t->text, t->px, title->px);
+                    t_failed_checks++;
+                }
+            }
+            /* The choice not to guess, as wide as the column, right below. */
+            f = ui_view_find(&v, "btn.forgot");
+            T_CHECK(f >= 0);
+            for (int b = 0; f >= 0 && b < v.n_boxes; b++)
+                if (v.boxes[b].kind == BOX_NOTICE)
+                    T_CHECK(v.widgets[f].r.y >= v.boxes[b].r.y + v.boxes[b].r.h &&
+                            v.widgets[f].r.w >= v.boxes[b].r.w / 2);
+        }
+    }
+}
+
+T_TEST(the_three_pin_screens_show_their_step)
+{
+    static const struct { core_state s; core_notice n; int step; } cases[] = {
+        { ST_ENTER_OLD_PIN, NT_NONE, 0 }, { ST_ENTER_OLD_PIN, NT_WRONG_PIN, 0 },
+        { ST_ENTER_NEW_PIN, NT_NONE, 1 }, { ST_ENTER_NEW_PIN, NT_PIN_TOO_SIMPLE, 1 },
+        { ST_CONFIRM_NEW_PIN, NT_NONE, 2 }, { ST_ENTER_RESET_CODE, NT_NONE, -1 },
+        { ST_SERVICE_CODE, NT_NONE, -1 },
+    };
+    static const str_id labels[3] = { S_STEP_OLD, S_STEP_NEW, S_STEP_CONFIRM };
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            ui_view v;
+            build(&v, cases[i].s, cases[i].n, 2, LANG_ZH, sizes[z].w, sizes[z].h);
+            if (cases[i].step < 0) {
+                T_EQ_INT(count_boxes(&v, BOX_STEP) + count_boxes(&v, BOX_STEP_NOW), 0);
+                continue;
+            }
+            T_EQ_INT(count_boxes(&v, BOX_STEP), 2);
+            T_EQ_INT(count_boxes(&v, BOX_STEP_NOW), 1);
+            /* The filled box holds the current step's words; the steps done
+             * carry the tick. */
+            for (int b = 0; b < v.n_boxes; b++) {
+                if (v.boxes[b].kind != BOX_STEP_NOW)
+                    continue;
+                for (int t = 0; t < v.n_texts; t++)
+                    if (v.texts[t].role == TXT_STEP && inside(v.texts[t].r, v.boxes[b].r))
+                        T_CHECK(strstr(v.texts[t].text, str_get(labels[cases[i].step], LANG_ZH)) != NULL);
+            }
+            for (int t = 0, k = 0; t < v.n_texts; t++)
+                if (v.texts[t].role == TXT_STEP)
+                    T_EQ_INT(strncmp(v.texts[t].text, "√", 3) == 0, k++ < cases[i].step);
+        }
+    }
+}
+
+T_TEST(good_news_is_not_in_the_refusal_box)
+{
+    static const core_notice good[] = { NT_NONE, NT_ON_INITIAL_PIN, NT_PIN_WAS_RESET };
+    for (int lang = 0; lang < LANG__LAST; lang++) {
+        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+            ui_view v;
+            build(&v, ST_ENTER_NEW_PIN, good[i], -1, (core_lang)lang, 1920, 1080);
+            T_EQ_INT(count_boxes(&v, BOX_NOTICE), 0);
+            T_EQ_INT(count_boxes(&v, BOX_INFO), 1);
+        }
+        ui_view v;
+        /* The old PIN was taken: said on the first visit of the new-PIN screen. */
+        build(&v, ST_ENTER_NEW_PIN, NT_NONE, -1, (core_lang)lang, 1920, 1080);
+        T_CHECK(find_text(&v, str_get(S_OLD_PIN_OK, (core_lang)lang)) != NULL);
+        build(&v, ST_ENTER_NEW_PIN, NT_PIN_TOO_SIMPLE, -1, (core_lang)lang, 1920, 1080);
+        T_EQ_INT(count_boxes(&v, BOX_NOTICE), 1);
+        T_EQ_INT(count_boxes(&v, BOX_INFO), 0);
+    }
+}
+
+T_TEST(refusals_outrank_the_hint_and_show_examples)
+{
+    ui_view v;
+    const ui_text *notice = NULL, *hint = NULL;
+
+    build(&v, ST_ENTER_NEW_PIN, NT_PIN_TOO_SIMPLE, -1, LANG_EN, 1920, 1080);
+    for (int i = 0; i < v.n_texts; i++) {
+        notice = v.texts[i].role == TXT_NOTICE ? &v.texts[i] : notice;
+        hint = v.texts[i].role == TXT_BODY ? &v.texts[i] : hint;
+    }
+    T_CHECK(notice && hint);
+    if (notice && hint) {
+        T_CHECK(notice->px > hint->px && notice->bold && !hint->bold);
+        T_CHECK(strstr(notice->text, "111111") && strstr(notice->text, "123456") && strstr(notice->text, "654321"));
+        T_CHECK(strstr(hint->text, "111111") && strstr(hint->text, "654321"));
+    }
+    /* A one-line notice gets a one-line box, not three. */
+    build(&v, ST_ENTER_OLD_PIN, NT_WRONG_PIN, 2, LANG_ZH, 1920, 1080);
+    for (int b = 0; b < v.n_boxes; b++)
+        if (v.boxes[b].kind == BOX_NOTICE)
+            T_CHECK(v.boxes[b].r.h < 2 * 60 + 2 * 16); /* one 40 px line and its padding */
+}
+
+T_TEST(cancel_is_by_the_content_and_unlike_the_language_button)
+{
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        static const core_state with_cancel[] = { ST_ENTER_OLD_PIN, ST_ENTER_NEW_PIN, ST_CONFIRM_NEW_PIN,
+                                                  ST_RESET_OFFER, ST_ENTER_RESET_CODE, ST_READING_CARD };
+        for (size_t i = 0; i < sizeof with_cancel / sizeof with_cancel[0]; i++) {
+            ui_view v;
+            int k, l;
+            build(&v, with_cancel[i], NT_NONE, -1, LANG_ZH, sizes[z].w, sizes[z].h);
+            k = ui_view_find(&v, "btn.cancel");
+            l = ui_view_find(&v, "btn.lang");
+            T_CHECK(k >= 0 && l >= 0);
+            if (k < 0 || l < 0)
+                continue;
+            T_CHECK(v.widgets[k].r.y >= v.bar.h);
+            T_CHECK(v.widgets[k].rgb != v.widgets[l].rgb);
+        }
+    }
+}
+
+T_TEST(headings_agree_with_their_bodies)
+{
+    for (int lang = 0; lang < LANG__LAST; lang++) {
+        ui_view v;
+        build(&v, ST_CARD_BLOCKED, NT_CARD_LOCKED, -1, (core_lang)lang, 1920, 1080);
+        T_CHECK(find_text(&v, str_heading(ST_CARD_BLOCKED, (core_lang)lang)) == NULL);
+        T_CHECK(find_text(&v, str_heading_for(ST_CARD_BLOCKED, NT_CARD_LOCKED, (core_lang)lang)) != NULL);
+        build(&v, ST_ERROR, NT_CHANGE_UNKNOWN, -1, (core_lang)lang, 1920, 1080);
+        T_CHECK(find_text(&v, str_heading(ST_ERROR, (core_lang)lang)) == NULL);
+    }
+}
+
+T_TEST(idle_says_what_to_know_before_starting)
+{
+    core c;
+    ui_view v;
+    screen sc = { ST_IDLE, NT_NONE, -1 };
+    ui_view_input in = { 1920, 1080, keypad, "", NULL, measure, NULL };
+    bool initial = false, which = false;
+
+    make_core(&c, &sc, LANG_ZH);
+    snprintf(c.cfg.initial[0], sizeof c.cfg.initial[0], "888888");
+    ui_view_build(&v, &c, &in);
+    for (int i = 0; i < v.n_texts; i++) {
+        initial |= strstr(v.texts[i].text, "888888") != NULL;
+        which |= strstr(v.texts[i].text, str_get(S_IDLE_WHICH_PIN, LANG_ZH)) != NULL;
+    }
+    T_CHECK(initial && which);
+}
+
 struct cov { TTF_Font *reg, *bold; int missing; };
 
 static void check_coverage(const char *s, void *ud)
@@ -427,7 +618,9 @@ T_TEST(every_text_has_at_least_7_to_1_contrast)
         { "bar title", UI_RGB_BAR_TEXT, UI_RGB_BAR }, { "digit key", UI_RGB_KEY_TEXT, UI_RGB_KEY },
         { "ok key", UI_RGB_KEY_TEXT, UI_RGB_OK }, { "delete key", UI_RGB_KEY_TEXT, UI_RGB_BACK },
         { "bar button", UI_RGB_KEY_TEXT, UI_RGB_BAR_BUTTON }, { "notice", UI_RGB_NOTICE, UI_RGB_NOTICE_BG },
-        { "pin dots", UI_RGB_DOT, UI_RGB_BG },
+        { "pin dots", UI_RGB_DOT, UI_RGB_BG }, { "good news", UI_RGB_INFO, UI_RGB_INFO_BG },
+        { "idle notes", UI_RGB_TEXT, UI_RGB_PANEL_BG }, { "current step", UI_RGB_STEP_NOW_TEXT, UI_RGB_STEP_NOW },
+        { "other steps", UI_RGB_MUTED, UI_RGB_BG },
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         double r = contrast(pairs[i].fg, pairs[i].bg);
@@ -446,6 +639,11 @@ int main(void)
         T_CASE(targets_are_finger_sized_on_the_reference_panel),
         T_CASE(hit_testing_follows_the_layout_and_the_dialog_covers),
         T_CASE(the_last_try_stays_in_view_whatever_the_notice),
+        T_CASE(the_last_try_is_the_strongest_thing_with_forgot_pin_beside_it),
+        T_CASE(the_three_pin_screens_show_their_step), T_CASE(good_news_is_not_in_the_refusal_box),
+        T_CASE(refusals_outrank_the_hint_and_show_examples),
+        T_CASE(cancel_is_by_the_content_and_unlike_the_language_button), T_CASE(headings_agree_with_their_bodies),
+        T_CASE(idle_says_what_to_know_before_starting),
         T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
         T_CASE(wrapping_breaks_between_words_and_cjk_characters),
         T_CASE(a_rare_name_character_uses_the_fallback),
