@@ -54,6 +54,8 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_CODE_SENT] = { "验证码已用短信发到您的手机 %s", "We texted a code to your phone %s" },
     [S_CODE_VALID] = { "%d分钟内有效。输入6位验证码，然后按“确认”", "It is valid for %d minutes. Type the 6 digits, then press OK" },
     [S_CODE_WRONG_COUNT] = { "验证码不对，还可以再试%d次", "That code is not right. %d more tries" },
+    /* The voice (app/audio.h). */
+    [S_BTN_REPEAT] = { "重听", "Hear again" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {

@@ -60,6 +60,8 @@ typedef enum {
     S_CODE_SENT,       /* %s: the masked phone; then S_CODE_VALID */
     S_CODE_VALID,      /* %d minutes */
     S_CODE_WRONG_COUNT,/* %d attempts left */
+    /* The voice. */
+    S_BTN_REPEAT,      /* says the screen's prompt again */
     S__LAST
 } str_id;
 

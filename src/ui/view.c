@@ -60,6 +60,7 @@ static const uint32_t view_widget_rgb[W__LAST] = {
     [W_BTN_CANCEL] = UI_RGB_BAR_BUTTON, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
     [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK,
+    [W_BTN_REPEAT] = UI_RGB_BAR_BUTTON,
 };
 
 static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
@@ -100,12 +101,20 @@ static void view_bar(view_ctx *x, const core *c, int bar_h)
     int bw = sc(x, 240) > 150 ? sc(x, 240) : 150;
     int px = sc(x, TYPE_SMALL) > 24 ? sc(x, TYPE_SMALL) : 24;
     ui_rect lang = { v->w - x->m - bw, pad, bw, bar_h - 2 * pad };
-    ui_rect cancel = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
-    int title_right = core_can_cancel(c) ? cancel.x : lang.x;
+    /* The voice's "hear again", beside the language: both are about how
+     * the screen reaches the citizen. */
+    ui_rect repeat = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
+    ui_rect cancel = { repeat.x - x->m - bw, pad, bw, bar_h - 2 * pad };
+    int title_right = core_can_cancel(c) ? cancel.x : repeat.x;
 
-    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, title_right - 2 * x->m, bar_h - 2 * pad },
-              str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT, UI_RGB_BAR);
+    /* Portrait with three buttons up leaves the title no room: it gives
+     * way (the heading says what to do; the corner still takes the
+     * technician's long press). */
+    if (title_right - 2 * x->m >= sc(x, 400))
+        view_text(x, TXT_BAR, (ui_rect){ x->m, pad, title_right - 2 * x->m, bar_h - 2 * pad },
+                  str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT, UI_RGB_BAR);
     view_button(x, "btn.lang", W_BTN_LANG, lang, str_get(S_BTN_LANG, c->lang), px);
+    view_button(x, "btn.repeat", W_BTN_REPEAT, repeat, str_get(S_BTN_REPEAT, c->lang), px);
     if (core_can_cancel(c))
         view_button(x, "btn.cancel", W_BTN_CANCEL, cancel, str_get(S_BTN_CANCEL, c->lang), px);
 }
