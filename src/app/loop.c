@@ -5,7 +5,6 @@
 
 #include <SDL.h>
 
-#include "app/audio.h"
 #include "app/control.h"
 #include "app/display.h"
 #include "app/effects.h"
@@ -148,7 +147,6 @@ void loop_run(app *a)
     app_stats_first_frame(&a->stats, app_now_ns());
     log_info("app", "first frame after %.1f ms", app_stats_startup_ms(&a->stats));
     loop_notify_ready(&l);
-    audio_presented(a); /* the sound device opens now, never before the first frame */
     while (!a->quit) {
         SDL_Event e;
         bool prefetching = display_prefetching(a->disp);
@@ -167,10 +165,8 @@ void loop_run(app *a)
         fx_due(a);
         input_due(a);
         loop_after_events(a, &l);
-        if (a->dirty) {
+        if (a->dirty)
             display_present(a);
-            audio_presented(a);
-        }
         loop_watchdog(&l);
     }
     notify_send("STOPPING=1");
