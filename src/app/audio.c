@@ -3,7 +3,7 @@
  *
  * Three threads, four single-producer single-consumer rings, no lock:
  *   main  --req-->  voice thread  --play-->  callback  (a prompt: names, then PCM)
- *   main  --tone-->  callback                          (a click or a tone)
+ *   main  --tone-->  callback                          (a click or a tone; in turn)
  *   callback  --done-->  voice thread                  (a prompt's PCM to free)
  * A ring that is full drops the new item: a lost sound, never a wait. */
 #include "app/audio.h"
@@ -178,32 +178,39 @@ static void au_callback(void *ud, Uint8 *stream, int len)
         au->cur_pos = 0;
         atomic_fetch_sub(&au->loading, 1);
     }
-    while (au_get(&au->tone, &t, sizeof t)) {
-        au->t_pcm = au->tone_pcm[t.kind];
-        au->t_n = au->tone_n[t.kind];
-        au->t_pos = 0;
-        au->t_vol = t.vol;
-    }
     for (int i = 0; i < n; i++) {
         int32_t v = 0;
-        if (au->cur.pcm) {
+        /* Tones one after the other: OK's click, then the refusal it brings. */
+        if (au->t_pcm == NULL && au_get(&au->tone, &t, sizeof t)) {
+            au->t_pcm = au->tone_pcm[t.kind];
+            au->t_n = au->tone_n[t.kind];
+            au->t_pos = 0;
+            au->t_vol = t.vol;
+        }
+        /* A prompt starts once the tones before it have ended (the key
+         * that brought its screen clicks first); after that, tones mix
+         * over it. */
+        if (au->cur.pcm && (au->cur_pos > 0 || au->t_pcm == NULL)) {
             if (au->cur.delay > 0)
                 au->cur.delay--;
             else if (au->cur_pos < au->cur.n)
                 v += au->cur.vol == 100 ? au->cur.pcm[au->cur_pos++]
                                         : au->cur.pcm[au->cur_pos++] * au->cur.vol / 100;
         }
-        if (au->t_pcm && au->t_pos < au->t_n)
-            v += au->t_vol == 100 ? au->t_pcm[au->t_pos++] : au->t_pcm[au->t_pos++] * au->t_vol / 100;
+        if (au->t_pcm) {
+            v += au->t_vol == 100 ? au->t_pcm[au->t_pos] : au->t_pcm[au->t_pos] * au->t_vol / 100;
+            if (++au->t_pos >= au->t_n)
+                au->t_pcm = NULL;
+        }
         out[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
     }
     if (au->cur.pcm && au->cur_pos >= au->cur.n) {
         if (au_put(&au->done, &au->cur, sizeof au->cur))
             au->cur.pcm = NULL;
     }
-    if (au->t_pcm && au->t_pos >= au->t_n)
-        au->t_pcm = NULL;
-    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->t_pcm != NULL);
+    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->t_pcm != NULL ||
+                 atomic_load_explicit(&au->tone.head, memory_order_acquire) !=
+                     atomic_load_explicit(&au->tone.tail, memory_order_relaxed));
     SDL_SemPost(au->wake); /* the voice thread frees what came back */
 }
 
