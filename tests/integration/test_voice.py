@@ -164,9 +164,15 @@ class VoiceTest(unittest.TestCase):
         self.assertEqual(queued[2]["clips"][0], "notice.pin_too_simple")
         data = k.audio_pcm()
         at = self.heard(k, queued[2], mark)
+        # OK's click, then the refusal tone (one run, or two when the click
+        # ended before the screen changed: the disk driver runs ahead of
+        # the clock, so a few ms of the loop can be a silence here), then
+        # the prompt.
         tones = runs(data[mark:at])
-        self.assertEqual(len(tones), 1, "click and refusal tone run together, then the prompt")
-        refusal = tones[0][1]
+        self.assertIn(len(tones), (1, 2), "a click and a tone before the prompt")
+        if len(tones) == 2:
+            self.assertLess(len(tones[0][1]), 11025 // 20, "the first is OK's click")
+        refusal = tones[-1][1]
         self.assertGreater(len(refusal), 2 * 11025 * 4 // 10, "the refusal tone is ~0.46 s")
 
         k.type(NEW_PIN)
