@@ -70,7 +70,6 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_IDLE_TRIES] = { "密码连续输错多次，卡片将被锁定", "Several wrong PINs in a row lock the card" },
     [S_TOO_SIMPLE_FMT] = { "新密码过于简单，不能使用：数字全部相同（如%s），或数字连续（如%s、%s）。请换一个",
                            "That PIN is too easy to guess: all the same digit (like %s) or digits in a row (like %s or %s). Please choose another" },
-    [S_BTN_REPEAT] = { "重听", "Hear again" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {

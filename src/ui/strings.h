@@ -73,8 +73,6 @@ typedef enum {
     S_IDLE_WHICH_PIN,
     S_IDLE_TRIES,
     S_TOO_SIMPLE_FMT,  /* %s same digit, %s run up, %s run down */
-    /* The voice. */
-    S_BTN_REPEAT,      /* says the screen's prompt again */
     S__LAST
 } str_id;
 
