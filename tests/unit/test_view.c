@@ -340,6 +340,67 @@ T_TEST(wrapping_breaks_between_words_and_cjk_characters)
         T_CHECK(strncmp("密码错误，请重新输入密码错误，请重新输入" + l.start[i], "，", 3) != 0);
 }
 
+/* Issue 13 item 12, with the real fonts: the rules of ui/linebreak.c hold
+ * in what is wrapped, and the U+200B marker takes no room and is not drawn. */
+T_TEST(chinese_lines_break_where_they_read_well)
+{
+    static const char *const texts[] = {
+        "密码错误次数过多，卡片已锁定。请取回卡片，携带身份证到社保服务窗口解锁",
+        "新密码太简单：不能全是同一个数字，也不能是连续数字",
+        "输入6位密码，然后按“确认”，记不清了？请按“忘记密码”",
+    };
+    static const char *const closing[] = { "，", "。", "：", "？", "”", "、", "；", "！", "）" };
+    static const char *const opening[] = { "“", "（", "《" };
+    static const char *const words[] = { "锁定", "数字", "解锁", "身份证", "社保卡", "密码", "窗口" };
+    ui_lines l;
+
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        for (int w = 160; w <= 900; w += 37) {
+            ui_text_wrap(fonts, texts[t], 40, false, w, &l);
+            for (int i = 0; i < l.n; i++) {
+                const char *line = texts[t] + l.start[i];
+                int len = l.len[i];
+                for (size_t c = 0; c < sizeof closing / sizeof closing[0]; c++)
+                    if (i > 0 && strncmp(line, closing[c], strlen(closing[c])) == 0) {
+                        fprintf(stderr, "  line starts with %s at %d px: %.*s\n", closing[c], w, len, line);
+                        t_failed_checks++;
+                    }
+                for (size_t o = 0; o < sizeof opening / sizeof opening[0]; o++) {
+                    size_t ol = strlen(opening[o]);
+                    if (i + 1 < l.n && (size_t)len >= ol && strncmp(line + len - ol, opening[o], ol) == 0) {
+                        fprintf(stderr, "  line ends with %s at %d px: %.*s\n", opening[o], w, len, line);
+                        t_failed_checks++;
+                    }
+                }
+                /* A word of the table is never cut between this line and the next. */
+                for (size_t k = 0; i + 1 < l.n && k < sizeof words / sizeof words[0]; k++) {
+                    const char *word = words[k];
+                    size_t wl = strlen(word);
+                    for (size_t cut = 3; cut < wl; cut += 3)
+                        if ((size_t)len >= cut && strncmp(line + len - cut, word, cut) == 0 &&
+                            strncmp(texts[t] + l.start[i + 1], word + cut, wl - cut) == 0) {
+                            fprintf(stderr, "  %s split at %d px\n", word, w);
+                            t_failed_checks++;
+                        }
+                }
+            }
+        }
+    }
+    /* The marker: no width, not drawn, and the only place a marked string breaks. */
+    T_EQ_INT(ui_text_line_width(fonts, "身份证\xE2\x80\x8B到窗口", (int)strlen("身份证\xE2\x80\x8B到窗口"), 40, false),
+             ui_text_line_width(fonts, "身份证到窗口", (int)strlen("身份证到窗口"), 40, false));
+    {
+        SDL_Surface *a = ui_text_render(fonts, "请稍候\xE2\x80\x8B不要拔卡", 40, false, 2000, false, 0, 0xFFFFFF);
+        SDL_Surface *b = ui_text_render(fonts, "请稍候不要拔卡", 40, false, 2000, false, 0, 0xFFFFFF);
+        T_CHECK(a && b && a->w == b->w && a->h == b->h);
+        SDL_FreeSurface(a);
+        SDL_FreeSurface(b);
+    }
+    ui_text_wrap(fonts, "请稍候\xE2\x80\x8B不要拔卡", 40, false, 200, &l);
+    T_EQ_INT(l.n, 2);
+    T_EQ_INT(l.start[1], (int)strlen("请稍候\xE2\x80\x8B"));
+}
+
 T_TEST(a_rare_name_character_uses_the_fallback)
 {
     /* 堃 is not in the subset; the system CJK font has it. */
@@ -401,6 +462,7 @@ int main(void)
         T_CASE(the_last_try_stays_in_view_whatever_the_notice),
         T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
         T_CASE(wrapping_breaks_between_words_and_cjk_characters),
+        T_CASE(chinese_lines_break_where_they_read_well),
         T_CASE(a_rare_name_character_uses_the_fallback),
         T_CASE(every_text_has_at_least_7_to_1_contrast),
     };
