@@ -59,7 +59,7 @@ static const uint32_t view_widget_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY, [W_KEY_BACK] = UI_RGB_BACK, [W_KEY_OK] = UI_RGB_OK,
     [W_BTN_CANCEL] = UI_RGB_BAR_BUTTON, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
-    [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK,
+    [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK, [W_BTN_DONE] = UI_RGB_OK,
 };
 
 static ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
@@ -266,11 +266,13 @@ static void view_action(view_ctx *x, ui_rect msg, const char *id, ui_widget_kind
                 sc(x, TYPE_BUTTON));
 }
 
+static void view_care_figure(view_ctx *x, const core *c, ui_rect msg, int y);
+
 static void view_message_screen(view_ctx *x, const core *c, const ui_view_input *in, ui_rect msg)
 {
     ui_view *v = x->v;
     int y = msg.y + x->m;
-    const char *body = str_body(c->state, c->notice, c->lang);
+    const char *body = ui_care_body(c, str_body(c->state, c->notice, c->lang));
     bool forgot = core_can_forget(c); /* a card blocked by wrong PINs */
 
     if (forgot)
@@ -279,29 +281,52 @@ static void view_message_screen(view_ctx *x, const core *c, const ui_view_input 
         view_action(x, msg, forgot ? "btn.forgot" : "btn.reset", forgot ? W_BTN_FORGOT : W_BTN_RESET,
                     str_get(forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang));
         msg.h -= sc(x, 130) + x->m / 2;
+    } else if (ui_care_done_button(c)) {
+        view_action(x, msg, "btn.done", W_BTN_DONE, str_get(S_BTN_DONE, c->lang));
+        msg.h -= sc(x, 130) + x->m / 2;
     }
 
     y = view_info(x, c, in, msg, y, ALIGN_CENTER);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading(c->state, c->lang), sc(x, TYPE_LARGE), true, 2,
-                   ALIGN_CENTER, UI_RGB_TEXT);
+    /* A card left behind: the reminder takes the heading's place, the
+     * strongest words on the screen; the body still says why. */
+    y = view_stack(x, msg, y, TXT_HEADING, ui_care_reminder(c) ? ui_care_reminder(c) : str_heading(c->state, c->lang),
+                   sc(x, TYPE_LARGE), true, 2, ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE && c->notice != NT_NONE) {
         /* Back at the start after a card was pulled: say what happened. */
-        view_notice_box(x, msg, y, str_body(c->state, c->notice, c->lang), sc(x, TYPE_SMALL));
+        view_notice_box(x, msg, y, ui_care_body(c, str_body(c->state, c->notice, c->lang)), sc(x, TYPE_SMALL));
         y += line_h(sc(x, TYPE_SMALL), 3) + sc(x, 32) + x->m / 2;
-        body = str_body(c->state, NT_NONE, c->lang);
+        body = ui_care_done_button(c) ? NULL : str_body(c->state, NT_NONE, c->lang);
     }
     y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 4, ALIGN_CENTER, UI_RGB_TEXT);
-    if (c->state == ST_IDLE) {
-        int bottom = msg.y + msg.h;
+    y = view_stack(x, msg, y, TXT_INFO, ui_care_station(v, c, in), sc(x, TYPE_INFO), false, 2, ALIGN_CENTER,
+                   UI_RGB_MUTED);
+    view_care_figure(x, c, msg, y);
+}
+
+/* The picture of an outcome, or the sign of life of a wait, in what is
+ * left of the column under the words. */
+static void view_care_figure(view_ctx *x, const core *c, ui_rect msg, int y)
+{
+    ui_view *v = x->v;
+    int bottom = msg.y + msg.h;
+
+    if (ui_care_picture(c) != UI_PIC_NONE) {
         /* Big enough to read at arm's length, small enough to rasterise fast. */
         int ph = bottom - y < sc(x, 420) ? bottom - y : sc(x, 420), pw = ph * 3 / 2;
         if (pw > msg.w) {
             pw = msg.w;
             ph = pw * 2 / 3;
         }
-        if (ph > 0) {
+        if (ph > sc(x, 60)) {
             v->show_picture = true;
+            v->picture_id = ui_care_picture(c);
             v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y + (bottom - y - ph) / 2, pw, ph };
+        }
+    } else if (ui_care_spinner(c)) {
+        int d = bottom - y < sc(x, 180) ? bottom - y : sc(x, 180);
+        if (d > sc(x, 40)) {
+            v->show_spinner = true;
+            v->spinner = (ui_rect){ msg.x + (msg.w - d) / 2, y + (bottom - y - d) / 2, d, d };
         }
     }
 }

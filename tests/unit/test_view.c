@@ -18,6 +18,11 @@
 #include "ui/view.h"
 
 static ui_fonts *fonts;
+/* [terminal] counter and counter_hours as long as a station is likely to
+ * write them, so that every refusal is checked with them on screen. */
+#define STATION_COUNTER "门诊楼一层东侧 社保服务窗口（挂号处旁）"
+#define STATION_HOURS "周一至周五 8:00-12:00，14:00-17:30"
+
 static char root[1024];
 
 typedef struct { core_state s; core_notice n; int tries; } screen;
@@ -190,7 +195,7 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
                 ui_view v;
                 char what[160];
                 ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678",
-                                     &service_sample };
+                                     &service_sample, STATION_COUNTER, STATION_HOURS };
                 make_core(&c, &screens[i], (core_lang)lang);
                 ui_view_build(&v, &c, &in);
                 snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
@@ -205,12 +210,99 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
     T_CHECK(checked_texts > 500);
 }
 
+/* Issue 13 items 4-7: a card left behind (card_left: the reminder, the
+ * holder's name gone), checked at every size and language like the rest;
+ * the picture, the sign of life, btn.done and the station's line where
+ * each belongs. */
+static const screen care_screens[] = {
+    { ST_SUCCESS, NT_NONE, -1 }, { ST_TAKE_CARD, NT_CANCELLED, -1 }, { ST_TAKE_CARD, NT_TIMED_OUT, -1 },
+    { ST_CARD_BLOCKED, NT_NONE, -1 }, { ST_CARD_BLOCKED, NT_CARD_LOCKED, -1 },
+    { ST_CARD_REJECTED, NT_CARD_LOST, -1 }, { ST_CARD_REJECTED, NT_CARD_UNREADABLE, -1 },
+    { ST_ERROR, NT_CARD_ERROR, -1 }, { ST_ERROR, NT_CHANGE_UNKNOWN, -1 }, { ST_ERROR, NT_RESET_VOID, -1 },
+    { ST_OUT_OF_SERVICE, NT_BUREAU_UNREACHABLE, -1 }, { ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, -1 },
+};
+
+static bool has_text(const ui_view *v, const char *text)
+{
+    for (int i = 0; i < v->n_texts; i++)
+        if (strstr(v->texts[i].text, text))
+            return true;
+    return false;
+}
+
+T_TEST(outcome_screens_care_for_the_citizen)
+{
+    /* CARD_BLOCKED locked for good: with the reset offered (btn.forgot and
+     * its longer text) a landscape screen has no room left for it. */
+    static const struct { core_state s; ui_picture pic; bool spin; } figures[] = {
+        { ST_IDLE, UI_PIC_INSERT_CARD, false }, { ST_SUCCESS, UI_PIC_SUCCESS, false },
+        { ST_TAKE_CARD, UI_PIC_TAKE_CARD, false }, { ST_CARD_BLOCKED, UI_PIC_BLOCKED, false },
+        { ST_CARD_REJECTED, UI_PIC_REJECTED, false }, { ST_OUT_OF_SERVICE, UI_PIC_OUT_OF_SERVICE, false },
+        { ST_ERROR, UI_PIC_TAKE_CARD, false },
+        { ST_READING_CARD, UI_PIC_NONE, true }, { ST_VERIFYING, UI_PIC_NONE, true },
+        { ST_CHANGING, UI_PIC_NONE, true }, { ST_RESET_REQUESTING, UI_PIC_NONE, true },
+        { ST_RESET_AUTHORIZING, UI_PIC_NONE, true }, { ST_RESETTING, UI_PIC_NONE, true },
+    };
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (int lang = 0; lang < LANG__LAST; lang++) {
+            ui_view_input in = { sizes[z].w, sizes[z].h, keypad, "A12***678", NULL, STATION_COUNTER,
+                                 STATION_HOURS };
+            for (size_t i = 0; i < sizeof care_screens / sizeof care_screens[0]; i++) {
+                core c;
+                ui_view v;
+                char what[160];
+                make_core(&c, &care_screens[i], (core_lang)lang);
+                c.card_left = true;
+                memset(c.holder, 0, sizeof c.holder); /* as core_card_left leaves it */
+                ui_view_build(&v, &c, &in);
+                snprintf(what, sizeof what, "%dx%d-%s-%s-%s-card_left", sizes[z].w, sizes[z].h,
+                         lang == LANG_ZH ? "zh" : "en", core_state_name(care_screens[i].s),
+                         care_screens[i].n ? core_notice_name(care_screens[i].n) : "plain");
+                check_view(&v, what);
+                render_png(&v, what);
+                T_CHECK(has_text(&v, str_get(S_TAKE_CARD_REMINDER, (core_lang)lang)));
+                T_CHECK(!has_text(&v, "张*明"));
+            }
+            for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+                core c;
+                ui_view v;
+                screen sc = { figures[i].s, figures[i].s == ST_CARD_BLOCKED ? NT_CARD_LOCKED : NT_NONE, -1 };
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_EQ_INT(v.show_picture ? (int)v.picture_id : UI_PIC_NONE, figures[i].pic);
+                T_EQ_INT(v.show_spinner, figures[i].spin);
+                /* Where the citizen must go elsewhere: the counter, its hours, 12333. */
+                bool station = figures[i].s == ST_CARD_BLOCKED || figures[i].s == ST_CARD_REJECTED ||
+                               figures[i].s == ST_OUT_OF_SERVICE || figures[i].s == ST_ERROR;
+                T_EQ_INT(has_text(&v, "12333"), station || (figures[i].s == ST_ERROR));
+                T_EQ_INT(has_text(&v, "社保服务窗口（挂号处旁）"), station);
+                T_EQ_INT(has_text(&v, "14:00-17:30"), station);
+            }
+            {
+                /* IDLE for the citizen who pulled the card mid-change: advice
+                 * that costs nothing, and btn.done to clear it. */
+                core c;
+                ui_view v;
+                screen sc = { ST_IDLE, NT_CHANGE_UNKNOWN, -1 };
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_CHECK(ui_view_find(&v, "btn.done") >= 0);
+                T_CHECK(has_text(&v, str_get(S_UNKNOWN_GONE, (core_lang)lang)));
+                sc.n = NT_CARD_REMOVED;
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_CHECK(ui_view_find(&v, "btn.done") < 0);
+            }
+        }
+    }
+}
+
 T_TEST(targets_are_finger_sized_on_the_reference_panel)
 {
     /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
 
     make_core(&c, &sc, LANG_ZH);
@@ -234,7 +326,7 @@ T_TEST(the_last_try_stays_in_view_whatever_the_notice)
 {
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 };
     bool seen = false;
 
@@ -256,7 +348,7 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     core c;
     ui_view v;
     static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
-    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL };
+    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
     int k;
 
@@ -463,6 +555,7 @@ int main(void)
         T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
         T_CASE(wrapping_breaks_between_words_and_cjk_characters),
         T_CASE(chinese_lines_break_where_they_read_well),
+        T_CASE(outcome_screens_care_for_the_citizen),
         T_CASE(a_rare_name_character_uses_the_fallback),
         T_CASE(every_text_has_at_least_7_to_1_contrast),
     };
