@@ -374,6 +374,14 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         u->picture_h[id] = r.h;
     }
 show:
+    /* Memory: the idle screen's picture (it always comes back) and the one
+     * on screen; the others are made again, ahead of time, when needed. */
+    for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
+        if (i != (int)id && i != UI_PIC_INSERT_CARD && u->picture[i]) {
+            SDL_DestroyTexture(u->picture[i]);
+            u->picture[i] = NULL;
+        }
+    }
     if (u->picture[id]) {
         int tw, th;
         SDL_QueryTexture(u->picture[id], NULL, NULL, &tw, &th);
