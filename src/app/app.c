@@ -113,6 +113,8 @@ static void app_core_init(app *a)
     cc.bureau_timeout_ms = (uint32_t)a->cfg.status_timeout_ms + 500u;
     cc.card_timeout_ms = 20000;
     cc.notice_ms = 8000;
+    cc.take_card_ms = (uint32_t)a->cfg.take_card_s * 1000u;
+    cc.unknown_notice_ms = (uint32_t)a->cfg.change_unknown_s * 1000u;
     cc.offline_allow = a->cfg.offline_policy == CFG_OFFLINE_ALLOW;
     cc.scramble = a->cfg.scramble_keypad;
     cc.lang = strcmp(a->cfg.language, "en") == 0 ? LANG_EN : LANG_ZH;

@@ -92,6 +92,9 @@ static cJSON *control_state_json(app *a)
         cJSON_AddStringToObject(o, "notice", n);
     if (a->core->notice == NT_TIMEOUT_WARNING)
         cJSON_AddNumberToObject(o, "seconds_left", core_warning_seconds_left(a->core));
+    /* The card was left behind and the screen reminds (core_card_left). */
+    if (a->core->card_left)
+        cJSON_AddBoolToObject(o, "card_left", true);
     cJSON_AddNumberToObject(o, "frames", (double)display_frames(a->disp));
     cJSON_AddStringToObject(o, "card", a->core->card_present ? "present" : "absent");
     if (a->core->card_number[0]) {

@@ -35,6 +35,7 @@ struct app_display {
     uint64_t frames;
     int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
     int prefetch_tries;
+    uint64_t spin_step;      /* the sign of life's step last drawn */
 };
 
 app_display *display_new(bool overlay)
@@ -151,7 +152,7 @@ static void display_build_view(app *a)
     SDL_GetRendererOutputSize(d->ren, &w, &h);
     mask_card(a->core->card_number, d->card_masked);
     in = (ui_view_input){ w, h, d->keypad, a->core->card_number[0] ? d->card_masked : "", &a->svc,
-                          display_measure, d };
+                          display_measure, d, a->cfg.counter, a->cfg.counter_hours };
     ui_view_build(&d->view, a->core, &in);
 }
 
@@ -178,7 +179,7 @@ bool display_open_assets(app *a, char *err, size_t errlen)
      * and the first screen's words render on this one. */
     display_build_view(a);
     if (d->view.show_picture)
-        ui_renderer_prepare_picture(d->ur, d->view.picture.w, d->view.picture.h);
+        ui_renderer_prepare_picture(d->ur, d->view.picture_id, d->view.picture.w, d->view.picture.h);
     return true;
 }
 
@@ -231,6 +232,25 @@ void display_present(app *a)
                   (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur));
     app_stats_tap_presented(&a->stats, t1);
     a->dirty = false;
+}
+
+uint64_t display_deadline(const app *a)
+{
+    if (!a->disp->view.show_spinner)
+        return 0;
+    /* The renderer steps on SDL's clock: wake at its next step. */
+    return app_now_ms() + (RENDER_SPIN_MS - SDL_GetTicks() % RENDER_SPIN_MS);
+}
+
+void display_due(app *a)
+{
+    uint64_t t = SDL_GetTicks();
+
+    /* The step shown is SDL_GetTicks()'s; a redraw in each new step. */
+    if (a->disp->view.show_spinner && t / RENDER_SPIN_MS != a->disp->spin_step) {
+        a->disp->spin_step = t / RENDER_SPIN_MS;
+        a->dirty = true;
+    }
 }
 
 void display_toggle_overlay(app *a)
@@ -316,8 +336,12 @@ void display_prefetch(app *a)
     c.now_ms = a->core->now_ms;
     c.warning_end_ms = a->core->warning_end_ms;
     SDL_GetRendererOutputSize(d->ren, &w, &h);
-    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc, display_measure, d };
+    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc,
+                          display_measure, d, a->cfg.counter, a->cfg.counter_hours };
     ui_view_build(&d->scratch, &c, &in);
+    /* The next screens' pictures rasterise on the second core meanwhile. */
+    if (d->scratch.show_picture)
+        ui_renderer_prepare_picture(d->ur, d->scratch.picture_id, d->scratch.picture.w, d->scratch.picture.h);
     /* One text per idle turn; a step that cannot finish (the cache is full
      * of what is on screen) is given up after as many turns as it has texts,
      * so idle time never turns into a busy loop. */

@@ -42,6 +42,12 @@ void display_prefetch_restart(app_display *d);
 bool display_prefetching(const app_display *d);
 void display_prefetch(app *a);
 
+/* The sign of life of a wait (view show_spinner) moves on its own: when
+ * the next step of it is due (0: nothing moves), and a frame marked dirty
+ * when it is. */
+uint64_t display_deadline(const app *a);
+void display_due(app *a);
+
 /* Writes what is on screen now as a PNG: a regular file, not through a
  * symlink, never into the outbox. false with a reason in err. */
 bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, size_t errlen);

@@ -242,6 +242,11 @@ static void fx_effects(app *a, core_effects *fx)
                 log_err("service", "the dead letters could not be moved back");
             fx_service_refresh(a);
             break;
+        case FX_REMIND_CARD:
+            /* The screen shows the reminder (the view reads card_left); a
+             * sound or voice for it hooks in here. */
+            log_info("app", "a card is still in the reader: reminded");
+            break;
         default:
             break;
         }
@@ -270,7 +275,8 @@ void fx_feed(app *a, core_event *ev)
     core_effects fx;
     const core *c = a->core;
     /* What the screen shows of the core: a frame is drawn only when it moves. */
-    int before[6] = { c->state, c->notice, c->entry_len, c->lang, c->tries_left, (int)c->entry_gen };
+    int before[7] = { c->state, c->notice, c->entry_len, c->lang, c->tries_left, (int)c->entry_gen,
+                      c->card_left };
 
     ev->now_ms = app_now_ms();
     core_handle(a->core, ev, &fx);
@@ -278,7 +284,8 @@ void fx_feed(app *a, core_event *ev)
     if (ev->type == EV_CARD_ANSWER || ev->type == EV_BUREAU_ANSWER || ev->type == EV_RESET_ANSWER)
         explicit_bzero(ev, sizeof *ev);
     if (before[0] != (int)c->state || before[1] != (int)c->notice || before[2] != c->entry_len ||
-        before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen)
+        before[3] != (int)c->lang || before[4] != c->tries_left || before[5] != (int)c->entry_gen ||
+        before[6] != (int)c->card_left)
         a->dirty = true;
     fx_note_state(a);
 }

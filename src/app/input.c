@@ -55,6 +55,7 @@ static void input_widget_action(app *a, const ui_view *v, int idx)
     case W_BTN_EXIT: ev.type = EV_CANCEL; break;
     case W_BTN_FORGOT: ev.type = EV_FORGOT; break;
     case W_BTN_RESET: ev.type = EV_RESET; break;
+    case W_BTN_DONE: ev.type = EV_CONTINUE; break;
     default: break;
     }
     if (ev.type != EV__LAST)

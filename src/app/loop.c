@@ -104,6 +104,7 @@ static int loop_wait_ms(app *a, const loop_state *l)
     next = app_earlier(next, l->wd_next_ms);
     next = app_earlier(next, input_deadline(a));
     next = app_earlier(next, fx_deadline(a));
+    next = app_earlier(next, display_deadline(a));
     if (next == 0)
         return 60000; /* nothing due: sleep until an event arrives */
     ms = (int64_t)next - (int64_t)t;
@@ -164,6 +165,7 @@ void loop_run(app *a)
         control_due(a);
         fx_due(a);
         input_due(a);
+        display_due(a);
         loop_after_events(a, &l);
         if (a->dirty)
             display_present(a);

@@ -27,10 +27,18 @@ typedef enum { CFG_OFFLINE_ALLOW, CFG_OFFLINE_DENY } cfg_offline;
 #define CFG_KEYS_MAX 48
 /* The longest config path whose name a message can give whole. */
 #define CFG_SOURCE_MAX 4096
+/* [terminal] counter and counter_hours: characters (not bytes) each, so
+ * that the text fits its line on screen in either script. */
+#define CFG_STATION_CHARS 40
 
 typedef struct kiosk_config {
     /* [terminal] */
     char terminal_id[64];            /* id: sent as X-Terminal-Id and in every event */
+    /* The station's own words for a citizen the kiosk cannot help: where
+     * the nearest counter is and when it is open. Free UTF-8 text shown
+     * as it is, CFG_STATION_CHARS characters at most; "" = not said. */
+    char counter[CFG_STATION_CHARS * 4 + 1];
+    char counter_hours[CFG_STATION_CHARS * 4 + 1];
     /* [display] */
     bool fullscreen;
     int width, height;               /* 0 = desktop size; only allowed when fullscreen */
@@ -39,6 +47,8 @@ typedef struct kiosk_config {
     int idle_timeout_s;              /* seconds without a touch before the countdown */
     int warning_s;                   /* length of the visible countdown */
     bool scramble_keypad;
+    int take_card_s;                 /* a card left on an "take your card" screen: remind after */
+    int change_unknown_s;            /* IDLE's "change unknown" for the citizen who pulled the card */
     /* [pin] */
     int pin_length;
     char pin_initial[CFG_MAX_INITIAL][17]; /* each exactly pin_length digits */

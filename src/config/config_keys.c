@@ -26,6 +26,7 @@ static bool cfg_parse_word(const cfg_key *k, kiosk_config *c, const char *v, cha
 static bool cfg_parse_initial(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_code_hash(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 static bool cfg_parse_terminal_id(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
+static bool cfg_parse_station_text(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n);
 
 static const cfg_choice cfg_bool[] = {
     { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 }, { "1", 1 }, { "0", 0 }, { NULL, 0 },
@@ -63,6 +64,11 @@ const cfg_key cfg_keys[] = {
      * Both programs refuse an id kiosk-sync could not send (the rule is
      * config_terminal_id_valid), so none reaches a record either. */
     { "terminal", "id", cfg_parse_terminal_id, CFG_FIELD(terminal_id), "TEST-0001", 0, 0, NULL, 0 },
+    /* Where a citizen the kiosk cannot help goes next: the station's own
+     * words, shown beside the 12333 helpline on refusals and errors. */
+    { "terminal", "counter", cfg_parse_station_text, CFG_FIELD(counter), "", 0, CFG_STATION_CHARS, NULL, 0 },
+    { "terminal", "counter_hours", cfg_parse_station_text, CFG_FIELD(counter_hours), "", 0,
+      CFG_STATION_CHARS, NULL, 0 },
 
     /* A kiosk covers the whole screen; 0 x 0 takes the desktop's size. */
     K_BOOL("display", "fullscreen", fullscreen, "true"),
@@ -74,6 +80,12 @@ const cfg_key cfg_keys[] = {
     K_INT("ui", "idle_timeout_s", idle_timeout_s, "30", 5, 600),
     K_INT("ui", "warning_s", warning_s, "15", 3, 120),
     K_BOOL("ui", "scramble_keypad", scramble_keypad, "false"),
+    /* A card left in the reader (and the holder's name beside it) must not
+     * wait for the next person: remind after this, and drop the name. */
+    K_INT("ui", "take_card_s", take_card_s, "15", 5, 300),
+    /* "We cannot tell whether the PIN changed" is for the citizen who
+     * pulled the card: a tap or the next card clears it sooner. */
+    K_INT("ui", "change_unknown_s", change_unknown_s, "30", 5, 300),
 
     /* Social security cards use six-digit PINs, issued as 123456. */
     K_INT("pin", "length", pin_length, "6", CFG_PIN_MIN, CFG_PIN_MAX),
@@ -232,6 +244,64 @@ static bool cfg_parse_terminal_id(const cfg_key *k, kiosk_config *c, const char 
 
     if (!cfg_unquote(k, &v, &len, why, n) || !cfg_id_check(v, len, why, n))
         return false;
+    cfg_store_text(k, c, v, len);
+    return true;
+}
+
+/* One UTF-8 character at p (at most `left` bytes): its length, or 0 when
+ * it is not well formed (a stray byte, an overlong form, a surrogate,
+ * past U+10FFFF), with its code point in *cp. */
+static size_t cfg_utf8(const unsigned char *p, size_t left, unsigned long *cp)
+{
+    static const struct { unsigned char mask, lead; size_t len; unsigned long min; } forms[] = {
+        { 0x80, 0x00, 1, 0 }, { 0xE0, 0xC0, 2, 0x80 }, { 0xF0, 0xE0, 3, 0x800 }, { 0xF8, 0xF0, 4, 0x10000 },
+    };
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        if ((p[0] & forms[f].mask) != forms[f].lead)
+            continue;
+        if (forms[f].len > left)
+            return 0;
+        *cp = p[0] & (unsigned char)~forms[f].mask;
+        for (size_t i = 1; i < forms[f].len; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            *cp = (*cp << 6) | (p[i] & 0x3Fu);
+        }
+        if (*cp < forms[f].min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
+            return 0;
+        return forms[f].len;
+    }
+    return 0;
+}
+
+/* The station's text goes on a citizen's screen as it is: well-formed
+ * UTF-8, no control character (which could hide text or break a line),
+ * and no longer than k->max characters (it must fit its line). */
+static bool cfg_parse_station_text(const cfg_key *k, kiosk_config *c, const char *v, char *why, size_t n)
+{
+    size_t len, chars = 0;
+    const unsigned char *p;
+
+    if (!cfg_unquote(k, &v, &len, why, n))
+        return false;
+    p = (const unsigned char *)v;
+    for (size_t i = 0; i < len; chars++) {
+        unsigned long cp;
+        size_t step = cfg_utf8(p + i, len - i, &cp);
+        if (step == 0) {
+            text_errf(why, n, "byte %zu is not UTF-8 (save the file as UTF-8)", i + 1);
+            return false;
+        }
+        if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+            text_errf(why, n, "character %zu is a control character", chars + 1);
+            return false;
+        }
+        i += step;
+    }
+    if (chars > (size_t)k->max) {
+        text_errf(why, n, "%zu characters, at most %ld fit on the screen", chars, k->max);
+        return false;
+    }
     cfg_store_text(k, c, v, len);
     return true;
 }

@@ -107,6 +107,7 @@ void core_enter(core *c, core_state s, core_notice n, core_effects *out)
      * start a card operation set awaiting_card after entering. */
     c->awaiting_card = false;
     c->awaiting_bureau = false;
+    c->card_left = false;
     core_wipe_entry(c);
 
     switch (core_states[s].timer) {
@@ -118,8 +119,16 @@ void core_enter(core *c, core_state s, core_notice n, core_effects *out)
         c->deadline_ms = c->now_ms + c->cfg.card_timeout_ms;
         break;
     case TIMER_NOTICE:
+        /* "Change unknown" is for the citizen who just pulled the card: it
+         * waits longer for them to read it (they tap it away, or the next
+         * card replaces it), where "card removed" goes in a few seconds. */
         if (n != NT_NONE)
-            c->deadline_ms = c->now_ms + c->cfg.notice_ms;
+            c->deadline_ms = c->now_ms + (n == NT_CHANGE_UNKNOWN && c->cfg.unknown_notice_ms
+                                          ? c->cfg.unknown_notice_ms : c->cfg.notice_ms);
+        break;
+    case TIMER_LEFT:
+        if (c->card_present && c->cfg.take_card_ms)
+            c->deadline_ms = c->now_ms + c->cfg.take_card_ms;
         break;
     case TIMER_SERVICE:
         c->deadline_ms = c->now_ms + c->cfg.service_idle_ms;
@@ -174,18 +183,47 @@ void core_init(core *c, const core_config *cfg, uint64_t now_ms)
 
 /* ---- timers -------------------------------------------------------------- */
 
+/* IDLE's notice about the last journey is done (read and tapped away, or
+ * its time is up): the plain idle screen, or out of service if the disk
+ * went while it showed. */
+static void core_idle_notice_done(core *c, core_effects *out)
+{
+    if (c->storage_down) {
+        core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_DOWN, out);
+    } else {
+        c->notice = NT_NONE;
+        c->deadline_ms = 0;
+    }
+}
+
+/* A card still in the reader on a screen that asks for it back: remind,
+ * and take the holder's name off the screen before the next person comes
+ * (the card number stays masked, as it was). The screen's notice (why the
+ * card was refused, say) is kept: the reminder is a flag beside it. The
+ * effect repeats each time the timer passes, for a sound that repeats. */
+static void core_card_left(core *c, core_effects *out)
+{
+    if (!c->card_present) {
+        c->deadline_ms = 0;
+        return;
+    }
+    c->card_left = true;
+    explicit_bzero(c->holder, sizeof c->holder);
+    core_fx_add(out, FX_REMIND_CARD, c->gen);
+    c->deadline_ms = c->now_ms + c->cfg.take_card_ms;
+}
+
 static void core_tick(core *c, core_effects *out)
 {
     if (c->deadline_ms == 0 || c->now_ms < c->deadline_ms)
         return;
+    if (core_states[c->state].timer == TIMER_LEFT) {
+        core_card_left(c, out);
+        return;
+    }
     switch (c->state) {
     case ST_IDLE:
-        if (c->storage_down) {
-            core_enter(c, ST_OUT_OF_SERVICE, NT_STORAGE_DOWN, out);
-        } else {
-            c->notice = NT_NONE;
-            c->deadline_ms = 0;
-        }
+        core_idle_notice_done(c, out);
         break;
     case ST_ENTER_OLD_PIN:
     case ST_ENTER_NEW_PIN:
@@ -265,6 +303,8 @@ void core_handle(core *c, const core_event *ev, core_effects *out)
     case EV_CONTINUE:
         if (core_states[c->state].timer == TIMER_IDLE)
             core_touch(c);
+        else if (c->state == ST_IDLE && c->notice != NT_NONE)
+            core_idle_notice_done(c, out); /* btn.done: "I have read it" */
         break;
     case EV_CANCEL:
         if (core_states[c->state].cancel) {

@@ -194,6 +194,8 @@ typedef enum {
     FX_CARD_CHALLENGE,  /* .gen */
     FX_RESET_AUTHORIZE, /* .gen .reset_id .pin_a (the code: a secret) .challenge */
     FX_CARD_RESET,      /* .gen .apdu .apdu_len: after FX_RECORD_INTENT (with .reset_id) */
+    FX_REMIND_CARD,     /* a card left in the reader: the screen says "take your card";
+                           the hook for a sound or a spoken reminder (repeats) */
     FX__LAST
 } core_fx_type;
 
@@ -234,6 +236,10 @@ typedef struct {
     bool service_enabled;       /* a technician code is configured */
     uint32_t service_idle_ms;   /* the service screens leave untouched this long */
     uint32_t reset_timeout_ms;  /* patience for each of the bureau's reset answers */
+    uint32_t take_card_ms;      /* a card left on a screen that asks for it: remind
+                                   after this (and again each time it passes); 0 never */
+    uint32_t unknown_notice_ms; /* how long IDLE says "change unknown" to the citizen
+                                   who pulled the card, unless they tap it away */
 } core_config;
 
 #define CORE_CODE_MIN 4           /* technician code digits; at most PIN_MAX */
@@ -282,6 +288,8 @@ typedef struct {
     int attempts_left;          /* after a wrong code; -1 none said */
     char reset_code[CORE_CODE_LEN + 1]; /* typed, until it leaves with the challenge */
     bool reset_verifying;       /* RESETTING: the card took it; the initial PIN is checked */
+    bool card_left;             /* reminded to take the card (core_card_left): the
+                                   holder's name has been wiped */
 } core;
 
 void core_init(core *c, const core_config *cfg, uint64_t now_ms);

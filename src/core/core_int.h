@@ -16,7 +16,10 @@
  * the card has been read (ACT_READ_OK in core_apply_answer, core_answers.c). */
 /* TIMER_IDLE: the citizen's inactivity (warn, then give up); TIMER_BUREAU:
  * patience for a reset answer from the bureau (cfg.reset_timeout_ms). */
-enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE, TIMER_SERVICE, TIMER_BUREAU };
+/* TIMER_LEFT: a screen that asks for the card back; a card still there
+ * after cfg.take_card_ms gets a reminder (core_card_left). */
+enum core_timer { TIMER_NONE, TIMER_IDLE, TIMER_CARD, TIMER_NOTICE, TIMER_SERVICE, TIMER_BUREAU,
+                  TIMER_LEFT };
 
 /* One row per state: its protocol name, what it shows, and what cancel does.
  * `timer` says which of the core's clocks run there. The rows are in

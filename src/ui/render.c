@@ -24,15 +24,25 @@ typedef struct {
     bool pinned;         /* a button's word: small, shown on most screens, kept */
 } cache_slot;
 
+/* The file of each picture, in the directory of the one the renderer was
+ * given (insert-card.svg). */
+static const char *const picture_files[UI_PIC__LAST] = {
+    [UI_PIC_INSERT_CARD] = "insert-card.svg", [UI_PIC_TAKE_CARD] = "take-card.svg",
+    [UI_PIC_SUCCESS] = "success.svg", [UI_PIC_BLOCKED] = "card-blocked.svg",
+    [UI_PIC_REJECTED] = "card-rejected.svg", [UI_PIC_OUT_OF_SERVICE] = "out-of-service.svg",
+};
+
 struct ui_renderer {
     SDL_Renderer *r;
     ui_fonts *fonts;
-    char *picture_path;
-    SDL_Texture *picture;
-    int picture_w, picture_h;
-    SDL_Thread *raster;          /* rasterising the picture ahead of need */
+    char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
+    SDL_Texture *picture[UI_PIC__LAST];
+    int picture_w[UI_PIC__LAST], picture_h[UI_PIC__LAST];
+    SDL_Thread *raster;          /* rasterising a picture ahead of need */
     SDL_Surface *raster_out;
+    ui_picture raster_id;
     int raster_w, raster_h;
+    SDL_atomic_t raster_done;    /* the thread has finished: taking it will not wait */
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
     uint64_t last_frame_start; /* texts used since then are on screen */
@@ -50,7 +60,16 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
         return NULL;
     u->r = r;
     u->fonts = fonts;
-    u->picture_path = picture_path ? strdup(picture_path) : NULL;
+    if (picture_path) {
+        const char *slash = strrchr(picture_path, '/');
+        int dir = slash ? (int)(slash - picture_path + 1) : 0;
+        for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
+            size_t n = (size_t)dir + strlen(picture_files[i]) + 1;
+            u->picture_path[i] = malloc(n);
+            if (u->picture_path[i])
+                snprintf(u->picture_path[i], n, "%.*s%s", dir, picture_path, picture_files[i]);
+        }
+    }
     return u;
 }
 
@@ -67,21 +86,13 @@ static SDL_Surface *picture_load(const char *path, int w, int h)
 static int picture_thread(void *ud)
 {
     ui_renderer *u = ud;
-    u->raster_out = picture_load(u->picture_path, u->raster_w, u->raster_h);
+    u->raster_out = picture_load(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
+    SDL_AtomicSet(&u->raster_done, 1);
     return 0;
 }
 
-void ui_renderer_prepare_picture(ui_renderer *u, int w, int h)
-{
-    if (u->picture_path == NULL || u->raster != NULL || w <= 0 || h <= 0)
-        return;
-    u->raster_w = w;
-    u->raster_h = h;
-    u->raster = SDL_CreateThread(picture_thread, "picture", u);
-}
-
-/* Takes the rasterised picture if a thread made one at that size. */
-static SDL_Surface *picture_take(ui_renderer *u, int w, int h)
+/* Takes the rasterised picture if a thread made that one at that size. */
+static SDL_Surface *picture_take(ui_renderer *u, ui_picture id, int w, int h)
 {
     SDL_Surface *s = NULL;
 
@@ -89,7 +100,7 @@ static SDL_Surface *picture_take(ui_renderer *u, int w, int h)
         return NULL;
     SDL_WaitThread(u->raster, NULL);
     u->raster = NULL;
-    if (u->raster_w == w && u->raster_h == h)
+    if (u->raster_id == id && u->raster_w == w && u->raster_h == h)
         s = u->raster_out;
     else
         SDL_FreeSurface(u->raster_out);
@@ -97,19 +108,58 @@ static SDL_Surface *picture_take(ui_renderer *u, int w, int h)
     return s;
 }
 
+/* A picture rasterised ahead becomes its texture, if the thread is done
+ * (never waits for it). */
+static void picture_collect(ui_renderer *u)
+{
+    ui_picture id = u->raster_id;
+    int w = u->raster_w, h = u->raster_h;
+    SDL_Surface *s;
+
+    if (u->raster == NULL || !SDL_AtomicGet(&u->raster_done))
+        return;
+    s = picture_take(u, id, w, h);
+    if (s == NULL)
+        return;
+    if (u->picture[id])
+        SDL_DestroyTexture(u->picture[id]);
+    u->picture[id] = SDL_CreateTextureFromSurface(u->r, s);
+    u->picture_w[id] = w;
+    u->picture_h[id] = h;
+    SDL_FreeSurface(s);
+}
+
+void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
+{
+    if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL || w <= 0 || h <= 0)
+        return;
+    picture_collect(u);
+    if (u->picture[id] && u->picture_w[id] == w && u->picture_h[id] == h)
+        return; /* ready */
+    if (u->raster != NULL)
+        return; /* one at a time; the caller asks again in a later idle turn */
+    u->raster_id = id;
+    u->raster_w = w;
+    u->raster_h = h;
+    SDL_AtomicSet(&u->raster_done, 0);
+    u->raster = SDL_CreateThread(picture_thread, "picture", u);
+}
+
 void ui_renderer_free(ui_renderer *u)
 {
     if (u == NULL)
         return;
-    SDL_FreeSurface(picture_take(u, u->raster_w, u->raster_h));
+    SDL_FreeSurface(picture_take(u, UI_PIC_NONE, 0, 0));
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
         if (u->cache[i].tex)
             SDL_DestroyTexture(u->cache[i].tex);
     }
-    if (u->picture)
-        SDL_DestroyTexture(u->picture);
-    free(u->picture_path);
+    for (int i = 0; i < UI_PIC__LAST; i++) {
+        if (u->picture[i])
+            SDL_DestroyTexture(u->picture[i]);
+        free(u->picture_path[i]);
+    }
     free(u);
 }
 
@@ -290,37 +340,73 @@ static void draw_dots(ui_renderer *u, const ui_view *v)
                   i < v->dots_filled ? 0 : (rad / 5 > 2 ? rad / 5 : 2), UI_RGB_DOT);
 }
 
-static void draw_picture(ui_renderer *u, ui_rect r)
+static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
 {
     SDL_Rect dst = { r.x, r.y, r.w, r.h };
 
-    if (u->picture_path == NULL)
+    if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL)
         return;
-    if (u->picture == NULL || u->picture_w != r.w || u->picture_h != r.h) {
-        /* Rasterised at the size shown, so it stays sharp at any resolution. */
-        SDL_Surface *s = picture_take(u, r.w, r.h);
+    if (u->picture[id] == NULL || u->picture_w[id] != r.w || u->picture_h[id] != r.h) {
+        /* Rasterised at the size shown, so it stays sharp at any resolution;
+         * normally on the second core ahead of time (display.c's prefetch). */
+        SDL_Surface *s = NULL;
+        picture_collect(u);
+        if (u->picture[id] && u->picture_w[id] == r.w && u->picture_h[id] == r.h)
+            goto show; /* it was ready */
+        /* The thread at work on this very one: waiting is the quickest. */
+        if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
+            s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
-            s = picture_load(u->picture_path, r.w, r.h);
-        if (u->picture)
-            SDL_DestroyTexture(u->picture);
-        u->picture = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
+            s = picture_load(u->picture_path[id], r.w, r.h);
+        if (u->picture[id])
+            SDL_DestroyTexture(u->picture[id]);
+        u->picture[id] = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
         if (s) {
             dst.w = s->w;
             dst.h = s->h;
             SDL_FreeSurface(s);
         } else {
-            log_warn("ui", "cannot load %s: %s", u->picture_path, IMG_GetError());
-            free(u->picture_path);
-            u->picture_path = NULL; /* say it once, not every frame */
+            log_warn("ui", "cannot load %s: %s", u->picture_path[id], IMG_GetError());
+            free(u->picture_path[id]);
+            u->picture_path[id] = NULL; /* say it once, not every frame */
         }
-        u->picture_w = r.w;
-        u->picture_h = r.h;
+        u->picture_w[id] = r.w;
+        u->picture_h[id] = r.h;
     }
-    if (u->picture) {
+show:
+    /* Memory: the idle screen's picture (it always comes back) and the one
+     * on screen; the others are made again, ahead of time, when needed. */
+    for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
+        if (i != (int)id && i != UI_PIC_INSERT_CARD && u->picture[i]) {
+            SDL_DestroyTexture(u->picture[i]);
+            u->picture[i] = NULL;
+        }
+    }
+    if (u->picture[id]) {
         int tw, th;
-        SDL_QueryTexture(u->picture, NULL, NULL, &tw, &th);
+        SDL_QueryTexture(u->picture[id], NULL, NULL, &tw, &th);
         dst = (SDL_Rect){ r.x + (r.w - tw) / 2, r.y + (r.h - th) / 2, tw, th };
-        SDL_RenderCopy(u->r, u->picture, NULL, &dst);
+        SDL_RenderCopy(u->r, u->picture[id], NULL, &dst);
+    }
+}
+
+/* The sign of life of a wait: eight squares round a circle, one of them
+ * dark and large, moving on one place every RENDER_SPIN_MS. Fills only:
+ * a handful of rectangles cost nothing next to a frame's copy. The shape
+ * moves, not only a colour. */
+static void draw_spinner(ui_renderer *u, ui_rect r)
+{
+    int phase = (int)(SDL_GetTicks() / RENDER_SPIN_MS % 8);
+    int rad = r.w / 2 - r.w / 10;
+    static const int cx8[8] = { 0, 707, 1000, 707, 0, -707, -1000, -707 };
+    static const int cy8[8] = { -1000, -707, 0, 707, 1000, 707, 0, -707 };
+
+    for (int i = 0; i < 8; i++) {
+        int age = (phase - i + 8) % 8; /* 0: the leading square */
+        int side = age == 0 ? r.w / 6 : age < 3 ? r.w / 8 : r.w / 11;
+        uint32_t rgb = age == 0 ? UI_RGB_TEXT : age < 3 ? 0x555555 : 0x999999;
+        int x = r.x + r.w / 2 + cx8[i] * rad / 1000, y = r.y + r.h / 2 + cy8[i] * rad / 1000;
+        fill(u->r, (ui_rect){ x - side / 2, y - side / 2, side, side }, rgb);
     }
 }
 
@@ -416,7 +502,9 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
         }
     }
     if (v->show_picture)
-        draw_picture(u, v->picture);
+        draw_picture(u, v->picture_id, v->picture);
+    if (v->show_spinner)
+        draw_spinner(u, v->spinner);
     if (v->show_dots)
         draw_dots(u, v);
     for (int i = 0; i < v->n_widgets; i++) {

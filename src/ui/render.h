@@ -14,13 +14,20 @@
 
 typedef struct ui_renderer ui_renderer;
 
-/* Borrows `r` and `fonts` (the caller keeps them); copies picture_path. */
+/* The sign of life of a wait moves on this often: a few redraws a second
+ * are enough to show the kiosk is working, and cost little. */
+#define RENDER_SPIN_MS 125
+
+/* Borrows `r` and `fonts` (the caller keeps them). picture_path is the
+ * idle screen's picture; the other screens' (view.h, ui_picture) are its
+ * neighbours in the same directory. */
 ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path);
 void ui_renderer_free(ui_renderer *u);
 
-/* Starts rasterising the idle screen's picture at w x h on a thread, so
- * the first frame does not wait for it on the UI thread. */
-void ui_renderer_prepare_picture(ui_renderer *u, int w, int h);
+/* Starts rasterising picture `id` at w x h on a thread (one at a time),
+ * so the frame that shows it does not wait for it on the UI thread: the
+ * first frame's, and the next screens' as display.c prepares them. */
+void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h);
 
 /* Renders into the text cache up to `budget` texts of `v` that are not
  * there yet, never evicting what the last frame showed or what was prepared

@@ -70,6 +70,15 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_IDLE_TRIES] = { "密码连续输错多次，卡片将被锁定", "Several wrong PINs in a row lock the card" },
     [S_TOO_SIMPLE_FMT] = { "新密码过于简单，不能使用：数字全部相同（如%s），或数字连续（如%s、%s）。请换一个",
                            "That PIN is too easy to guess: all the same digit (like %s) or digits in a row (like %s or %s). Please choose another" },
+    [S_BTN_DONE] = { "知道了", "I understand" },
+    [S_UNKNOWN_GONE] = { "刚才的卡片在修改密码时被拔出，无法确认密码是否已修改。办理记录已报送社保部门，请到社保服务窗口查询结果，不要在药店等处试输密码",
+                         "The last card was removed mid-change, so its PIN may or may not be new. The bureau has the record: ask at a service counter, not by trying a PIN in a shop" },
+    [S_UNKNOWN_ADVICE] = { "无法确认密码是否已修改。办理记录已报送社保部门。请取回卡片，到社保服务窗口查询结果，不要在药店等处试输密码",
+                           "We cannot tell whether your PIN changed. The record has been sent to the bureau. Please take your card and ask at a service counter, rather than trying a PIN at a pharmacy" },
+    [S_TAKE_CARD_REMINDER] = { "请取走您的卡", "Please take your card" },
+    [S_STATION_COUNTER] = { "最近的服务窗口：%s", "Nearest service counter: %s" },
+    [S_STATION_HOURS] = { "办理时间：%s", "Open: %s" },
+    [S_STATION_HOTLINE] = { "咨询电话：12333", "Helpline: 12333" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {

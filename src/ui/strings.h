@@ -73,6 +73,14 @@ typedef enum {
     S_IDLE_WHICH_PIN,
     S_IDLE_TRIES,
     S_TOO_SIMPLE_FMT,  /* %s same digit, %s run up, %s run down */
+    /* Issue 13 items 4, 6, 7 (view_care.c). */
+    S_BTN_DONE,        /* IDLE: "I have read it" */
+    S_UNKNOWN_GONE,    /* IDLE after a card pulled mid-change: for that citizen */
+    S_UNKNOWN_ADVICE,  /* ERROR change_unknown, card still in: advice that costs nothing */
+    S_TAKE_CARD_REMINDER,
+    S_STATION_COUNTER, /* %s: [terminal] counter */
+    S_STATION_HOURS,   /* %s: [terminal] counter_hours */
+    S_STATION_HOTLINE, /* the 12333 helpline */
     S__LAST
 } str_id;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/linebreak.h"
 #include "util/log.h"
 
 /* One open font per face, resized on demand (TTF_SetFontSize): opening a
@@ -123,21 +124,23 @@ static int text_utf8(const char *s, uint32_t *cp)
     return n;
 }
 
-static bool text_is_cjk(uint32_t cp)
+/* The break marker (linebreak.h) takes no room and is never drawn: it is
+ * left out of what is measured and shaped. Copies text[0, len) without it
+ * into buf (at least len + 1 bytes); returns the bytes kept. */
+static int text_visible(char *buf, const char *text, int len)
 {
-    return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-           (cp >= 0xFF00 && cp <= 0xFFEF) || cp >= 0x20000;
-}
+    int n = 0;
 
-/* Closing punctuation must not start a line. */
-static bool text_no_break_before(uint32_t cp)
-{
-    static const uint32_t closing[] = { 0xFF0C, 0x3002, 0xFF01, 0xFF1F, 0x3001, 0xFF1A, 0xFF1B,
-                                        0xFF09, 0x300B, 0x300D, 0x201D, 0x2019, ',', '.', ':', ';', ')' };
-    for (size_t i = 0; i < sizeof closing / sizeof closing[0]; i++)
-        if (cp == closing[i])
-            return true;
-    return false;
+    for (int i = 0; i < len; i++) {
+        if (i + 2 < len && (unsigned char)text[i] == 0xE2 && (unsigned char)text[i + 1] == 0x80 &&
+            (unsigned char)text[i + 2] == 0x8B) {
+            i += 2;
+            continue;
+        }
+        buf[n++] = text[i];
+    }
+    buf[n] = '\0';
+    return n;
 }
 
 /* Runs of one font: the main font where it has the glyph, else the fallback. */
@@ -162,14 +165,17 @@ static int text_run_len(ui_fonts *f, TTF_Font *main, const char *s, int len, boo
     return i;
 }
 
-int ui_text_line_width(ui_fonts *f, const char *text, int len, int px, bool bold)
+int ui_text_line_width(ui_fonts *f, const char *text_in, int len_in, int px, bool bold)
 {
     TTF_Font *main = ui_font(f, px, bold);
     int total = 0, off = 0;
-    char buf[1024];
+    char buf[1024], vis[1024];
+    const char *text = vis;
+    int len;
 
-    if (main == NULL)
+    if (main == NULL || len_in < 0 || (size_t)len_in >= sizeof vis)
         return 0;
+    len = text_visible(vis, text_in, len_in);
     while (off < len) {
         bool fb;
         int n = text_run_len(f, main, text + off, len - off, &fb);
@@ -192,6 +198,8 @@ static int text_advance(ui_fonts *f, TTF_Font *main, int px, uint32_t cp)
     TTF_Font *font = main;
     int adv = 0;
 
+    if (cp == LB_MARKER)
+        return 0;
     if (f->have_fallback && !TTF_GlyphIsProvided32(main, cp)) {
         TTF_Font *fb = text_font_which(f, px, 2);
         font = fb ? fb : main;
@@ -227,11 +235,7 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
     off[n] = n < WRAP_MAX_CHARS ? len : off[n];
     if (n == WRAP_MAX_CHARS && off[n] < len)
         out->overflow = true;
-    for (int k = 0; k <= n; k++) {
-        uint32_t prev = k > 0 ? cps[k - 1] : 0, cur = k < n ? cps[k] : 0;
-        brk[k] = k == n || (k > 0 && (cur == ' ' || prev == ' ' ||
-                 ((text_is_cjk(prev) || text_is_cjk(cur)) && !text_no_break_before(cur))));
-    }
+    lb_breaks(cps, n, brk);
     while (i < n) {
         int sum = 0, end = i, last = -1;
         while (i < n && cps[i] == ' ')
@@ -280,16 +284,20 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
     }
 }
 
-static SDL_Surface *text_render_line(ui_fonts *f, const char *text, int len, int px, bool bold,
+static SDL_Surface *text_render_line(ui_fonts *f, const char *text_in, int len_in, int px, bool bold,
                                      SDL_Color col, SDL_Color bg)
 {
     TTF_Font *main = ui_font(f, px, bold);
-    int w, x = 0, off = 0;
+    int w, x = 0, off = 0, len;
     SDL_Surface *line = NULL;
-    char buf[1024];
+    char buf[1024], vis[1024];
+    const char *text = vis;
     bool fb;
 
-    if (main == NULL || len <= 0 || (size_t)len >= sizeof buf)
+    if (main == NULL || len_in <= 0 || (size_t)len_in >= sizeof vis)
+        return NULL;
+    len = text_visible(vis, text_in, len_in);
+    if (len <= 0)
         return NULL;
     /* The usual case, one font for the whole line: SDL_ttf shades it straight
      * onto the background (8-bit, antialiased between the two colours), with

@@ -2,8 +2,10 @@
  *
  * SDL_ttf 2.x has no font fallback: a character the kiosk's font subset
  * lacks (a rare character in a holder's name) is drawn from the fallback
- * font, run by run, instead of showing a blank box. Wrapping breaks at
- * spaces and between CJK characters, never before closing punctuation.
+ * font, run by run, instead of showing a blank box. Wrapping breaks where
+ * linebreak.h allows: at spaces, and between Chinese characters but not
+ * before closing or after opening punctuation, nor inside a word kept
+ * whole, nor (in a string that marks them with U+200B) but at a marker.
  * The same wrapping serves the renderer and the overflow test, so what the
  * test measures is what the screen shows.
  */

@@ -61,7 +61,7 @@ static const uint32_t view_widget_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY, [W_KEY_BACK] = UI_RGB_BACK, [W_KEY_OK] = UI_RGB_OK,
     [W_BTN_CANCEL] = UI_RGB_BG, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
-    [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK,
+    [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK, [W_BTN_DONE] = UI_RGB_OK,
 };
 static const uint32_t view_widget_text_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY_TEXT, [W_KEY_BACK] = UI_RGB_KEY_TEXT, [W_KEY_OK] = UI_RGB_KEY_TEXT,
@@ -193,7 +193,8 @@ int view_box(view_ctx *x, ui_box_kind kind, ui_rect col, int y, const char *titl
  * cancel can do something, centred; returns the column above them. */
 static ui_rect view_message_foot(view_ctx *x, const core *c, ui_rect msg, bool forgot)
 {
-    bool action = forgot || c->state == ST_RESET_OFFER, cancel = core_can_cancel(c);
+    bool done = !forgot && c->state != ST_RESET_OFFER && ui_care_done_button(c);
+    bool action = forgot || c->state == ST_RESET_OFFER || done, cancel = core_can_cancel(c);
     int bh = sc(x, 130), gap = x->m;
     int aw = action ? (msg.w < sc(x, 640) ? msg.w : sc(x, 640)) : 0;
     int cw = cancel ? sc(x, 300) : 0;
@@ -205,9 +206,10 @@ static ui_rect view_message_foot(view_ctx *x, const core *c, ui_rect msg, bool f
         aw = msg.w - gap - cw;
     left = msg.x + (msg.w - aw - cw - (action && cancel ? gap : 0)) / 2;
     if (action)
-        view_button(x, forgot ? "btn.forgot" : "btn.reset", forgot ? W_BTN_FORGOT : W_BTN_RESET,
+        view_button(x, done ? "btn.done" : forgot ? "btn.forgot" : "btn.reset",
+                    done ? W_BTN_DONE : forgot ? W_BTN_FORGOT : W_BTN_RESET,
                     (ui_rect){ left, msg.y + msg.h - bh, aw, bh },
-                    str_get(forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang), sc(x, TYPE_BUTTON));
+                    str_get(done ? S_BTN_DONE : forgot ? S_BTN_FORGOT : S_BTN_RESET, c->lang), sc(x, TYPE_BUTTON));
     if (cancel)
         view_button(x, "btn.cancel", W_BTN_CANCEL, (ui_rect){ left + aw + (action ? gap : 0), msg.y + msg.h - bh, cw, bh },
                     str_get(S_BTN_CANCEL, c->lang), sc(x, TYPE_BUTTON));
@@ -252,11 +254,13 @@ static int view_idle_notes(view_ctx *x, const core *c, ui_rect msg, int y)
     return y + box.h + x->m / 2;
 }
 
+static void view_care_figure(view_ctx *x, const core *c, ui_rect msg, int y);
+
 static void view_message_screen(view_ctx *x, const core *c, ui_rect msg)
 {
     ui_view *v = x->v;
     int y = msg.y + x->m;
-    const char *body = str_body(c->state, c->notice, c->lang);
+    const char *body = ui_care_body(c, str_body(c->state, c->notice, c->lang));
     bool forgot = core_can_forget(c); /* a card blocked by wrong PINs */
 
     if (forgot)
@@ -264,27 +268,49 @@ static void view_message_screen(view_ctx *x, const core *c, ui_rect msg)
     msg = view_message_foot(x, c, msg, forgot);
 
     y = view_info(x, c, msg, y, ALIGN_CENTER);
-    y = view_stack(x, msg, y, TXT_HEADING, str_heading_for(c->state, c->notice, c->lang), sc(x, TYPE_LARGE), true,
-                   1, ALIGN_CENTER, UI_RGB_TEXT);
+    /* A card left behind: the reminder takes the heading's place, the
+     * strongest words on the screen; the body still says why. */
+    y = view_stack(x, msg, y, TXT_HEADING,
+                   ui_care_reminder(c) ? ui_care_reminder(c) : str_heading_for(c->state, c->notice, c->lang),
+                   sc(x, TYPE_LARGE), true, 1, ALIGN_CENTER, UI_RGB_TEXT);
     if (c->state == ST_IDLE && c->notice != NT_NONE) {
         /* Back at the start after a card was pulled: say what happened. */
-        y = view_box(x, BOX_NOTICE, msg, y, NULL, 0, str_body(c->state, c->notice, c->lang), sc(x, TYPE_BUTTON));
-        body = str_body(c->state, NT_NONE, c->lang);
+        y = view_box(x, BOX_NOTICE, msg, y, NULL, 0, ui_care_body(c, str_body(c->state, c->notice, c->lang)),
+                     sc(x, TYPE_BUTTON));
+        body = ui_care_done_button(c) ? NULL : str_body(c->state, NT_NONE, c->lang);
     }
     y = view_stack(x, msg, y, TXT_BODY, body, sc(x, TYPE_BODY), false, 1, ALIGN_CENTER, UI_RGB_TEXT);
-    if (c->state == ST_IDLE)
+    if (c->state == ST_IDLE && !ui_care_done_button(c))
         y = view_idle_notes(x, c, msg, y);
-    if (c->state == ST_IDLE) {
-        int bottom = msg.y + msg.h;
+    y = view_stack(x, msg, y, TXT_INFO, ui_care_station(v, c, x->in), sc(x, TYPE_INFO), false, 1, ALIGN_CENTER,
+                   UI_RGB_MUTED);
+    view_care_figure(x, c, msg, y);
+}
+
+/* The picture of an outcome, or the sign of life of a wait, in what is
+ * left of the column under the words. */
+static void view_care_figure(view_ctx *x, const core *c, ui_rect msg, int y)
+{
+    ui_view *v = x->v;
+    int bottom = msg.y + msg.h;
+
+    if (ui_care_picture(c) != UI_PIC_NONE) {
         /* Big enough to read at arm's length, small enough to rasterise fast. */
         int ph = bottom - y < sc(x, 420) ? bottom - y : sc(x, 420), pw = ph * 3 / 2;
         if (pw > msg.w) {
             pw = msg.w;
             ph = pw * 2 / 3;
         }
-        if (ph > 0) {
+        if (ph > sc(x, 60)) {
             v->show_picture = true;
+            v->picture_id = ui_care_picture(c);
             v->picture = (ui_rect){ msg.x + (msg.w - pw) / 2, y + (bottom - y - ph) / 2, pw, ph };
+        }
+    } else if (ui_care_spinner(c)) {
+        int d = bottom - y < sc(x, 180) ? bottom - y : sc(x, 180);
+        if (d > sc(x, 40)) {
+            v->show_spinner = true;
+            v->spinner = (ui_rect){ msg.x + (msg.w - d) / 2, y + (bottom - y - d) / 2, d, d };
         }
     }
 }

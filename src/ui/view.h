@@ -17,7 +17,9 @@ typedef struct { int x, y, w, h; } ui_rect;
 
 typedef enum {
     W_KEY_DIGIT, W_KEY_BACK, W_KEY_OK, W_BTN_CANCEL, W_BTN_LANG, W_BTN_CONTINUE,
-    W_BTN_REQUEUE, W_BTN_EXIT, W_BTN_FORGOT, W_BTN_RESET, W__LAST
+    W_BTN_REQUEUE, W_BTN_EXIT, W_BTN_FORGOT, W_BTN_RESET,
+    W_BTN_DONE,         /* "I have read it": clears IDLE's note for the last citizen */
+    W__LAST
 } ui_widget_kind;
 
 typedef struct {
@@ -51,6 +53,12 @@ typedef struct {
  * BOX_STEP is a step of the PIN change, BOX_STEP_NOW the one the citizen
  * is on (filled: marked by shape, not by colour alone). */
 typedef enum { BOX_PLAIN, BOX_NOTICE, BOX_DIALOG, BOX_INFO, BOX_STEP, BOX_STEP_NOW } ui_box_kind;
+/* The pictures of the message screens (assets/, beside insert-card.svg;
+ * view_care.c says which screen shows which). */
+typedef enum {
+    UI_PIC_NONE, UI_PIC_INSERT_CARD, UI_PIC_TAKE_CARD, UI_PIC_SUCCESS, UI_PIC_BLOCKED,
+    UI_PIC_REJECTED, UI_PIC_OUT_OF_SERVICE, UI_PIC__LAST
+} ui_picture;
 typedef struct { ui_box_kind kind; ui_rect r; } ui_box;
 
 #define UI_MAX_WIDGETS 20
@@ -73,10 +81,16 @@ typedef struct {
     int dots_total, dots_filled;
     bool show_picture;
     ui_rect picture;
+    ui_picture picture_id;
+    /* A sign of life while the card or the bureau is at work: the renderer
+     * animates it (render.c) and the app redraws it a few times a second. */
+    bool show_spinner;
+    ui_rect spinner;
     /* Formatted strings live here so the view owns all it points to. */
     char buf_notice[256], buf_hint[256], buf_card[96], buf_holder[256], buf_warning[128];
     char buf_service[UI_SERVICE_LINES][320], buf_requeue[96];
     char buf_steps[3][64], buf_idle[3][256];
+    char buf_station[512];
 } ui_view;
 
 /* The service screen's figures, gathered by the app. Strings are plain
@@ -109,6 +123,8 @@ typedef struct {
      * it cannot tell. NULL: the view estimates. */
     int (*measure)(void *ud, const char *text, int px, bool bold, int width);
     void *measure_ud;
+    const char *counter;         /* [terminal] counter and counter_hours: the */
+    const char *counter_hours;   /* station's own words; NULL or "" not said */
 } ui_view_input;
 
 /* Colours (0xRRGGBB), chosen for at least 7:1 contrast with what they sit on. */
@@ -125,6 +141,23 @@ enum {
 };
 
 void ui_view_build(ui_view *v, const core *c, const ui_view_input *in);
+
+/* view_care.c: what the outcome and waiting screens add (issue 13 items
+ * 4-7): which picture, whether a sign of life turns, IDLE's note for the
+ * citizen who pulled a card mid-change, the reminder to take the card, and
+ * the station's counter with the 12333 helpline. Called by view.c. */
+ui_picture ui_care_picture(const core *c);
+bool ui_care_spinner(const core *c);
+/* The body to show for the notice: "change unknown" gets advice that
+ * costs the citizen nothing (no PIN tried at a pharmacy). */
+const char *ui_care_body(const core *c, const char *body);
+/* IDLE telling the last citizen their change is unknown: btn.done shows. */
+bool ui_care_done_button(const core *c);
+/* "Please take your card" when the card was left (core card_left); NULL none. */
+const char *ui_care_reminder(const core *c);
+/* The counter and helpline line of a refusal, error or out-of-service
+ * screen, formatted into v->buf_station; NULL when the screen has none. */
+const char *ui_care_station(ui_view *v, const core *c, const ui_view_input *in);
 
 /* The widget under (x, y), or -1. */
 int ui_view_hit(const ui_view *v, int x, int y);

@@ -30,6 +30,10 @@ static void check_defaults(const kiosk_config *c)
     T_EQ_INT(c->idle_timeout_s, 30);
     T_EQ_INT(c->warning_s, 15);
     T_CHECK(!c->scramble_keypad);
+    T_EQ_INT(c->take_card_s, 15);
+    T_EQ_INT(c->change_unknown_s, 30);
+    T_EQ_STR(c->counter, "");
+    T_EQ_STR(c->counter_hours, "");
     T_EQ_INT(c->pin_length, 6);
     T_EQ_INT(c->pin_initial_count, 1);
     T_EQ_STR(c->pin_initial[0], "123456");
@@ -513,7 +517,57 @@ T_TEST(values_remember_their_line)
     T_EQ_STR(c.outbox_dir, "/nowhere/outbox");
 }
 
-T_MAIN(T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_be_empty), T_CASE(empty_text_gives_defaults),
+/* [terminal] counter and counter_hours: the station's own words, on a
+ * citizen's screen as written: UTF-8, no control characters, 40
+ * characters (not bytes) at most. */
+T_TEST(station_texts)
+{
+    kiosk_config c;
+    char line[512];
+
+    config_defaults(&c);
+    T_CHECK(load(&c, "[terminal]\ncounter = 门诊楼一层 社保服务窗口\ncounter_hours = 周一至周五 8:00-17:00\n"));
+    T_EQ_STR(c.counter, "门诊楼一层 社保服务窗口");
+    T_EQ_STR(c.counter_hours, "周一至周五 8:00-17:00");
+    T_CHECK(load(&c, "[terminal]\ncounter = \"\"\n"));
+    T_EQ_STR(c.counter, "");
+    /* 40 Chinese characters (120 bytes) fit; 41 do not, nor 41 ASCII ones. */
+    strcpy(line, "[terminal]\ncounter = ");
+    for (int i = 0; i < 40; i++)
+        strcat(line, "窗");
+    T_CHECK(load(&c, line));
+    T_EQ_INT((int)strlen(c.counter), 120);
+    strcat(line, "口");
+    T_BAD(line, "t.conf:2: counter: 41 characters, at most 40 fit on the screen");
+    T_BAD("[terminal]\ncounter_hours = 12345678901234567890123456789012345678901\n",
+          "t.conf:2: counter_hours: 41 characters, at most 40 fit on the screen");
+    /* Not UTF-8: a Latin-1 byte, a cut character, an overlong slash, a surrogate. */
+    T_BAD("[terminal]\ncounter = caf\xe9\n", "t.conf:2: counter: byte 4 is not UTF-8 (save the file as UTF-8)");
+    T_BAD("[terminal]\ncounter = ab\xe7\xaa\n", "t.conf:2: counter: byte 3 is not UTF-8 (save the file as UTF-8)");
+    T_BAD("[terminal]\ncounter = \xc0\xaf\n", "t.conf:2: counter: byte 1 is not UTF-8 (save the file as UTF-8)");
+    T_BAD("[terminal]\ncounter = \xed\xa0\x80\n", "t.conf:2: counter: byte 1 is not UTF-8 (save the file as UTF-8)");
+    /* Control characters: a tab, an escape, a C1 control in UTF-8. */
+    T_BAD("[terminal]\ncounter = a\tb\n", "t.conf:2: counter: character 2 is a control character");
+    T_BAD("[terminal]\ncounter = \x1b[2J\n", "t.conf:2: counter: character 1 is a control character");
+    T_BAD("[terminal]\ncounter_hours = x\xc2\x85\n",
+          "t.conf:2: counter_hours: character 2 is a control character");
+}
+
+T_TEST(reminder_timers)
+{
+    kiosk_config c;
+
+    config_defaults(&c);
+    T_CHECK(load(&c, "[ui]\ntake_card_s = 5\nchange_unknown_s = 300\n"));
+    T_EQ_INT(c.take_card_s, 5);
+    T_EQ_INT(c.change_unknown_s, 300);
+    T_BAD("[ui]\ntake_card_s = 4\n", "t.conf:2: take_card_s: 4 is out of range 5..300");
+    T_BAD("[ui]\nchange_unknown_s = 301\n", "t.conf:2: change_unknown_s: 301 is out of range 5..300");
+}
+
+
+T_MAIN(T_CASE(station_texts), T_CASE(reminder_timers),
+       T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_be_empty), T_CASE(empty_text_gives_defaults),
        T_CASE(shipped_kiosk_conf_loads_with_defaults), T_CASE(all_keys_are_read),
        T_CASE(layout_details_are_tolerated), T_CASE(syntax_errors_name_the_line),
        T_CASE(unknown_section_and_key), T_CASE(bad_values), T_CASE(ranges_have_inclusive_bounds),

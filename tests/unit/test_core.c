@@ -20,6 +20,8 @@ static core_config test_cfg(void)
         .service_enabled = true,
         .service_idle_ms = 60000,
         .reset_timeout_ms = 15000,
+        .take_card_ms = 15000,
+        .unknown_notice_ms = 30000,
     };
     return cfg;
 }
@@ -829,10 +831,17 @@ T_TEST(storage_down_and_back)
     reach(ST_CHANGING, false);
     simple(EV_STORAGE_DOWN);
     simple(EV_CARD_OUT);
-    tick_at(NOW + 9999);
+    tick_at(NOW + 29999); /* "change unknown" waits its own, longer while */
     T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
     tick_at(NOW + 1);
     T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    /* ... or until the citizen taps it away (btn.done) */
+    reach(ST_CHANGING, false);
+    simple(EV_STORAGE_DOWN);
+    simple(EV_CARD_OUT);
+    simple(EV_CONTINUE);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    T_EQ_INT(C.notice, NT_STORAGE_DOWN);
     T_EQ_INT(C.notice, NT_STORAGE_DOWN);
 
     /* The intent could not be written: no change, and the screen says so
@@ -1296,7 +1305,131 @@ T_TEST(reset_waits_time_out)
     T_EQ_INT(C.state, ST_RESET_OFFER);
 }
 
-T_MAIN(T_CASE(every_state_against_every_event), T_CASE(code_verdicts_are_for_the_code_in_check_only), T_CASE(happy_path_emits_effects_in_order),
+/* Item 4 of issue 13: "change unknown" after the card was pulled belongs to
+ * the citizen who pulled it. IDLE keeps it longer than "card removed"
+ * (cfg.unknown_notice_ms), until a tap on btn.done (EV_CONTINUE) or the
+ * next card, never into the next journey. */
+T_TEST(change_unknown_stays_for_its_citizen_only)
+{
+    /* Its own while, longer than card_removed's. */
+    reach(ST_CHANGING, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(core_next_deadline(&C), NOW + 30000);
+    tick_at(NOW + 10000); /* card_removed would be gone by now */
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    tick_at(NOW + 20000);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(core_next_deadline(&C), 0);
+    /* A tap on its button: read, gone. */
+    reach(ST_CHANGING, false);
+    simple(EV_CARD_OUT);
+    simple(EV_CONTINUE);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(C.notice, NT_NONE);
+    T_EQ_INT(core_next_deadline(&C), 0);
+    T_EQ_INT(FX.n, 0);
+    /* The next card: its journey starts clean. */
+    reach(ST_CHANGING, false);
+    simple(EV_CARD_OUT);
+    simple(EV_CARD_IN);
+    T_EQ_INT(C.state, ST_READING_CARD);
+    T_EQ_INT(C.notice, NT_NONE);
+    /* The same for a reset whose command was at the card. */
+    reach(ST_RESETTING, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_CHANGE_UNKNOWN);
+    T_EQ_INT(core_next_deadline(&C), NOW + 30000);
+    /* card_removed keeps its short while, and a tap on IDLE without a
+     * notice does nothing. */
+    reach(ST_ENTER_OLD_PIN, false);
+    simple(EV_CARD_OUT);
+    T_EQ_INT(C.notice, NT_CARD_REMOVED);
+    T_EQ_INT(core_next_deadline(&C), NOW + 10000);
+    start(test_cfg());
+    simple(EV_CONTINUE);
+    T_EQ_INT(C.state, ST_IDLE);
+    T_EQ_INT(FX.n, 0);
+}
+
+/* Item 6 of issue 13: on every screen that asks for the card back, a card
+ * still there after cfg.take_card_ms is reminded (card_left, FX_REMIND_CARD,
+ * again each period) and the holder's name is wiped; the screen's own
+ * notice stays. Rows: does a tick after the period remind? */
+static const bool reminds[N_ROWS] = {
+    [ST_CARD_REJECTED] = true, [ST_SUCCESS] = true, [ST_CARD_BLOCKED] = true, [ST_ERROR] = true,
+    [ST_OUT_OF_SERVICE] = true, [ST_TAKE_CARD] = true,
+};
+
+T_TEST(a_card_left_behind_is_reminded)
+{
+    for (int s = 0; s < N_ROWS; s++) {
+        core_notice n;
+        core_state st;
+        reach(s, s == ST_OUT_OF_SERVICE);
+        st = C.state;
+        n = C.notice;
+        if (s == ST_SERVICE_CODE || s == ST_SERVICE)
+            continue; /* their own idle timer ends them */
+        tick_at(NOW + 14999);
+        T_CHECK(!C.card_left);
+        if (C.state != st)
+            continue; /* a state whose own timer came first (keypads, waits) */
+        tick_at(NOW + 1);
+        if (C.card_left != reminds[s]) {
+            fprintf(stderr, "  %s: card_left %d\n", core_state_name(st), C.card_left);
+            t_failed_checks++;
+        }
+        if (!reminds[s])
+            continue;
+        T_EQ_INT(C.state, st);
+        T_EQ_INT(C.notice, n); /* why the card was refused is still said */
+        T_EQ_INT(FX.n, 1);
+        T_EQ_INT(FX.fx[0].type, FX_REMIND_CARD);
+        T_CHECK(all_zero(C.holder, sizeof C.holder));
+        T_CHECK(C.card_number[0] != '\0'); /* the masked number stays */
+        tick_at(NOW + 15000); /* and again */
+        T_EQ_INT(FX.n, 1);
+        T_EQ_INT(FX.fx[0].type, FX_REMIND_CARD);
+        simple(EV_CARD_OUT);
+        T_EQ_INT(C.state, ST_IDLE);
+        T_CHECK(!C.card_left);
+        T_EQ_INT(core_next_deadline(&C), 0);
+    }
+    /* Before the period the holder's name is there. */
+    reach(ST_SUCCESS, false);
+    T_EQ_STR(C.holder, "张*明");
+    /* Out of service with no card in (the reader gone): nothing to remind. */
+    start(test_cfg());
+    simple(EV_SERVICE_DOWN);
+    T_EQ_INT(C.state, ST_OUT_OF_SERVICE);
+    tick_at(NOW + 60000);
+    T_CHECK(!C.card_left);
+    T_EQ_INT(FX.n, 0);
+    /* Cancelled, then the card is left: TAKE_CARD reminds too, and a new
+     * state (the reader gone) forgets the reminder. */
+    reach(ST_TAKE_CARD, false);
+    tick_at(NOW + 15000);
+    T_CHECK(C.card_left);
+    simple(EV_SERVICE_DOWN);
+    T_CHECK(!C.card_left);
+    /* Reminders off (0): never. */
+    {
+        core_config cfg = test_cfg();
+        cfg.take_card_ms = 0;
+        start(cfg);
+        simple(EV_CARD_IN);
+        answer(CO_READ, CA_EXPIRED, -1);
+        T_EQ_INT(C.state, ST_CARD_REJECTED);
+        T_EQ_INT(core_next_deadline(&C), 0);
+    }
+}
+
+
+T_MAIN(T_CASE(change_unknown_stays_for_its_citizen_only), T_CASE(a_card_left_behind_is_reminded),
+       T_CASE(every_state_against_every_event), T_CASE(code_verdicts_are_for_the_code_in_check_only), T_CASE(happy_path_emits_effects_in_order),
        T_CASE(wrong_then_right_counts_down), T_CASE(blocked_here_is_recorded_blocked_elsewhere_is_not),
        T_CASE(each_new_pin_rule_has_its_notice), T_CASE(extra_digits_are_ignored_and_delete_works),
        T_CASE(mismatch_starts_the_new_pin_again), T_CASE(change_outcomes_resolve_the_intent_truthfully),

@@ -18,6 +18,11 @@
 #include "ui/view.h"
 
 static ui_fonts *fonts;
+/* [terminal] counter and counter_hours as long as a station is likely to
+ * write them, so that every refusal is checked with them on screen. */
+#define STATION_COUNTER "门诊楼一层东侧 社保服务窗口（挂号处旁）"
+#define STATION_HOURS "周一至周五 8:00-12:00，14:00-17:30"
+
 static char root[1024];
 
 /* The view's measure, as the kiosk gives it: the renderer's wrapping. */
@@ -237,7 +242,7 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
                 ui_view v;
                 char what[160];
                 ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678",
-                                     &service_sample, measure, NULL };
+                                     &service_sample, measure, NULL, STATION_COUNTER, STATION_HOURS };
                 make_core(&c, &screens[i], (core_lang)lang);
                 ui_view_build(&v, &c, &in);
                 snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
@@ -252,12 +257,99 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
     T_CHECK(checked_texts > 500);
 }
 
+/* Issue 13 items 4-7: a card left behind (card_left: the reminder, the
+ * holder's name gone), checked at every size and language like the rest;
+ * the picture, the sign of life, btn.done and the station's line where
+ * each belongs. */
+static const screen care_screens[] = {
+    { ST_SUCCESS, NT_NONE, -1 }, { ST_TAKE_CARD, NT_CANCELLED, -1 }, { ST_TAKE_CARD, NT_TIMED_OUT, -1 },
+    { ST_CARD_BLOCKED, NT_NONE, -1 }, { ST_CARD_BLOCKED, NT_CARD_LOCKED, -1 },
+    { ST_CARD_REJECTED, NT_CARD_LOST, -1 }, { ST_CARD_REJECTED, NT_CARD_UNREADABLE, -1 },
+    { ST_ERROR, NT_CARD_ERROR, -1 }, { ST_ERROR, NT_CHANGE_UNKNOWN, -1 }, { ST_ERROR, NT_RESET_VOID, -1 },
+    { ST_OUT_OF_SERVICE, NT_BUREAU_UNREACHABLE, -1 }, { ST_OUT_OF_SERVICE, NT_STORAGE_FAILED, -1 },
+};
+
+static bool has_text(const ui_view *v, const char *text)
+{
+    for (int i = 0; i < v->n_texts; i++)
+        if (strstr(v->texts[i].text, text))
+            return true;
+    return false;
+}
+
+T_TEST(outcome_screens_care_for_the_citizen)
+{
+    /* CARD_BLOCKED locked for good: with the reset offered (btn.forgot and
+     * its longer text) a landscape screen has no room left for it. */
+    static const struct { core_state s; ui_picture pic; bool spin; } figures[] = {
+        { ST_IDLE, UI_PIC_INSERT_CARD, false }, { ST_SUCCESS, UI_PIC_SUCCESS, false },
+        { ST_TAKE_CARD, UI_PIC_TAKE_CARD, false }, { ST_CARD_BLOCKED, UI_PIC_BLOCKED, false },
+        { ST_CARD_REJECTED, UI_PIC_REJECTED, false }, { ST_OUT_OF_SERVICE, UI_PIC_OUT_OF_SERVICE, false },
+        { ST_ERROR, UI_PIC_TAKE_CARD, false },
+        { ST_READING_CARD, UI_PIC_NONE, true }, { ST_VERIFYING, UI_PIC_NONE, true },
+        { ST_CHANGING, UI_PIC_NONE, true }, { ST_RESET_REQUESTING, UI_PIC_NONE, true },
+        { ST_RESET_AUTHORIZING, UI_PIC_NONE, true }, { ST_RESETTING, UI_PIC_NONE, true },
+    };
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (int lang = 0; lang < LANG__LAST; lang++) {
+            ui_view_input in = { sizes[z].w, sizes[z].h, keypad, "A12***678", NULL, measure, NULL,
+                                 STATION_COUNTER, STATION_HOURS };
+            for (size_t i = 0; i < sizeof care_screens / sizeof care_screens[0]; i++) {
+                core c;
+                ui_view v;
+                char what[160];
+                make_core(&c, &care_screens[i], (core_lang)lang);
+                c.card_left = true;
+                memset(c.holder, 0, sizeof c.holder); /* as core_card_left leaves it */
+                ui_view_build(&v, &c, &in);
+                snprintf(what, sizeof what, "%dx%d-%s-%s-%s-card_left", sizes[z].w, sizes[z].h,
+                         lang == LANG_ZH ? "zh" : "en", core_state_name(care_screens[i].s),
+                         care_screens[i].n ? core_notice_name(care_screens[i].n) : "plain");
+                check_view(&v, what);
+                render_png(&v, what);
+                T_CHECK(has_text(&v, str_get(S_TAKE_CARD_REMINDER, (core_lang)lang)));
+                T_CHECK(!has_text(&v, "张*明"));
+            }
+            for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+                core c;
+                ui_view v;
+                screen sc = { figures[i].s, figures[i].s == ST_CARD_BLOCKED ? NT_CARD_LOCKED : NT_NONE, -1 };
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_EQ_INT(v.show_picture ? (int)v.picture_id : UI_PIC_NONE, figures[i].pic);
+                T_EQ_INT(v.show_spinner, figures[i].spin);
+                /* Where the citizen must go elsewhere: the counter, its hours, 12333. */
+                bool station = figures[i].s == ST_CARD_BLOCKED || figures[i].s == ST_CARD_REJECTED ||
+                               figures[i].s == ST_OUT_OF_SERVICE || figures[i].s == ST_ERROR;
+                T_EQ_INT(has_text(&v, "12333"), station || (figures[i].s == ST_ERROR));
+                T_EQ_INT(has_text(&v, "社保服务窗口（挂号处旁）"), station);
+                T_EQ_INT(has_text(&v, "14:00-17:30"), station);
+            }
+            {
+                /* IDLE for the citizen who pulled the card mid-change: advice
+                 * that costs nothing, and btn.done to clear it. */
+                core c;
+                ui_view v;
+                screen sc = { ST_IDLE, NT_CHANGE_UNKNOWN, -1 };
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_CHECK(ui_view_find(&v, "btn.done") >= 0);
+                T_CHECK(has_text(&v, str_get(S_UNKNOWN_GONE, (core_lang)lang)));
+                sc.n = NT_CARD_REMOVED;
+                make_core(&c, &sc, (core_lang)lang);
+                ui_view_build(&v, &c, &in);
+                T_CHECK(ui_view_find(&v, "btn.done") < 0);
+            }
+        }
+    }
+}
+
 T_TEST(targets_are_finger_sized_on_the_reference_panel)
 {
     /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
 
     make_core(&c, &sc, LANG_ZH);
@@ -281,7 +373,7 @@ T_TEST(the_last_try_stays_in_view_whatever_the_notice)
 {
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL };
+    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 };
     bool seen = false;
 
@@ -303,7 +395,7 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     core c;
     ui_view v;
     static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
-    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL, measure, NULL };
+    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL, measure, NULL, NULL, NULL };
     screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
     int k;
 
@@ -332,7 +424,7 @@ static void build(ui_view *v, core_state s, core_notice n, int tries, core_lang 
 {
     core c;
     screen sc = { s, n, tries };
-    ui_view_input in = { w, h, keypad, "A12***678", NULL, measure, NULL };
+    ui_view_input in = { w, h, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
 
     make_core(&c, &sc, lang);
     ui_view_build(v, &c, &in);
@@ -506,7 +598,7 @@ T_TEST(idle_says_what_to_know_before_starting)
     core c;
     ui_view v;
     screen sc = { ST_IDLE, NT_NONE, -1 };
-    ui_view_input in = { 1920, 1080, keypad, "", NULL, measure, NULL };
+    ui_view_input in = { 1920, 1080, keypad, "", NULL, measure, NULL, NULL, NULL };
     bool initial = false, which = false;
 
     make_core(&c, &sc, LANG_ZH);
@@ -578,6 +670,67 @@ T_TEST(wrapping_breaks_between_words_and_cjk_characters)
         T_CHECK(strncmp("密码错误，请重新输入密码错误，请重新输入" + l.start[i], "，", 3) != 0);
 }
 
+/* Issue 13 item 12, with the real fonts: the rules of ui/linebreak.c hold
+ * in what is wrapped, and the U+200B marker takes no room and is not drawn. */
+T_TEST(chinese_lines_break_where_they_read_well)
+{
+    static const char *const texts[] = {
+        "密码错误次数过多，卡片已锁定。请取回卡片，携带身份证到社保服务窗口解锁",
+        "新密码太简单：不能全是同一个数字，也不能是连续数字",
+        "输入6位密码，然后按“确认”，记不清了？请按“忘记密码”",
+    };
+    static const char *const closing[] = { "，", "。", "：", "？", "”", "、", "；", "！", "）" };
+    static const char *const opening[] = { "“", "（", "《" };
+    static const char *const words[] = { "锁定", "数字", "解锁", "身份证", "社保卡", "密码", "窗口" };
+    ui_lines l;
+
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        for (int w = 160; w <= 900; w += 37) {
+            ui_text_wrap(fonts, texts[t], 40, false, w, &l);
+            for (int i = 0; i < l.n; i++) {
+                const char *line = texts[t] + l.start[i];
+                int len = l.len[i];
+                for (size_t c = 0; c < sizeof closing / sizeof closing[0]; c++)
+                    if (i > 0 && strncmp(line, closing[c], strlen(closing[c])) == 0) {
+                        fprintf(stderr, "  line starts with %s at %d px: %.*s\n", closing[c], w, len, line);
+                        t_failed_checks++;
+                    }
+                for (size_t o = 0; o < sizeof opening / sizeof opening[0]; o++) {
+                    size_t ol = strlen(opening[o]);
+                    if (i + 1 < l.n && (size_t)len >= ol && strncmp(line + len - ol, opening[o], ol) == 0) {
+                        fprintf(stderr, "  line ends with %s at %d px: %.*s\n", opening[o], w, len, line);
+                        t_failed_checks++;
+                    }
+                }
+                /* A word of the table is never cut between this line and the next. */
+                for (size_t k = 0; i + 1 < l.n && k < sizeof words / sizeof words[0]; k++) {
+                    const char *word = words[k];
+                    size_t wl = strlen(word);
+                    for (size_t cut = 3; cut < wl; cut += 3)
+                        if ((size_t)len >= cut && strncmp(line + len - cut, word, cut) == 0 &&
+                            strncmp(texts[t] + l.start[i + 1], word + cut, wl - cut) == 0) {
+                            fprintf(stderr, "  %s split at %d px\n", word, w);
+                            t_failed_checks++;
+                        }
+                }
+            }
+        }
+    }
+    /* The marker: no width, not drawn, and the only place a marked string breaks. */
+    T_EQ_INT(ui_text_line_width(fonts, "身份证\xE2\x80\x8B到窗口", (int)strlen("身份证\xE2\x80\x8B到窗口"), 40, false),
+             ui_text_line_width(fonts, "身份证到窗口", (int)strlen("身份证到窗口"), 40, false));
+    {
+        SDL_Surface *a = ui_text_render(fonts, "请稍候\xE2\x80\x8B不要拔卡", 40, false, 2000, false, 0, 0xFFFFFF);
+        SDL_Surface *b = ui_text_render(fonts, "请稍候不要拔卡", 40, false, 2000, false, 0, 0xFFFFFF);
+        T_CHECK(a && b && a->w == b->w && a->h == b->h);
+        SDL_FreeSurface(a);
+        SDL_FreeSurface(b);
+    }
+    ui_text_wrap(fonts, "请稍候\xE2\x80\x8B不要拔卡", 40, false, 200, &l);
+    T_EQ_INT(l.n, 2);
+    T_EQ_INT(l.start[1], (int)strlen("请稍候\xE2\x80\x8B"));
+}
+
 T_TEST(a_rare_name_character_uses_the_fallback)
 {
     /* 堃 is not in the subset; the system CJK font has it. */
@@ -646,6 +799,8 @@ int main(void)
         T_CASE(idle_says_what_to_know_before_starting),
         T_CASE(the_fonts_cover_every_ui_string), T_CASE(every_screen_has_words_in_both_languages),
         T_CASE(wrapping_breaks_between_words_and_cjk_characters),
+        T_CASE(chinese_lines_break_where_they_read_well),
+        T_CASE(outcome_screens_care_for_the_citizen),
         T_CASE(a_rare_name_character_uses_the_fallback),
         T_CASE(every_text_has_at_least_7_to_1_contrast),
     };
