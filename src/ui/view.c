@@ -67,7 +67,7 @@ static const uint32_t view_widget_text_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY_TEXT, [W_KEY_BACK] = UI_RGB_KEY_TEXT, [W_KEY_OK] = UI_RGB_KEY_TEXT,
     [W_BTN_CANCEL] = UI_RGB_TEXT, [W_BTN_LANG] = UI_RGB_KEY_TEXT, [W_BTN_CONTINUE] = UI_RGB_KEY_TEXT,
     [W_BTN_REQUEUE] = UI_RGB_KEY_TEXT, [W_BTN_EXIT] = UI_RGB_KEY_TEXT,
-    [W_BTN_FORGOT] = UI_RGB_KEY_TEXT, [W_BTN_RESET] = UI_RGB_KEY_TEXT,
+    [W_BTN_FORGOT] = UI_RGB_KEY_TEXT, [W_BTN_RESET] = UI_RGB_KEY_TEXT, [W_BTN_DONE] = UI_RGB_KEY_TEXT,
 };
 
 ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,

@@ -126,6 +126,7 @@ static bool inside(ui_rect in, ui_rect out)
 }
 
 static int checked_texts;
+static double contrast(uint32_t a, uint32_t b);
 
 /* Every character of a text as shown (counts, examples and steps filled
  * in) is in the kiosk's font: a formatted string escapes str_each(). */
@@ -171,6 +172,13 @@ static void check_view(const ui_view *v, const char *what)
             fprintf(stderr, "  %s: \"%s\" (%d px) needs %dx%d (%d lines), box is %dx%d at %d,%d\n",
                     what, t->text, t->px, widest, lines.n * lines.line_skip, lines.n,
                     t->r.w, t->r.h, t->r.x, t->r.y);
+            t_failed_checks++;
+        }
+        /* Every text as drawn, on what it sits on: the pairs test below
+         * lists the palette, this catches a pairing nobody listed. */
+        if (contrast(t->rgb, t->bg) < 7.0) {
+            fprintf(stderr, "  %s: \"%s\" has contrast %.2f:1 (%06X on %06X)\n", what, t->text,
+                    contrast(t->rgb, t->bg), (unsigned)t->rgb, (unsigned)t->bg);
             t_failed_checks++;
         }
         /* A text box may only share space with the button it labels. */
