@@ -15,6 +15,7 @@
 #include <SDL_image.h>
 #include <SDL_ttf.h>
 
+#include "app/audio.h"
 #include "app/input.h"
 #include "ui/render.h"
 #include "ui/text.h"
@@ -232,6 +233,9 @@ void display_present(app *a)
                   (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur));
     app_stats_tap_presented(&a->stats, t1);
     a->dirty = false;
+    /* The screen is up: now it may speak (and after the first frame, the
+     * sound device opens, on the voice thread). */
+    audio_presented(a);
 }
 
 uint64_t display_deadline(const app *a)

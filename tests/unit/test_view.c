@@ -363,7 +363,7 @@ T_TEST(targets_are_finger_sized_on_the_reference_panel)
     make_core(&c, &sc, LANG_ZH);
     c.state = ST_ENTER_NEW_PIN; /* cancel is on screen here */
     ui_view_build(&v, &c, &in);
-    T_EQ_INT(v.n_widgets, 15); /* 12 keys, lang, cancel, continue */
+    T_EQ_INT(v.n_widgets, 16); /* 12 keys, lang, repeat, cancel, continue */
     for (int i = 0; i < v.n_widgets; i++) {
         if (v.widgets[i].r.w < 81 || v.widgets[i].r.h < 81) {
             fprintf(stderr, "  %s is %dx%d px\n", v.widgets[i].id, v.widgets[i].r.w, v.widgets[i].r.h);
