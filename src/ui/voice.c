@@ -17,6 +17,15 @@ static const char *const voice_str_names[S__LAST] = {
     [S_LAST_TRY] = "last_try", [S_WRONG_LENGTH] = "wrong_length", [S_WARNING] = "warning",
     [S_COUNTER_ADVICE] = "counter_advice", [S_BLOCKED_CAN_RESET] = "blocked_can_reset",
     [S_CODE_SENT] = "code_sent", [S_CODE_VALID] = "code_valid", [S_CODE_WRONG_COUNT] = "code_wrong_count",
+    [S_CODE_HINT] = "code_hint",
+    /* The screens' later strings (issue 13's care, the rule's examples, IDLE's notes). */
+    [S_LAST_TRY_TITLE] = "last_try_title", [S_LAST_TRY_COUNTER] = "last_try_counter",
+    [S_OLD_PIN_OK] = "old_pin_ok", [S_RULE_EXAMPLES] = "rule_examples", [S_RULE_INITIAL] = "rule_initial",
+    [S_IDLE_INITIAL] = "idle_initial", [S_IDLE_WHICH_PIN] = "idle_which_pin", [S_IDLE_TRIES] = "idle_tries",
+    [S_TOO_SIMPLE_FMT] = "too_simple", [S_UNKNOWN_GONE] = "unknown_gone", [S_UNKNOWN_ADVICE] = "unknown_advice",
+    [S_TAKE_CARD_REMINDER] = "take_card_reminder", [S_STATION_COUNTER] = "station_counter",
+    [S_STATION_HOURS] = "station_hours", [S_STATION_HOTLINE] = "station_hotline",
+    /* Not S_BTN_DONE, S_BTN_REPEAT nor any button: a button is not spoken. */
 };
 
 /* One literal piece of a table string: the text between its counts. */
@@ -33,8 +42,8 @@ typedef struct {
     int first_seg;
 } voice_entry;
 
-#define VOICE_MAX_ENTRIES 160
-#define VOICE_MAX_SEGS 256
+#define VOICE_MAX_ENTRIES 640
+#define VOICE_MAX_SEGS 1024
 
 static struct {
     bool ready;
@@ -110,6 +119,17 @@ static void voice_init(void)
             snprintf(name, sizeof name, "heading.%s", core_state_name((core_state)s));
             voice_add((core_lang)l, name, str_heading((core_state)s, (core_lang)l));
         }
+        /* The (state, notice) headings of str_heading_for's table: those
+         * that differ from the state's own, as heading.STATE.notice. */
+        for (int s = 0; s < ST__LAST; s++)
+            for (int n = 1; n < NT__LAST; n++) {
+                const char *h = str_heading_for((core_state)s, (core_notice)n, (core_lang)l);
+                if (h == NULL || strcmp(h, str_heading((core_state)s, (core_lang)l)) == 0)
+                    continue;
+                snprintf(name, sizeof name, "heading.%s.%s", core_state_name((core_state)s),
+                         core_notice_name((core_notice)n));
+                voice_add((core_lang)l, name, h);
+            }
         for (int s = 0; s < ST__LAST; s++) {
             snprintf(name, sizeof name, "body.%s", core_state_name((core_state)s));
             voice_add((core_lang)l, name, str_body((core_state)s, NT_NONE, (core_lang)l));
@@ -129,6 +149,8 @@ static void voice_init(void)
         snprintf(voice_inv.num[i], sizeof voice_inv.num[i], "num.%d", i);
     voice_inv.ready = true;
 }
+
+static size_t voice_separator(const char *t);
 
 static void voice_push(voice_clips *out, const char *name)
 {
@@ -157,8 +179,30 @@ static size_t voice_try(core_lang l, const voice_entry *e, const char *t, voice_
                 voice_push(out, voice_inv.num[v]);
             p += 2;
         } else if (ph == 's') {
-            while ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '*')
-                q++;
+            /* A %s is a wildcard, never said: a masked number, an example
+             * PIN (111111), the station's counter. Inside a pattern it
+             * runs to the next literal piece; at its start, over digits,
+             * letters and '*' only; at its end, over those too, or to the
+             * end of the line if what follows them is not a separator
+             * (a counter's name in Chinese). */
+            const char *next = p + 2;
+            if (p == e->pat || voice_placeholder(next) || *next == '\0') {
+                while ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '*')
+                    q++;
+                if (*next == '\0' && p != e->pat && *q && *q != '\n' && voice_separator(q) == 0)
+                    q += strcspn(q, "\n");
+            } else {
+                const voice_seg *s = &voice_inv.seg[l][seg];
+                const char *hit = NULL;
+                for (const char *r = q; *r && *r != '\n'; r++)
+                    if (strncmp(r, s->text, s->len) == 0) {
+                        hit = r;
+                        break;
+                    }
+                if (hit == NULL)
+                    return 0;
+                q = hit;
+            }
             p += 2;
         } else {
             const voice_seg *s = &voice_inv.seg[l][seg++];
@@ -175,7 +219,7 @@ static size_t voice_try(core_lang l, const voice_entry *e, const char *t, voice_
 /* What a view puts between two table strings it joins ("，", ". "). */
 static size_t voice_separator(const char *t)
 {
-    static const char *const seps[] = { "，", "。", "；", ", ", ". ", " " };
+    static const char *const seps[] = { "• ", "\n", "，", "。", "；", ", ", ". ", " " };
 
     for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++)
         if (strncmp(t, seps[i], strlen(seps[i])) == 0)
@@ -186,10 +230,13 @@ static size_t voice_separator(const char *t)
 bool voice_match(const char *text, core_lang lang, voice_clips *out)
 {
     const char *t = text;
+    int n0 = out->n;
 
     voice_init();
     if (lang >= LANG__LAST)
         return false;
+    if (strncmp(t, "• ", strlen("• ")) == 0) /* a list's bullet is not said */
+        t += strlen("• ");
     while (*t) {
         voice_clips best = { 0 }, c;
         size_t best_len = 0, skip;
@@ -204,8 +251,10 @@ bool voice_match(const char *text, core_lang lang, voice_clips *out)
         }
         if (best_len == 0) {
             skip = voice_separator(t);
-            if (skip == 0)
+            if (skip == 0) {
+                out->n = n0; /* nothing of a text said unless all of it is */
                 return false;
+            }
             t += skip;
             continue;
         }
@@ -218,14 +267,19 @@ bool voice_match(const char *text, core_lang lang, voice_clips *out)
 
 /* The roles said, in order: a notice and the sentence under it when a
  * notice is up (it says what went wrong, the sentence what to do now),
- * else the heading and that sentence; the countdown dialog alone. */
-bool voice_prompt(const ui_view *v, const core *c, voice_clips *out)
+ * else the heading, any box (the last try's, "old PIN correct") and that
+ * sentence; the countdown dialog alone. */
+/* A text no table holds (two strings joined in a way the matcher does not
+ * know, a %s it cannot place) is skipped, not the whole prompt: the rest
+ * of the screen is still said; `miss` hears of it (kiosk-voice-list warns). */
+static bool voice_prompt_miss(const ui_view *v, const core *c, voice_clips *out,
+                              void (*miss)(const char *text, void *ud), void *ud)
 {
     static const ui_text_role with_notice[] = { TXT_NOTICE, TXT_BODY };
-    static const ui_text_role plain[] = { TXT_HEADING, TXT_BODY };
+    static const ui_text_role plain[] = { TXT_HEADING, TXT_NOTICE, TXT_BODY };
     static const ui_text_role dialog[] = { TXT_WARNING };
     const ui_text_role *roles = plain;
-    size_t n_roles = 2;
+    size_t n_roles = 3;
 
     out->n = 0;
     if (c->state == ST_SERVICE || c->state == ST_SERVICE_CODE)
@@ -236,19 +290,52 @@ bool voice_prompt(const ui_view *v, const core *c, voice_clips *out)
             n_roles = 1;
             break;
         }
-        if (v->texts[i].role == TXT_NOTICE)
+        if (v->texts[i].role == TXT_NOTICE && c->notice != NT_NONE) {
             roles = with_notice;
+            n_roles = 2;
+        }
     }
     for (size_t r = 0; r < n_roles; r++)
         for (int i = 0; i < v->n_texts; i++)
-            if (v->texts[i].role == roles[r] && !voice_match(v->texts[i].text, c->lang, out)) {
-                out->n = 0;
-                return false;
-            }
+            if (v->texts[i].role == roles[r] && !voice_match(v->texts[i].text, c->lang, out) && miss)
+                miss(v->texts[i].text, ud);
     return out->n > 0;
 }
 
+bool voice_prompt(const ui_view *v, const core *c, voice_clips *out)
+{
+    return voice_prompt_miss(v, c, out, NULL, NULL);
+}
+
 /* ---- the whole set, for kiosk-voice-list ------------------------------------ */
+
+/* The texts skipped (voice_prompt_miss), each once per language. */
+typedef struct {
+    void (*fn)(core_lang lang, const char *name, const char *text, void *ud);
+    void *ud;
+    core_lang lang;
+    int n;
+    char *seen[128];
+} voice_miss_ctx;
+
+static void voice_each_miss(const char *text, void *ud)
+{
+    voice_miss_ctx *m = ud;
+    size_t len = strlen(text);
+
+    for (int i = 0; i < m->n; i++)
+        if ((core_lang)m->seen[i][0] == m->lang && strcmp(m->seen[i] + 1, text) == 0)
+            return;
+    if (m->n < (int)(sizeof m->seen / sizeof m->seen[0])) {
+        m->seen[m->n] = malloc(len + 2);
+        if (m->seen[m->n] == NULL)
+            return;
+        m->seen[m->n][0] = (char)m->lang;
+        memcpy(m->seen[m->n] + 1, text, len + 1);
+        m->n++;
+    }
+    m->fn(m->lang, NULL, text, m->ud);
+}
 
 int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *text, void *ud), void *ud)
 {
@@ -256,8 +343,8 @@ int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *tex
     static const uint8_t order[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 0 };
     static const int tries[] = { -1, 1, 2, 3 };
     bool *used[LANG__LAST];
-    int unmatched = 0;
     char text[1024];
+    voice_miss_ctx miss = { .fn = fn, .ud = ud };
 
     voice_init();
     for (int l = 0; l < LANG__LAST; l++)
@@ -265,7 +352,7 @@ int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *tex
     for (int l = 0; l < LANG__LAST && used[0] && used[1]; l++) {
         for (int s = 0; s < ST__LAST; s++) {
             for (int n = 0; n < NT__LAST; n++) {
-                for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
+                for (size_t t = 0; t < 2 * sizeof tries / sizeof tries[0]; t++) {
                     core c;
                     voice_clips clips;
                     ui_view_input in = { .w = 1920, .h = 1080, .keypad_order = order, .card_masked = "" };
@@ -276,8 +363,16 @@ int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *tex
                     c.notice = (core_notice)n;
                     c.lang = (core_lang)l;
                     c.card_present = s != ST_IDLE;
-                    c.tries_left = tries[t];
-                    c.attempts_left = tries[t];
+                    c.tries_left = tries[t % 4];
+                    c.attempts_left = tries[t % 4];
+                    /* Half the screens with a card left behind and an initial PIN. */
+                    c.card_left = t >= 4;
+                    if (t >= 4) {
+                        c.cfg.n_initial = 1;
+                        snprintf(c.cfg.initial[0], sizeof c.cfg.initial[0], "123456");
+                    }
+                    /* The last try with no reset on offer says go to a counter. */
+                    c.storage_down = t >= 4 && s == ST_ENTER_OLD_PIN;
                     c.reset_expires_s = 300;
                     snprintf(c.phone, sizeof c.phone, "138****5678");
                     if (c.notice == NT_TIMEOUT_WARNING) {
@@ -285,24 +380,12 @@ int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *tex
                         c.warning_end_ms = 16000;
                     }
                     ui_view_build(&v, &c, &in);
-                    if (voice_prompt(&v, &c, &clips) || s == ST_SERVICE || s == ST_SERVICE_CODE) {
-                        for (int i = 0; i < clips.n; i++)
-                            for (int k = 0; k < voice_inv.n_seg[l]; k++)
-                                if (voice_inv.seg[l][k].name == clips.name[i])
-                                    used[l][k] = true;
-                        continue;
-                    }
-                    /* Say which text: the first one no table holds. */
-                    for (int i = 0; i < v.n_texts; i++) {
-                        voice_clips one = { 0 };
-                        if ((v.texts[i].role == TXT_HEADING || v.texts[i].role == TXT_BODY ||
-                             v.texts[i].role == TXT_NOTICE || v.texts[i].role == TXT_WARNING) &&
-                            !voice_match(v.texts[i].text, (core_lang)l, &one)) {
-                            fn((core_lang)l, NULL, v.texts[i].text, ud);
-                            unmatched++;
-                            break;
-                        }
-                    }
+                    miss.lang = (core_lang)l;
+                    voice_prompt_miss(&v, &c, &clips, voice_each_miss, &miss);
+                    for (int i = 0; i < clips.n; i++)
+                        for (int k = 0; k < voice_inv.n_seg[l]; k++)
+                            if (voice_inv.seg[l][k].name == clips.name[i])
+                                used[l][k] = true;
                 }
             }
         }
@@ -320,5 +403,7 @@ int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *tex
     }
     for (int l = 0; l < LANG__LAST; l++)
         free(used[l]);
-    return unmatched;
+    for (int i = 0; i < miss.n; i++)
+        free(miss.seen[i]);
+    return miss.n;
 }

@@ -6,8 +6,11 @@
  * alone while it is up. Each text is matched against the string tables
  * (ui/strings.h): a table string is one clip; a string with a count (%d) is
  * cut at the count into clips, the count spoken from num.N clips (0..20;
- * a larger count is left out, the rest is said); a %s (a masked phone) is
- * never spoken. Identical texts share one clip, named after the first
+ * a larger count is left out, the rest is said); a %s (a masked phone, an
+ * example PIN such as 111111, the station's counter) is a wildcard, never
+ * spoken. A leading "• " (a list's bullet) is not said. A text that still
+ * matches no table (two strings joined in a way not foreseen) is skipped:
+ * the rest of the screen is said. Identical texts share one clip, named after the first
  * table entry that holds it.
  *
  * Clip names are file names: assets/voice/<zh|en>/<name>.wav. Nothing here
@@ -42,8 +45,9 @@ bool voice_match(const char *text, core_lang lang, voice_clips *out);
 
 /* Every clip a prompt can use, once each: fn(lang, name, text), found by
  * building every citizen screen (state x notice x tries left) in both
- * languages. A text on one of them that no table holds comes as
- * fn(lang, NULL, text): the caller fails. Returns the number of those. */
+ * languages. A text on one of them that no table holds (skipped when
+ * spoken) comes once as fn(lang, NULL, text): the caller warns. Returns the
+ * number of those. */
 int voice_each_clip(void (*fn)(core_lang lang, const char *name, const char *text, void *ud), void *ud);
 
 /* "zh" or "en": the clip directory of a language. */

@@ -116,8 +116,9 @@ class VoiceTest(unittest.TestCase):
         k.wait_audio_quiet()
         new = [s for s in self.sounds_after(k, seq) if s["kind"] == "prompt" and s["clips"][0] != "heading.VERIFYING"]
         self.assertEqual(len(new), 1, new)
-        # The card is on the initial PIN: the notice says so, then the rule.
-        self.assertEqual(new[0]["clips"][0], "notice.on_initial_pin")
+        # The card is on the initial PIN: the box's title says the old PIN
+        # was right, its text that the card is on the initial PIN, then the rule.
+        self.assertEqual(new[0]["clips"][:2], ["s.old_pin_ok", "notice.on_initial_pin"])
         self.heard(k, new[0])
 
     def test_every_key_clicks_the_same_and_nothing_else(self):
@@ -161,7 +162,10 @@ class VoiceTest(unittest.TestCase):
         k.wait_audio_quiet()
         queued = self.sounds_after(k, seq)
         self.assertEqual([s["kind"] for s in queued], ["click", "refusal", "prompt"])
-        self.assertEqual(queued[2]["clips"][0], "notice.pin_too_simple")
+        # The refusal names the kinds refused; its examples (%s) are not said.
+        self.assertEqual(queued[2]["clips"][0], "s.too_simple.1")
+        refusal_clips = queued[2]["clips"][:queued[2]["clips"].index("s.pin_hint_new.1")]
+        self.assertFalse([c for c in refusal_clips if c.startswith("num.")], queued[2]["clips"])
         data = k.audio_pcm()
         at = self.heard(k, queued[2], mark)
         # OK's click, then the refusal tone (one run, or two when the click
