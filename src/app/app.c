@@ -13,6 +13,7 @@
 #include <SDL_ttf.h>
 
 #include "app/app_int.h"
+#include "app/audio.h"
 #include "app/control.h"
 #include "app/display.h"
 #include "app/effects.h"
@@ -33,6 +34,7 @@ static bool app_open_rooms(app *a, char *err, size_t errlen)
     a->rec = records_new();
     a->fx = fx_new(&a->cfg);
     a->box = post_box_new();
+    a->audio = audio_new(); /* none: the kiosk runs silent */
     if (!a->disp || !a->in || !a->ctl_room || !a->rec || !a->fx || !a->box) {
         snprintf(err, errlen, "out of memory");
         return false;
@@ -145,6 +147,7 @@ static void app_close(app *a)
     if (a->sync)
         sync_client_stop(a->sync);
     fx_stop(a);
+    audio_stop(a);
     if (a->ev_base)
         post_drain_sdl(a);
     post_box_free(a->box);
@@ -159,6 +162,7 @@ static void app_close(app *a)
     input_free(a->in);
     records_free(a->rec);
     fx_free(a->fx);
+    audio_free(a->audio);
     TTF_Quit();
     IMG_Quit();
     SDL_Quit();

@@ -18,6 +18,8 @@
  *   display.c  window, renderer, frames, the overlay, screens prepared
  *              ahead, screenshots
  *   stats.c    the figures the benchmarks read
+ *   audio.c    the voice: prompts, the key click, tones (SDL audio, after
+ *              the first frame, on threads of its own)
  *
  * Each room owns its own state in an opaque struct (defined in its .c);
  * this struct holds only what more than one room needs.
@@ -48,6 +50,7 @@ typedef struct app_input app_input;
 typedef struct app_control app_control;
 typedef struct app_records app_records;
 typedef struct app_fx app_fx;
+typedef struct app_audio app_audio;
 typedef struct post_box post_box;
 
 typedef struct app {
@@ -82,6 +85,7 @@ typedef struct app {
     app_control *ctl_room;
     app_records *rec;
     app_fx *fx;
+    app_audio *audio;       /* NULL: out of memory at start, silent */
 } app;
 
 static inline uint64_t app_now_ns(void)

@@ -15,6 +15,7 @@
 #include <SDL_image.h>
 #include <SDL_ttf.h>
 
+#include "app/audio.h"
 #include "app/input.h"
 #include "ui/render.h"
 #include "ui/text.h"
@@ -151,8 +152,10 @@ static void display_build_view(app *a)
 
     SDL_GetRendererOutputSize(d->ren, &w, &h);
     mask_card(a->core->card_number, d->card_masked);
-    in = (ui_view_input){ w, h, d->keypad, a->core->card_number[0] ? d->card_masked : "", &a->svc,
-                          display_measure, d, a->cfg.counter, a->cfg.counter_hours };
+    in = (ui_view_input){ .w = w, .h = h, .keypad_order = d->keypad,
+                          .card_masked = a->core->card_number[0] ? d->card_masked : "", .service = &a->svc,
+                          .measure = display_measure, .measure_ud = d,
+                          .counter = a->cfg.counter, .counter_hours = a->cfg.counter_hours };
     ui_view_build(&d->view, a->core, &in);
 }
 
@@ -232,6 +235,9 @@ void display_present(app *a)
                   (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur));
     app_stats_tap_presented(&a->stats, t1);
     a->dirty = false;
+    /* The screen is up: now it may speak (and after the first frame, the
+     * sound device opens, on the voice thread). */
+    audio_presented(a);
 }
 
 uint64_t display_deadline(const app *a)
@@ -336,8 +342,10 @@ void display_prefetch(app *a)
     c.now_ms = a->core->now_ms;
     c.warning_end_ms = a->core->warning_end_ms;
     SDL_GetRendererOutputSize(d->ren, &w, &h);
-    in = (ui_view_input){ w, h, d->keypad, c.card_number[0] ? d->card_masked : "", &a->svc,
-                          display_measure, d, a->cfg.counter, a->cfg.counter_hours };
+    in = (ui_view_input){ .w = w, .h = h, .keypad_order = d->keypad,
+                          .card_masked = c.card_number[0] ? d->card_masked : "", .service = &a->svc,
+                          .measure = display_measure, .measure_ud = d,
+                          .counter = a->cfg.counter, .counter_hours = a->cfg.counter_hours };
     ui_view_build(&d->scratch, &c, &in);
     /* The next screens' pictures rasterise on the second core meanwhile. */
     if (d->scratch.show_picture)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audio.h"
 #include "app/display.h"
 #include "app/effects.h"
 #include "card/sim.h"
@@ -44,6 +45,9 @@ static void input_widget_action(app *a, const ui_view *v, int idx)
     if (idx < 0 || idx >= v->n_widgets)
         return;
     w = &v->widgets[idx];
+    /* One click for every key: the sound never tells a digit. */
+    if (w->kind == W_KEY_DIGIT || w->kind == W_KEY_BACK || w->kind == W_KEY_OK)
+        audio_key(a);
     switch (w->kind) {
     case W_KEY_DIGIT: ev.type = EV_DIGIT; ev.digit = w->digit; break;
     case W_KEY_BACK: ev.type = EV_DELETE; break;
@@ -56,6 +60,7 @@ static void input_widget_action(app *a, const ui_view *v, int idx)
     case W_BTN_FORGOT: ev.type = EV_FORGOT; break;
     case W_BTN_RESET: ev.type = EV_RESET; break;
     case W_BTN_DONE: ev.type = EV_CONTINUE; break;
+    case W_BTN_REPEAT: audio_repeat(a); break;
     default: break;
     }
     if (ev.type != EV__LAST)

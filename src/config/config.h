@@ -78,6 +78,11 @@ typedef struct kiosk_config {
     /* [service] */
     char service_code_hash[160];     /* a checked tcode value (service/tcode.h); "" = no service screen */
     int service_idle_s;
+    /* [audio] */
+    bool audio_enabled;              /* a terminal speaks unless told not to */
+    int audio_volume;                /* 0..100 of the prompts' and tones' own level */
+    int audio_night_volume;          /* ... from night_from up to night_to */
+    int audio_night_from, audio_night_to; /* hours of local time; equal: no night */
 
     /* Where the values came from, so that a value found wrong after the
      * load (config_errf) is reported as the loader reports one: the name

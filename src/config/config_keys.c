@@ -137,6 +137,15 @@ const cfg_key cfg_keys[] = {
      * (kiosk-code-hash makes the line). */
     { "service", "code_hash", cfg_parse_code_hash, CFG_FIELD(service_code_hash), "", 0, 0, NULL, 0 },
     K_INT("service", "idle_s", service_idle_s, "60", 5, 600),
+
+    /* The voice (issue 13): on unless the station turns it off; prompts
+     * play at their recorded level (100) unless turned down. A night level
+     * is the station's choice: none until night_from and night_to differ. */
+    K_BOOL("audio", "enabled", audio_enabled, "true"),
+    K_INT("audio", "volume", audio_volume, "100", 0, 100),
+    K_INT("audio", "night_volume", audio_night_volume, "50", 0, 100),
+    K_INT("audio", "night_from", audio_night_from, "0", 0, 23),
+    K_INT("audio", "night_to", audio_night_to, "0", 0, 23),
 };
 
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];

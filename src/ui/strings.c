@@ -79,6 +79,7 @@ static const char *const str_table[S__LAST][LANG__LAST] = {
     [S_STATION_COUNTER] = { "最近的服务窗口：%s", "Nearest service counter: %s" },
     [S_STATION_HOURS] = { "办理时间：%s", "Open: %s" },
     [S_STATION_HOTLINE] = { "咨询电话：12333", "Helpline: 12333" },
+    [S_BTN_REPEAT] = { "重听", "Hear again" },
 };
 
 static const char *const str_headings[ST__LAST][LANG__LAST] = {

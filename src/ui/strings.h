@@ -81,6 +81,8 @@ typedef enum {
     S_STATION_COUNTER, /* %s: [terminal] counter */
     S_STATION_HOURS,   /* %s: [terminal] counter_hours */
     S_STATION_HOTLINE, /* the 12333 helpline */
+    /* The voice. */
+    S_BTN_REPEAT,      /* says the screen's prompt again */
     S__LAST
 } str_id;
 

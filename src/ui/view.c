@@ -62,12 +62,14 @@ static const uint32_t view_widget_rgb[W__LAST] = {
     [W_BTN_CANCEL] = UI_RGB_BG, [W_BTN_LANG] = UI_RGB_BAR_BUTTON, [W_BTN_CONTINUE] = UI_RGB_OK,
     [W_BTN_REQUEUE] = UI_RGB_KEY, [W_BTN_EXIT] = UI_RGB_BACK,
     [W_BTN_FORGOT] = UI_RGB_BAR_BUTTON, [W_BTN_RESET] = UI_RGB_OK, [W_BTN_DONE] = UI_RGB_OK,
+    [W_BTN_REPEAT] = UI_RGB_BAR_BUTTON,
 };
 static const uint32_t view_widget_text_rgb[W__LAST] = {
     [W_KEY_DIGIT] = UI_RGB_KEY_TEXT, [W_KEY_BACK] = UI_RGB_KEY_TEXT, [W_KEY_OK] = UI_RGB_KEY_TEXT,
     [W_BTN_CANCEL] = UI_RGB_TEXT, [W_BTN_LANG] = UI_RGB_KEY_TEXT, [W_BTN_CONTINUE] = UI_RGB_KEY_TEXT,
     [W_BTN_REQUEUE] = UI_RGB_KEY_TEXT, [W_BTN_EXIT] = UI_RGB_KEY_TEXT,
     [W_BTN_FORGOT] = UI_RGB_KEY_TEXT, [W_BTN_RESET] = UI_RGB_KEY_TEXT, [W_BTN_DONE] = UI_RGB_KEY_TEXT,
+    [W_BTN_REPEAT] = UI_RGB_KEY_TEXT,
 };
 
 ui_widget *view_widget(view_ctx *x, const char *id, ui_widget_kind kind, ui_rect r,
@@ -106,12 +108,16 @@ static void view_bar(view_ctx *x, const core *c, int bar_h)
     int bw = sc(x, 240) > 150 ? sc(x, 240) : 150;
     int px = sc(x, TYPE_SMALL) > 24 ? sc(x, TYPE_SMALL) : 24;
     ui_rect lang = { v->w - x->m - bw, pad, bw, bar_h - 2 * pad };
+    /* The voice's "hear again", beside the language: both are about how the
+     * screen reaches the citizen. Cancel is not up here: it sits with the
+     * content (view_pin.c, the foot of a message screen), where the hand
+     * already is. */
+    ui_rect repeat = { lang.x - x->m - bw, pad, bw, bar_h - 2 * pad };
 
-    /* Cancel is not up here: it sits with the content (view_pin.c, the
-     * foot of a message screen), where the hand already is. */
-    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, lang.x - 2 * x->m, bar_h - 2 * pad },
+    view_text(x, TXT_BAR, (ui_rect){ x->m, pad, repeat.x - 2 * x->m, bar_h - 2 * pad },
               str_get(S_APP_TITLE, c->lang), px, true, ALIGN_LEFT, UI_RGB_BAR_TEXT, UI_RGB_BAR);
     view_button(x, "btn.lang", W_BTN_LANG, lang, str_get(S_BTN_LANG, c->lang), px);
+    view_button(x, "btn.repeat", W_BTN_REPEAT, repeat, str_get(S_BTN_REPEAT, c->lang), px);
 }
 
 int view_stack(view_ctx *x, ui_rect col, int y, ui_text_role role, const char *text,

@@ -19,6 +19,7 @@ typedef enum {
     W_KEY_DIGIT, W_KEY_BACK, W_KEY_OK, W_BTN_CANCEL, W_BTN_LANG, W_BTN_CONTINUE,
     W_BTN_REQUEUE, W_BTN_EXIT, W_BTN_FORGOT, W_BTN_RESET,
     W_BTN_DONE,         /* "I have read it": clears IDLE's note for the last citizen */
+    W_BTN_REPEAT, /* the voice: says the screen's prompt again (app/audio.h) */
     W__LAST
 } ui_widget_kind;
 

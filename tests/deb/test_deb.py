@@ -46,6 +46,9 @@ FILES = [
     ("usr/share/kiosk/fonts/LICENSE", 0o644),
     ("usr/share/kiosk/assets/insert-card.svg", 0o644),
     ("usr/share/kiosk/assets/LICENSE", 0o644),
+    ("usr/share/kiosk/assets/voice/manifest.tsv", 0o644),
+    ("usr/share/kiosk/assets/voice/zh/heading.IDLE.wav", 0o644),
+    ("usr/share/kiosk/assets/voice/en/heading.IDLE.wav", 0o644),
     # Not compressed: the units' Documentation= names it.
     ("usr/share/doc/kiosk/production.md", 0o644),
     ("usr/share/doc/kiosk/copyright", 0o644),

@@ -57,6 +57,15 @@ kiosk on pcscd and vcard.py cards with the real kiosk-sync and the stand-in
 (test_pcsc.py's resets): note_card() puts a vcard card into the stand-in's
 statuses file, since there is no insert() to do it.
 
+Audio: Kiosk(self, audio="disk") runs the kiosk on SDL's disk audio driver,
+which writes what would be played (S16 mono at the kiosk's rate) to
+k.audio_path, faster than real time (SDL_DISKAUDIODELAY); audio_pcm() reads
+it, audio_stats() is `stats`'s "audio" (its state and the sounds queued:
+prompts by their clips, tones by name), wait_audio_quiet() waits until
+nothing plays, clip_pcm()/prompt_pcm() are the samples a clip's WAV decodes
+to (mu-law as SDL_LoadWAV decodes it). Any other string is the driver's
+name (audio="nonexistent": no device). Default: SDL's dummy driver.
+
 Python 3 standard library only.
 """
 
@@ -288,6 +297,40 @@ def png_same_share(path_a, path_b):
     return same / float(wa * ha)
 
 
+def ulaw_decode(u):
+    """G.711 mu-law to a 16-bit sample, as SDL_LoadWAV decodes it."""
+    u = ~u & 0xFF
+    t = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return 0x84 - t if u & 0x80 else t - 0x84
+
+
+ULAW_TABLE = [struct.pack("<h", ulaw_decode(u)) for u in range(256)]
+
+
+def wav_pcm(path):
+    """A prompt clip's samples as the kiosk plays them: S16LE mono (mu-law
+    decoded; 16-bit PCM as it is). Other formats are not read here."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AssertionError("%s is not a WAV" % path)
+    i, fmt, body = 12, None, None
+    while i + 8 <= len(data):
+        kind, n = data[i:i + 4], struct.unpack("<I", data[i + 4:i + 8])[0]
+        if kind == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", data[i + 8:i + 24])
+        elif kind == b"data":
+            body = data[i + 8:i + 8 + n]
+        i += 8 + n + (n & 1)
+    if fmt is None or body is None or fmt[1] != 1:
+        raise AssertionError("%s: no mono fmt and data" % path)
+    if fmt[0] == 7 and fmt[5] == 8:
+        return b"".join(ULAW_TABLE[b] for b in body)
+    if fmt[0] == 1 and fmt[5] == 16:
+        return body
+    raise AssertionError("%s: format %d, %d bits: not read here" % (path, fmt[0], fmt[5]))
+
+
 class KioskError(AssertionError):
     """A failure of the kiosk under test (reported as a test failure)."""
 
@@ -396,7 +439,7 @@ class Kiosk:
 
     def __init__(self, test=None, config=None, sync=True, statuses=None,
                  sync_default="active", sync_delay_ms=0, sync_unreachable=False,
-                 start=True, pcsc_reader=None, **overrides):
+                 start=True, pcsc_reader=None, audio=None, **overrides):
         self.test = test
         self.dir = tempfile.mkdtemp(prefix="kiosk-it-", dir="/tmp")
         self.outbox = os.path.join(self.dir, "outbox")
@@ -407,8 +450,18 @@ class Kiosk:
         self.log_path = os.path.join(self.dir, "kiosk.log")
         self.sync_out_path = os.path.join(self.dir, "fake_sync.out")
         self.sync_err_path = os.path.join(self.dir, "fake_sync.err")
+        # The sound: SDL's dummy driver unless a test listens (see the doc).
+        self.audio_path = os.path.join(self.dir, "audio.raw")
+        self.env_extra = {}
+        if audio == "disk":
+            # 4 ms per 512-sample buffer (46 ms of sound): ten times real time.
+            self.env_extra = {"SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": self.audio_path,
+                              "SDL_DISKAUDIODELAY": "4"}
+        elif audio:
+            self.env_extra = {"SDL_AUDIODRIVER": audio}
         # Files the harness wrote: not audited as kiosk output.
-        self.own_files = {self.conf_path, self.statuses_path, self.statuses_path + ".tmp"}
+        self.own_files = {self.conf_path, self.statuses_path, self.statuses_path + ".tmp",
+                          os.path.join(self.dir, "audio.raw")}
         self.pins = set()
         self.cards = set()
         self.proc = None
@@ -606,7 +659,7 @@ class Kiosk:
         try:
             self.proc = subprocess.Popen(kiosk_command(["--config", self.conf_path] + list(extra_args)),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         env=kiosk_env(), cwd=self.dir)
+                                         env=dict(kiosk_env(), **self.env_extra), cwd=self.dir)
         finally:
             log.close()
         deadline = time.monotonic() + slow(15)
@@ -1208,6 +1261,34 @@ class Kiosk:
             time.sleep(0.005)
 
     # ---- the outbox ------------------------------------------------------------------------
+
+    # ---- audio (audio="disk") -------------------------------------------------------
+
+    def audio_stats(self):
+        return self.ok({"cmd": "stats"})["audio"]
+
+    def audio_pcm(self):
+        """What the disk driver has written so far (b"" before it opens)."""
+        try:
+            with open(self.audio_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def wait_audio_quiet(self, timeout=30):
+        """Until nothing plays or waits to, and the disk driver has written
+        two buffers more (the last sound's samples are in the file)."""
+        wait_for(lambda: not self.audio_stats()["playing"], timeout, "the sound to end")
+        n = len(self.audio_pcm())
+        wait_for(lambda: len(self.audio_pcm()) >= n + 4 * 512, timeout, "the disk driver to write on")
+        return self.audio_stats()
+
+    def clip_pcm(self, lang, name):
+        return wav_pcm(os.path.join(REPO, "assets", "voice", lang, name + ".wav"))
+
+    def prompt_pcm(self, sound):
+        """The samples of a queued prompt (a `sounds` record): its clips back to back."""
+        return b"".join(self.clip_pcm(sound["lang"], c) for c in sound["clips"])
 
     def outbox_names(self):
         try:

@@ -58,6 +58,11 @@ static void check_defaults(const kiosk_config *c)
     T_EQ_INT(c->connect_timeout_s, 5);
     T_EQ_INT(c->timeout_s, 10);
     T_EQ_STR(c->control_socket, "");
+    T_CHECK(c->audio_enabled);
+    T_EQ_INT(c->audio_volume, 100);
+    T_EQ_INT(c->audio_night_volume, 50);
+    T_EQ_INT(c->audio_night_from, 0);
+    T_EQ_INT(c->audio_night_to, 0);
 }
 
 T_TEST(defaults_are_documented_values)
@@ -566,7 +571,29 @@ T_TEST(reminder_timers)
 }
 
 
-T_MAIN(T_CASE(station_texts), T_CASE(reminder_timers),
+/* Issue 13's voice: on by default, levels 0..100, hours 0..23. */
+T_TEST(audio_keys)
+{
+    kiosk_config c;
+
+    T_CHECK(load(&c, "[audio]\nenabled = false\nvolume = 0\nnight_volume = 100\nnight_from = 23\nnight_to = 6\n"));
+    T_EQ_STR(err, "");
+    T_CHECK(!c.audio_enabled);
+    T_EQ_INT(c.audio_volume, 0);
+    T_EQ_INT(c.audio_night_volume, 100);
+    T_EQ_INT(c.audio_night_from, 23);
+    T_EQ_INT(c.audio_night_to, 6);
+    T_EQ_INT(config_line(&c, "audio", "night_to"), 6);
+    T_BAD("[audio]\nvolume = 101\n", "t.conf:2: volume: 101 is out of range 0..100");
+    T_BAD("[audio]\nnight_volume = -1\n", "t.conf:2: night_volume: -1 is out of range 0..100");
+    T_BAD("[audio]\nnight_from = 24\n", "t.conf:2: night_from: 24 is out of range 0..23");
+    T_BAD("[audio]\nnight_to = 7pm\n", "t.conf:2: night_to: '7pm' is not a whole number");
+    T_BAD("[audio]\nenabled = loud\n",
+          "t.conf:2: enabled: 'loud' is not one of true, false, yes, no, 1, 0");
+    T_BAD("[audio]\nmute = yes\n", "t.conf:2: unknown key 'mute' in [audio]");
+}
+
+T_MAIN(T_CASE(station_texts), T_CASE(reminder_timers), T_CASE(audio_keys),
        T_CASE(defaults_are_documented_values), T_CASE(required_strings_may_not_be_empty), T_CASE(empty_text_gives_defaults),
        T_CASE(shipped_kiosk_conf_loads_with_defaults), T_CASE(all_keys_are_read),
        T_CASE(layout_details_are_tolerated), T_CASE(syntax_errors_name_the_line),

@@ -249,8 +249,10 @@ T_TEST(every_screen_fits_in_both_languages_at_every_size)
                 core c;
                 ui_view v;
                 char what[160];
-                ui_view_input in = { sizes[z].w, sizes[z].h, keypad, screens[i].s == ST_IDLE ? "" : "A12***678",
-                                     &service_sample, measure, NULL, STATION_COUNTER, STATION_HOURS };
+                ui_view_input in = { .w = sizes[z].w, .h = sizes[z].h, .keypad_order = keypad,
+                                     .card_masked = screens[i].s == ST_IDLE ? "" : "A12***678",
+                                     .service = &service_sample, .measure = measure,
+                                     .counter = STATION_COUNTER, .counter_hours = STATION_HOURS };
                 make_core(&c, &screens[i], (core_lang)lang);
                 ui_view_build(&v, &c, &in);
                 snprintf(what, sizeof what, "%dx%d-%s-%s-%s%s", sizes[z].w, sizes[z].h,
@@ -300,8 +302,8 @@ T_TEST(outcome_screens_care_for_the_citizen)
     };
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
         for (int lang = 0; lang < LANG__LAST; lang++) {
-            ui_view_input in = { sizes[z].w, sizes[z].h, keypad, "A12***678", NULL, measure, NULL,
-                                 STATION_COUNTER, STATION_HOURS };
+            ui_view_input in = { .w = sizes[z].w, .h = sizes[z].h, .keypad_order = keypad, .card_masked = "A12***678",
+                                 .measure = measure, .counter = STATION_COUNTER, .counter_hours = STATION_HOURS };
             for (size_t i = 0; i < sizeof care_screens / sizeof care_screens[0]; i++) {
                 core c;
                 ui_view v;
@@ -357,13 +359,13 @@ T_TEST(targets_are_finger_sized_on_the_reference_panel)
     /* 21.5-inch 1920x1080: 476 mm wide, 4.03 px/mm; 20 mm = 81 px. */
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
+    ui_view_input in = { .w = 1920, .h = 1080, .keypad_order = keypad, .card_masked = "A12***678", .measure = measure };
     screen sc = { ST_ENTER_OLD_PIN, NT_TIMEOUT_WARNING, -1 };
 
     make_core(&c, &sc, LANG_ZH);
     c.state = ST_ENTER_NEW_PIN; /* cancel is on screen here */
     ui_view_build(&v, &c, &in);
-    T_EQ_INT(v.n_widgets, 15); /* 12 keys, lang, cancel, continue */
+    T_EQ_INT(v.n_widgets, 16); /* 12 keys, lang, repeat, cancel, continue */
     for (int i = 0; i < v.n_widgets; i++) {
         if (v.widgets[i].r.w < 81 || v.widgets[i].r.h < 81) {
             fprintf(stderr, "  %s is %dx%d px\n", v.widgets[i].id, v.widgets[i].r.w, v.widgets[i].r.h);
@@ -381,7 +383,7 @@ T_TEST(the_last_try_stays_in_view_whatever_the_notice)
 {
     core c;
     ui_view v;
-    ui_view_input in = { 1920, 1080, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
+    ui_view_input in = { .w = 1920, .h = 1080, .keypad_order = keypad, .card_masked = "A12***678", .measure = measure };
     screen sc = { ST_ENTER_OLD_PIN, NT_PIN_WRONG_LENGTH, 1 };
     bool seen = false;
 
@@ -403,7 +405,7 @@ T_TEST(hit_testing_follows_the_layout_and_the_dialog_covers)
     core c;
     ui_view v;
     static const uint8_t shuffled[10] = { 7, 3, 0, 9, 1, 5, 2, 8, 6, 4 };
-    ui_view_input in = { 1024, 768, shuffled, "A12***678", NULL, measure, NULL, NULL, NULL };
+    ui_view_input in = { .w = 1024, .h = 768, .keypad_order = shuffled, .card_masked = "A12***678", .measure = measure };
     screen sc = { ST_ENTER_OLD_PIN, NT_NONE, -1 };
     int k;
 
@@ -432,7 +434,7 @@ static void build(ui_view *v, core_state s, core_notice n, int tries, core_lang 
 {
     core c;
     screen sc = { s, n, tries };
-    ui_view_input in = { w, h, keypad, "A12***678", NULL, measure, NULL, NULL, NULL };
+    ui_view_input in = { .w = w, .h = h, .keypad_order = keypad, .card_masked = "A12***678", .measure = measure };
 
     make_core(&c, &sc, lang);
     ui_view_build(v, &c, &in);
@@ -606,7 +608,7 @@ T_TEST(idle_says_what_to_know_before_starting)
     core c;
     ui_view v;
     screen sc = { ST_IDLE, NT_NONE, -1 };
-    ui_view_input in = { 1920, 1080, keypad, "", NULL, measure, NULL, NULL, NULL };
+    ui_view_input in = { .w = 1920, .h = 1080, .keypad_order = keypad, .card_masked = "", .measure = measure };
     bool initial = false, which = false;
 
     make_core(&c, &sc, LANG_ZH);
