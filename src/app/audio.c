@@ -264,8 +264,12 @@ static void au_prepare(app_audio *au, const au_req *r)
         int16_t *c = au_load_clip(au, r->lang, r->name[i], &n);
         if (c == NULL)
             continue; /* the rest is said */
+        /* Grown to the exact size, clip by clip: a prompt is hundreds of KB
+         * and such a block is mapped on its own (M_MMAP_THRESHOLD), so
+         * realloc moves no bytes (mremap) and nothing sits unused; doubling
+         * here once held 1.4 MB at the peak of a journey. */
         if (p.n + n > cap) {
-            size_t ncap = (p.n + n) * 2;
+            size_t ncap = p.n + n;
             int16_t *g = realloc(p.pcm, ncap * sizeof(int16_t));
             if (g == NULL) {
                 free(c);

@@ -141,12 +141,21 @@ void loop_run(app *a)
 {
     loop_state l = { 0 };
 
-    records_probe(a); /* out of service from the first frame if the disk is full */
     fx_note_state(a);
     loop_after_events(a, &l);
     display_present(a);
     app_stats_first_frame(&a->stats, app_now_ns());
     log_info("app", "first frame after %.1f ms", app_stats_startup_ms(&a->stats));
+    /* The storage probe writes and fsyncs (a millisecond or more on a slow
+     * card): after the first frame, but before the first event is taken,
+     * so no card, tap or script request can meet a kiosk that has not yet
+     * looked. A full disk turns the screen out of service at once, as it
+     * did from the first frame. READY=1 waits for it. */
+    records_probe(a);
+    if (a->dirty) {
+        loop_after_events(a, &l);
+        display_present(a);
+    }
     loop_notify_ready(&l);
     while (!a->quit) {
         SDL_Event e;

@@ -8,18 +8,24 @@
 #include "util/log.h"
 
 #define CACHE_SLOTS 96
-/* Text textures are ARGB: a heading is a few hundred KB. The budget keeps a
- * screen or two of them, so going back and forth costs nothing, without
- * letting a long day of screens grow the process. */
-#define CACHE_BUDGET_BYTES (3u << 20)
+/* Texts are kept as they were shaded, one byte a pixel (text.c): a heading
+ * is under 100 KB. The budget keeps the screen on show, the next ones in
+ * both languages and a screen or two back, so a tap only copies; and it
+ * bounds the process over a long day of screens. (As 32-bit textures the
+ * same texts took 3 MiB and four times this budget.) */
+#define CACHE_BUDGET_BYTES (1u << 20)
+/* A button's word that is at most this many pixels is kept outside the
+ * budget (see text_tex). */
+#define CACHE_PINNED_PX (32 * 1024)
 
 typedef struct {
     char *text;
     int px, width;
     bool bold, center;
     uint32_t rgb, bg;
-    SDL_Texture *tex;
+    SDL_Surface *surf;   /* 8-bit, shaded between rgb and bg */
     int w, h;
+    size_t bytes;
     uint64_t used;
     bool pinned;         /* a button's word: small, shown on most screens, kept */
 } cache_slot;
@@ -34,6 +40,7 @@ static const char *const picture_files[UI_PIC__LAST] = {
 
 struct ui_renderer {
     SDL_Renderer *r;
+    SDL_Surface *target;         /* a renderer made for a surface: that surface */
     ui_fonts *fonts;
     char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
     SDL_Texture *picture[UI_PIC__LAST];
@@ -71,6 +78,11 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
         }
     }
     return u;
+}
+
+void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
+{
+    u->target = target;
 }
 
 static SDL_Surface *picture_load(const char *path, int w, int h)
@@ -152,8 +164,7 @@ void ui_renderer_free(ui_renderer *u)
     SDL_FreeSurface(picture_take(u, UI_PIC_NONE, 0, 0));
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
-        if (u->cache[i].tex)
-            SDL_DestroyTexture(u->cache[i].tex);
+        SDL_FreeSurface(u->cache[i].surf);
     }
     for (int i = 0; i < UI_PIC__LAST; i++) {
         if (u->picture[i])
@@ -188,10 +199,9 @@ static void frame(SDL_Renderer *r, ui_rect x, int t, uint32_t rgb)
 static void cache_evict(ui_renderer *u, cache_slot *c)
 {
     free(c->text);
-    if (c->tex)
-        SDL_DestroyTexture(c->tex);
+    SDL_FreeSurface(c->surf);
     if (!c->pinned)
-        u->cache_bytes -= (size_t)c->w * (size_t)c->h * 4u;
+        u->cache_bytes -= c->bytes;
     memset(c, 0, sizeof *c);
 }
 
@@ -226,7 +236,7 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
     s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
     if (s == NULL)
         return NULL;
-    need = (size_t)s->w * (size_t)s->h * 4u;
+    need = (size_t)s->pitch * (size_t)s->h;
     for (;;) {
         cache_slot *lru = NULL;
         for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -239,7 +249,7 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
                 lru = c;
         }
         if (lru == NULL || (victim != NULL && (u->cache_bytes + need <= CACHE_BUDGET_BYTES ||
-                                               (t->role == TXT_KEY && need <= 4u * 32 * 1024))))
+                                               (t->role == TXT_KEY && s->w * s->h <= CACHE_PINNED_PX))))
             break;
         cache_evict(u, lru);
     }
@@ -249,24 +259,22 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
         SDL_FreeSurface(s);
         return NULL; /* every slot holds a text of this frame, or no room ahead of time */
     }
-    victim->tex = SDL_CreateTextureFromSurface(u->r, s);
-    if (victim->tex)
-        SDL_SetTextureBlendMode(victim->tex, SDL_BLENDMODE_NONE); /* opaque: a plain copy */
-    victim->w = s->w;
-    victim->h = s->h;
-    SDL_FreeSurface(s);
-    victim->text = victim->tex ? strdup(t->text) : NULL;
+    victim->text = strdup(t->text);
     if (victim->text == NULL) {
-        if (victim->tex)
-            SDL_DestroyTexture(victim->tex);
+        SDL_FreeSurface(s);
         memset(victim, 0, sizeof *victim);
         return NULL;
     }
+    SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE); /* opaque: a copy through the palette */
+    victim->surf = s;
+    victim->w = s->w;
+    victim->h = s->h;
+    victim->bytes = need;
     /* Button words (digits, OK, delete, language, cancel) are few and small
      * and come back on every keypad screen: they stay, outside the budget. */
-    victim->pinned = t->role == TXT_KEY && victim->w * victim->h <= 32 * 1024;
+    victim->pinned = t->role == TXT_KEY && victim->w * victim->h <= CACHE_PINNED_PX;
     if (!victim->pinned)
-        u->cache_bytes += (size_t)victim->w * (size_t)victim->h * 4u;
+        u->cache_bytes += victim->bytes;
     victim->px = t->px;
     victim->width = t->r.w;
     victim->bold = t->bold;
@@ -275,6 +283,31 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
     victim->bg = t->bg;
     victim->used = u->clock;
     return victim;
+}
+
+/* Puts an 8-bit text on the frame. The software renderer draws into a
+ * plain surface (the window's, or the one it was made for), and SDL
+ * cannot make a texture of an 8-bit surface: so the commands queued so far
+ * are carried out (SDL_RenderFlush) and the text is blitted onto that
+ * surface through its palette, in order with everything else. Any other
+ * renderer, or no surface, gets a texture made for the occasion. */
+static void blit_text(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst)
+{
+    SDL_Window *w = u->target ? NULL : SDL_RenderGetWindow(u->r);
+    SDL_Surface *target = u->target ? u->target : w ? SDL_GetWindowSurface(w) : NULL;
+    SDL_RendererInfo info;
+
+    if (target && SDL_GetRendererInfo(u->r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE) &&
+        SDL_GetRenderTarget(u->r) == NULL) {
+        SDL_RenderFlush(u->r);
+        SDL_BlitSurface(s, NULL, target, dst);
+        return;
+    }
+    SDL_Texture *tex = SDL_CreateTextureFromSurface(u->r, s);
+    if (tex) {
+        SDL_RenderCopy(u->r, tex, NULL, dst);
+        SDL_DestroyTexture(tex);
+    }
 }
 
 static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
@@ -297,7 +330,7 @@ static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
     dst.h = c->h;
     dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
     dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    SDL_RenderCopy(u->r, c->tex, NULL, &dst);
+    blit_text(u, c->surf, &dst);
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */
@@ -416,18 +449,16 @@ static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
 {
     int px = v->h >= 900 ? 20 : 16;
     SDL_Surface *s = ui_text_render(u->fonts, overlay, px, false, v->w / 2, false, 0xFFFF66, 0x000000);
-    SDL_Texture *tex = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
     SDL_Rect bg, dst;
 
-    if (tex != NULL) {
+    if (s != NULL) {
         bg = (SDL_Rect){ 0, v->h - s->h - 16, s->w + 16, s->h + 16 };
         SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
         SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
         SDL_RenderFillRect(u->r, &bg);
         SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
         dst = (SDL_Rect){ 8, v->h - s->h - 8, s->w, s->h };
-        SDL_RenderCopy(u->r, tex, NULL, &dst);
-        SDL_DestroyTexture(tex);
+        blit_text(u, s, &dst);
     }
     SDL_FreeSurface(s);
 }

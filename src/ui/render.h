@@ -22,6 +22,10 @@ typedef struct ui_renderer ui_renderer;
  * idle screen's picture; the other screens' (view.h, ui_picture) are its
  * neighbours in the same directory. */
 ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path);
+/* For a renderer made with SDL_CreateSoftwareRenderer: the surface it
+ * draws on, where texts are put directly (a window's renderer finds its
+ * window's surface itself). */
+void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target);
 void ui_renderer_free(ui_renderer *u);
 
 /* Starts rasterising picture `id` at w x h on a thread (one at a time),

@@ -1,8 +1,13 @@
 #include "ui/text.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ui/linebreak.h"
 #include "util/log.h"
@@ -72,6 +77,147 @@ void ui_fonts_close(ui_fonts *f)
     free(f);
 }
 
+/* A font read through SDL_RWFromFile costs FreeType some 10,000 lseeks at
+ * opening (stdio drops its buffer at every seek): 3.8 ms of the start-up.
+ * This reader keeps its own position and one block of the file, so the
+ * many small reads FreeType makes near each other are memory copies and
+ * a seek is an assignment. (A mapping of the file would do it with no
+ * reads at all, but the kernel maps 64 KB around every page touched:
+ * 2.7 MB of resident font against the few hundred KB read this way.) */
+#define FONT_BLOCK 8192
+#define FONT_BLOCKS 8 /* FreeType goes back and forth between a few tables */
+
+typedef struct {
+    Sint64 at;                     /* file offset of data[0]; -1: empty */
+    ssize_t len;
+    unsigned char data[FONT_BLOCK];
+} font_block;
+
+typedef struct {
+    int fd;
+    Sint64 size, pos;
+    unsigned next;                 /* the block to refill next (round robin) */
+    font_block block[FONT_BLOCKS];
+} font_file;
+
+static Sint64 font_rw_size(SDL_RWops *rw)
+{
+    return ((font_file *)rw->hidden.unknown.data1)->size;
+}
+
+static Sint64 font_rw_seek(SDL_RWops *rw, Sint64 off, int whence)
+{
+    font_file *ff = rw->hidden.unknown.data1;
+    Sint64 to = whence == RW_SEEK_SET ? off : whence == RW_SEEK_CUR ? ff->pos + off : ff->size + off;
+
+    if (to < 0)
+        return SDL_SetError("seek before the start of a font");
+    ff->pos = to;
+    return to;
+}
+
+/* The block holding the byte at `at`, read in if none does. */
+static font_block *font_block_at(font_file *ff, Sint64 at)
+{
+    font_block *b;
+
+    for (int i = 0; i < FONT_BLOCKS; i++) {
+        b = &ff->block[i];
+        if (b->at >= 0 && at >= b->at && at < b->at + b->len)
+            return b;
+    }
+    b = &ff->block[ff->next++ % FONT_BLOCKS];
+    b->at = at - at % FONT_BLOCK; /* aligned: neighbours share blocks */
+    b->len = pread(ff->fd, b->data, FONT_BLOCK, (off_t)b->at);
+    if (b->len <= 0 || at >= b->at + b->len) {
+        b->at = -1;
+        return NULL;
+    }
+    return b;
+}
+
+static size_t font_rw_read(SDL_RWops *rw, void *dst, size_t size, size_t n)
+{
+    font_file *ff = rw->hidden.unknown.data1;
+    unsigned char *out = dst;
+    size_t want, got = 0;
+
+    if (size == 0 || n > SIZE_MAX / size)
+        return 0;
+    want = size * n;
+    /* Large reads (a whole table) go straight to the caller. */
+    if (want >= FONT_BLOCK) {
+        ssize_t r = pread(ff->fd, out, want, (off_t)ff->pos);
+        if (r <= 0)
+            return 0;
+        ff->pos += r;
+        return (size_t)r / size;
+    }
+    while (got < want && ff->pos < ff->size) {
+        font_block *b = font_block_at(ff, ff->pos);
+        if (b == NULL)
+            break;
+        size_t k = (size_t)(b->at + b->len - ff->pos);
+        if (k > want - got)
+            k = want - got;
+        memcpy(out + got, b->data + (ff->pos - b->at), k);
+        got += k;
+        ff->pos += (Sint64)k;
+    }
+    return got / size;
+}
+
+static size_t font_rw_write(SDL_RWops *rw, const void *src, size_t size, size_t n)
+{
+    (void)rw, (void)src, (void)size, (void)n;
+    SDL_SetError("fonts are read-only");
+    return 0;
+}
+
+static int font_rw_close(SDL_RWops *rw)
+{
+    font_file *ff = rw->hidden.unknown.data1;
+
+    close(ff->fd);
+    free(ff);
+    SDL_FreeRW(rw);
+    return 0;
+}
+
+static SDL_RWops *text_font_rw(const char *path)
+{
+    struct stat st;
+    font_file *ff;
+    SDL_RWops *rw;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        SDL_SetError("%s", strerror(errno));
+        return NULL;
+    }
+    ff = malloc(sizeof *ff);
+    rw = ff ? SDL_AllocRW() : NULL;
+    if (rw == NULL || fstat(fd, &st) != 0) {
+        SDL_SetError("%s", rw ? strerror(errno) : "out of memory");
+        if (rw)
+            SDL_FreeRW(rw);
+        free(ff);
+        close(fd);
+        return NULL;
+    }
+    *ff = (font_file){ .fd = fd, .size = st.st_size };
+    for (int i = 0; i < FONT_BLOCKS; i++)
+        ff->block[i].at = -1;
+    rw->size = font_rw_size;
+    rw->seek = font_rw_seek;
+    rw->read = font_rw_read;
+    rw->write = font_rw_write;
+    rw->close = font_rw_close;
+    rw->type = SDL_RWOPS_UNKNOWN;
+    rw->hidden.unknown.data1 = ff;
+    return rw;
+}
+
 bool ui_fonts_have_fallback(const ui_fonts *f)
 {
     return f->have_fallback;
@@ -83,8 +229,8 @@ static TTF_Font *text_font_which(ui_fonts *f, int px, int which)
         return NULL;
     if (f->font[which] == NULL) {
         /* The system CJK collection holds several faces: 2 is Simplified Chinese. */
-        f->font[which] = which == 2 ? TTF_OpenFontIndex(f->path[which], px, 2)
-                                    : TTF_OpenFont(f->path[which], px);
+        SDL_RWops *rw = text_font_rw(f->path[which]);
+        f->font[which] = rw ? TTF_OpenFontIndexRW(rw, 1, px, which == 2 ? 2 : 0) : NULL;
         if (f->font[which] == NULL) {
             log_err("ui", "cannot open font %s: %s", f->path[which], TTF_GetError());
             return NULL;
@@ -284,6 +430,25 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
     }
 }
 
+/* Text is two colours and the 256 shades between them: one byte a pixel,
+ * with the palette SDL_ttf gives a shaded text (background at 0, the
+ * colour at 255), a quarter of the memory of 32-bit pixels. Drawing maps
+ * the indices to the screen's pixels through the palette (render.c). */
+static SDL_Surface *text_surface(int w, int h, SDL_Color col, SDL_Color bg)
+{
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 8, SDL_PIXELFORMAT_INDEX8);
+    SDL_Color pal[256];
+
+    if (s == NULL)
+        return NULL;
+    for (int i = 0; i < 256; i++)
+        pal[i] = (SDL_Color){ (Uint8)(bg.r + (col.r - bg.r) * i / 255), (Uint8)(bg.g + (col.g - bg.g) * i / 255),
+                              (Uint8)(bg.b + (col.b - bg.b) * i / 255), 255 };
+    SDL_SetPaletteColors(s->format->palette, pal, 0, 256);
+    SDL_FillRect(s, NULL, 0);
+    return s;
+}
+
 static SDL_Surface *text_render_line(ui_fonts *f, const char *text_in, int len_in, int px, bool bold,
                                      SDL_Color col, SDL_Color bg)
 {
@@ -310,10 +475,9 @@ static SDL_Surface *text_render_line(ui_fonts *f, const char *text_in, int len_i
     w = ui_text_line_width(f, text, len, px, bold);
     if (w <= 0)
         return NULL;
-    line = SDL_CreateRGBSurfaceWithFormat(0, w, TTF_FontHeight(main), 32, SDL_PIXELFORMAT_ARGB8888);
+    line = text_surface(w, TTF_FontHeight(main), col, bg);
     if (line == NULL)
         return NULL;
-    SDL_FillRect(line, NULL, SDL_MapRGB(line->format, bg.r, bg.g, bg.b));
     while (off < len) {
         int n = text_run_len(f, main, text + off, len - off, &fb);
         TTF_Font *font = fb ? text_font_which(f, px, 2) : main;
@@ -322,11 +486,13 @@ static SDL_Surface *text_render_line(ui_fonts *f, const char *text_in, int len_i
             break;
         memcpy(buf, text + off, (size_t)n);
         buf[n] = '\0';
-        run = font ? TTF_RenderUTF8_Blended(font, buf, col) : NULL;
+        /* Shaded between the same two colours: the same palette, so the
+         * run is copied in index by index. */
+        run = font ? TTF_RenderUTF8_Shaded(font, buf, col, bg) : NULL;
         if (run) {
             /* Both fonts share a baseline: align their ascents. */
             SDL_Rect dst = { x, TTF_FontAscent(main) - TTF_FontAscent(font), run->w, run->h };
-            SDL_SetSurfaceBlendMode(run, SDL_BLENDMODE_BLEND);
+            SDL_SetSurfaceBlendMode(run, SDL_BLENDMODE_NONE);
             SDL_BlitSurface(run, NULL, line, &dst);
             x += run->w;
             SDL_FreeSurface(run);
@@ -356,9 +522,7 @@ SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, in
             bw = line[i]->w;
     }
     if (lines.n > 0 && bw > 0)
-        block = SDL_CreateRGBSurfaceWithFormat(0, bw, lines.line_skip * lines.n, 32, SDL_PIXELFORMAT_ARGB8888);
-    if (block)
-        SDL_FillRect(block, NULL, 0xFF000000u | bg);
+        block = text_surface(bw, lines.line_skip * lines.n, col, bgc);
     for (int i = 0; i < lines.n; i++) {
         if (block && line[i]) {
             SDL_Rect dst = { center ? (bw - line[i]->w) / 2 : 0, i * lines.line_skip, line[i]->w, line[i]->h };

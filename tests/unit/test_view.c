@@ -231,6 +231,8 @@ static void render_png(const ui_view *v, const char *name)
     }
     snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
     u = ui_renderer_new(r, fonts, pic);
+    if (u)
+        ui_renderer_set_surface(u, s);
     ui_renderer_draw(u, v, -1, NULL);
     SDL_RenderPresent(r);
     snprintf(path, sizeof path, "screens/%s.png", name);
