@@ -43,7 +43,8 @@ struct ui_renderer {
     SDL_Surface *target;         /* a renderer made for a surface: that surface */
     ui_fonts *fonts;
     char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
-    SDL_Texture *picture[UI_PIC__LAST];
+    SDL_Surface *picture[UI_PIC__LAST]; /* run-length encoded once drawn */
+    ui_picture prepared;         /* the last one rasterised ahead: kept for its screen */
     int picture_w[UI_PIC__LAST], picture_h[UI_PIC__LAST];
     SDL_Thread *raster;          /* rasterising a picture ahead of need */
     SDL_Surface *raster_out;
@@ -78,6 +79,45 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
         }
     }
     return u;
+}
+
+/* Puts a kept surface on the frame: an 8-bit text, or a picture. The
+ * software renderer draws into a plain surface (the window's, or the one it
+ * was made for), and SDL cannot make a texture of an 8-bit surface, nor
+ * keep one run-length encoded: so the commands queued so far are carried
+ * out (SDL_RenderFlush) and the surface is blitted onto that one, in order
+ * with everything else. Any other renderer, or no surface, gets a texture
+ * made for the occasion. */
+static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SDL_Rect *src)
+{
+    SDL_Window *w = u->target ? NULL : SDL_RenderGetWindow(u->r);
+    SDL_Surface *target = u->target ? u->target : w ? SDL_GetWindowSurface(w) : NULL;
+    SDL_RendererInfo info;
+
+    if (target && SDL_GetRendererInfo(u->r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE) &&
+        SDL_GetRenderTarget(u->r) == NULL) {
+        SDL_RenderFlush(u->r);
+        SDL_BlitSurface(s, src, target, dst);
+        return;
+    }
+    SDL_Texture *tex = SDL_CreateTextureFromSurface(u->r, s);
+    if (tex) {
+        SDL_RenderCopy(u->r, tex, src, dst);
+        SDL_DestroyTexture(tex);
+    }
+}
+
+/* A picture is kept as its surface, blended straight onto the frame, and
+ * run-length encoded at its first blit: SDL then drops the raw pixels
+ * and skips the transparent ones, about 0.4 MB where its texture took
+ * 1 MB at 1920x1080 beside a copy while it was made. */
+static SDL_Surface *picture_keep(SDL_Surface *s)
+{
+    if (s) {
+        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_BLEND);
+        SDL_SetSurfaceRLE(s, 1);
+    }
+    return s;
 }
 
 void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
@@ -133,12 +173,18 @@ static void picture_collect(ui_renderer *u)
     s = picture_take(u, id, w, h);
     if (s == NULL)
         return;
-    if (u->picture[id])
-        SDL_DestroyTexture(u->picture[id]);
-    u->picture[id] = SDL_CreateTextureFromSurface(u->r, s);
+    SDL_FreeSurface(u->picture[id]);
+    u->picture[id] = picture_keep(s);
     u->picture_w[id] = w;
     u->picture_h[id] = h;
-    SDL_FreeSurface(s);
+    u->prepared = id;
+    /* Encoded now, not at its screen's first frame: SDL encodes a surface
+     * for the surface it is blitted onto, so one corner pixel is blitted
+     * onto the frame being kept (blended: the corner is transparent, and
+     * the next frame is drawn whole before it is shown anyway). Until
+     * then it would hold its raw megabyte. */
+    SDL_Rect corner = { 0, 0, 1, 1 }, at = { 0, 0, 1, 1 };
+    blit_surface(u, s, &at, &corner);
 }
 
 void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
@@ -167,8 +213,7 @@ void ui_renderer_free(ui_renderer *u)
         SDL_FreeSurface(u->cache[i].surf);
     }
     for (int i = 0; i < UI_PIC__LAST; i++) {
-        if (u->picture[i])
-            SDL_DestroyTexture(u->picture[i]);
+        SDL_FreeSurface(u->picture[i]);
         free(u->picture_path[i]);
     }
     free(u);
@@ -285,31 +330,6 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
     return victim;
 }
 
-/* Puts an 8-bit text on the frame. The software renderer draws into a
- * plain surface (the window's, or the one it was made for), and SDL
- * cannot make a texture of an 8-bit surface: so the commands queued so far
- * are carried out (SDL_RenderFlush) and the text is blitted onto that
- * surface through its palette, in order with everything else. Any other
- * renderer, or no surface, gets a texture made for the occasion. */
-static void blit_text(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst)
-{
-    SDL_Window *w = u->target ? NULL : SDL_RenderGetWindow(u->r);
-    SDL_Surface *target = u->target ? u->target : w ? SDL_GetWindowSurface(w) : NULL;
-    SDL_RendererInfo info;
-
-    if (target && SDL_GetRendererInfo(u->r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE) &&
-        SDL_GetRenderTarget(u->r) == NULL) {
-        SDL_RenderFlush(u->r);
-        SDL_BlitSurface(s, NULL, target, dst);
-        return;
-    }
-    SDL_Texture *tex = SDL_CreateTextureFromSurface(u->r, s);
-    if (tex) {
-        SDL_RenderCopy(u->r, tex, NULL, dst);
-        SDL_DestroyTexture(tex);
-    }
-}
-
 static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
 {
     cache_slot *c = cache_find(u, t);
@@ -330,7 +350,7 @@ static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
     dst.h = c->h;
     dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
     dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    blit_text(u, c->surf, &dst);
+    blit_surface(u, c->surf, &dst, NULL);
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */
@@ -391,14 +411,9 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
             s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
             s = picture_load(u->picture_path[id], r.w, r.h);
-        if (u->picture[id])
-            SDL_DestroyTexture(u->picture[id]);
-        u->picture[id] = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
-        if (s) {
-            dst.w = s->w;
-            dst.h = s->h;
-            SDL_FreeSurface(s);
-        } else {
+        SDL_FreeSurface(u->picture[id]);
+        u->picture[id] = picture_keep(s);
+        if (s == NULL) {
             log_warn("ui", "cannot load %s: %s", u->picture_path[id], IMG_GetError());
             free(u->picture_path[id]);
             u->picture_path[id] = NULL; /* say it once, not every frame */
@@ -407,19 +422,18 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         u->picture_h[id] = r.h;
     }
 show:
-    /* Memory: the idle screen's picture (it always comes back) and the one
-     * on screen; the others are made again, ahead of time, when needed. */
+    /* Memory: the one on screen and the one made ahead for the next
+     * screen; the others are made again, ahead of time, when needed. */
     for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
-        if (i != (int)id && i != UI_PIC_INSERT_CARD && u->picture[i]) {
-            SDL_DestroyTexture(u->picture[i]);
+        if (i != (int)id && i != (int)u->prepared && u->picture[i]) {
+            SDL_FreeSurface(u->picture[i]);
             u->picture[i] = NULL;
         }
     }
     if (u->picture[id]) {
-        int tw, th;
-        SDL_QueryTexture(u->picture[id], NULL, NULL, &tw, &th);
-        dst = (SDL_Rect){ r.x + (r.w - tw) / 2, r.y + (r.h - th) / 2, tw, th };
-        SDL_RenderCopy(u->r, u->picture[id], NULL, &dst);
+        SDL_Surface *p = u->picture[id];
+        dst = (SDL_Rect){ r.x + (r.w - p->w) / 2, r.y + (r.h - p->h) / 2, p->w, p->h };
+        blit_surface(u, p, &dst, NULL);
     }
 }
 
@@ -458,7 +472,7 @@ static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
         SDL_RenderFillRect(u->r, &bg);
         SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
         dst = (SDL_Rect){ 8, v->h - s->h - 8, s->w, s->h };
-        blit_text(u, s, &dst);
+        blit_surface(u, s, &dst, NULL);
     }
     SDL_FreeSurface(s);
 }
