@@ -1,0 +1,172 @@
+/* What the renderer saves in memory must not change a pixel: texts kept at
+ * one byte a pixel and blitted through their palette, fonts read through
+ * the kiosk's own block reader, pictures kept run-length encoded. Each is
+ * compared with the plain SDL way of drawing the same thing. */
+#include <SDL.h>
+#include <SDL_ttf.h>
+
+#include "t.h"
+#include "ui/render.h"
+#include "ui/text.h"
+#include "core/core.h"
+#include "ui/view.h"
+
+static char root[1024];
+static ui_fonts *fonts;
+
+static SDL_Surface *argb(int w, int h, uint32_t fill)
+{
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (s)
+        SDL_FillRect(s, NULL, 0xFF000000u | fill);
+    return s;
+}
+
+static bool same_pixels(SDL_Surface *a, SDL_Surface *b)
+{
+    if (a == NULL || b == NULL || a->w != b->w || a->h != b->h)
+        return false;
+    for (int y = 0; y < a->h; y++)
+        if (memcmp((uint8_t *)a->pixels + y * a->pitch, (uint8_t *)b->pixels + y * b->pitch, (size_t)a->w * 4) != 0)
+            return false;
+    return true;
+}
+
+static int count_colour(SDL_Surface *s, uint32_t rgb)
+{
+    int n = 0;
+    for (int y = 0; y < s->h; y++)
+        for (int x = 0; x < s->w; x++)
+            n += (((uint32_t *)((uint8_t *)s->pixels + y * s->pitch))[x] & 0xFFFFFFu) == rgb;
+    return n;
+}
+
+T_TEST(a_text_is_one_byte_a_pixel_and_draws_as_sdl_ttf_shades_it)
+{
+    static const char *const texts[] = { "请插入社保卡", "Insert your card", "0123456789", "确认新密码 OK" };
+    SDL_Color fg = { 0x1F, 0x29, 0x33, 255 }, bg = { 0xF3, 0xF7, 0xFC, 255 };
+
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        SDL_Surface *mine = ui_text_render(fonts, texts[i], 64, true, 4000, false, 0x1F2933, 0xF3F7FC);
+        SDL_Surface *ref = TTF_RenderUTF8_Shaded(ui_font(fonts, 64, true), texts[i], fg, bg);
+        T_CHECK(mine != NULL && ref != NULL);
+        if (mine == NULL || ref == NULL)
+            continue;
+        T_EQ_INT(mine->format->BytesPerPixel, 1);
+        /* One line: the block is the line, as SDL_ttf made it. */
+        SDL_Surface *a = argb(mine->w, mine->h, 0), *b = argb(mine->w, mine->h, 0);
+        SDL_BlitSurface(mine, NULL, a, NULL);
+        SDL_BlitSurface(ref, NULL, b, NULL);
+        T_CHECK(mine->w == ref->w);
+        T_CHECK(same_pixels(a, b));
+        T_CHECK(count_colour(a, 0x1F2933) > 0); /* ink, not only background */
+        SDL_FreeSurface(a);
+        SDL_FreeSurface(b);
+        SDL_FreeSurface(mine);
+        SDL_FreeSurface(ref);
+    }
+}
+
+T_TEST(the_font_reader_gives_the_same_glyphs_as_sdl_reading_the_file)
+{
+    char path[1100];
+    SDL_Color fg = { 0, 0, 0, 255 }, bg = { 255, 255, 255, 255 };
+    const char *text = "社保卡密码修改 PIN 123456 请取卡";
+
+    snprintf(path, sizeof path, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", root);
+    TTF_Font *plain = TTF_OpenFont(path, 48);
+    T_CHECK(plain != NULL);
+    if (plain == NULL)
+        return;
+    /* Sizes one after the other, as the kiosk resizes one open font. */
+    for (int px = 24; px <= 96; px += 24) {
+        TTF_SetFontSize(plain, px);
+        SDL_Surface *r = TTF_RenderUTF8_Shaded(plain, text, fg, bg);
+        SDL_Surface *m = TTF_RenderUTF8_Shaded(ui_font(fonts, px, false), text, fg, bg);
+        T_CHECK(r && m && r->w == m->w && r->h == m->h);
+        if (r && m && r->w == m->w && r->h == m->h)
+            for (int y = 0; y < r->h; y++)
+                T_CHECK(memcmp((uint8_t *)r->pixels + y * r->pitch, (uint8_t *)m->pixels + y * m->pitch,
+                               (size_t)r->w) == 0);
+        SDL_FreeSurface(r);
+        SDL_FreeSurface(m);
+    }
+    TTF_CloseFont(plain);
+    /* A file that is not a font fails cleanly. */
+    snprintf(path, sizeof path, "%s/README.md", root);
+    char err[256];
+    ui_fonts *bad = ui_fonts_open(path, path, NULL, err, sizeof err);
+    T_CHECK(bad == NULL);
+    ui_fonts_close(bad);
+}
+
+/* The idle screen drawn by the renderer (pictures kept encoded, texts
+ * 8-bit) twice: the second frame is drawn from what the first kept, and
+ * must be the same pixels; the picture is there (its card's blue). */
+T_TEST(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh)
+{
+    char pic[1100];
+    ui_view v;
+    core c;
+    SDL_Surface *s1 = argb(1920, 1080, 0), *s2 = argb(1920, 1080, 0);
+    SDL_Renderer *r1 = SDL_CreateSoftwareRenderer(s1), *r2 = SDL_CreateSoftwareRenderer(s2);
+    static const uint8_t keypad[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 0 };
+
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
+    ui_renderer *u = ui_renderer_new(r1, fonts, pic);
+    T_CHECK(u != NULL && r1 != NULL && r2 != NULL);
+    if (u == NULL || r1 == NULL || r2 == NULL)
+        return;
+    ui_renderer_set_surface(u, s1);
+    core_config cfg = { .pin_length = 6, .initial = { "123456" }, .n_initial = 1,
+                        .idle_timeout_ms = 30000, .warning_ms = 15000, .lang = LANG_ZH };
+    core_init(&c, &cfg, 1000);
+    ui_view_build(&v, &c, &(ui_view_input){ .w = 1920, .h = 1080, .keypad_order = keypad, .card_masked = "" });
+    T_CHECK(v.show_picture);
+    ui_renderer_draw(u, &v, -1, NULL);
+    SDL_RenderPresent(r1);
+    T_CHECK(count_colour(s1, 0x2F6FD6) > 1000); /* the card's blue band */
+    SDL_Surface *first = SDL_ConvertSurface(s1, s1->format, 0);
+    /* Again, from the cache and the encoded picture, onto a dirty frame. */
+    SDL_FillRect(s1, NULL, 0xFFFF00FFu);
+    ui_renderer_draw(u, &v, -1, NULL);
+    SDL_RenderPresent(r1);
+    T_CHECK(same_pixels(first, s1));
+    T_EQ_INT(ui_renderer_misses(u), 0);
+    SDL_FreeSurface(first);
+    ui_renderer_free(u);
+    SDL_DestroyRenderer(r1);
+    SDL_DestroyRenderer(r2);
+    SDL_FreeSurface(s1);
+    SDL_FreeSurface(s2);
+}
+
+int main(void)
+{
+    static const t_case cases[] = {
+        T_CASE(a_text_is_one_byte_a_pixel_and_draws_as_sdl_ttf_shades_it),
+        T_CASE(the_font_reader_gives_the_same_glyphs_as_sdl_reading_the_file),
+        T_CASE(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh),
+    };
+    char reg[1100], bold[1100], err[256];
+    const char *env = getenv("KIOSK_SOURCE_ROOT");
+    int rc;
+
+    snprintf(root, sizeof root, "%s", env ? env : ".");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0 || TTF_Init() != 0) {
+        fprintf(stderr, "cannot start SDL: %s\n", SDL_GetError());
+        return 1;
+    }
+    snprintf(reg, sizeof reg, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", root);
+    snprintf(bold, sizeof bold, "%s/fonts/NotoSansSC-Kiosk-Bold.otf", root);
+    fonts = ui_fonts_open(reg, bold, NULL, err, sizeof err);
+    if (fonts == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    rc = t_run(cases, sizeof cases / sizeof cases[0]);
+    ui_fonts_close(fonts);
+    TTF_Quit();
+    SDL_Quit();
+    return rc;
+}
