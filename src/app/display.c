@@ -353,8 +353,12 @@ void display_prefetch(app *a)
                           .measure = display_measure, .measure_ud = d,
                           .counter = a->cfg.counter, .counter_hours = a->cfg.counter_hours };
     ui_view_build(&d->scratch, &c, &in);
-    /* The next screens' pictures rasterise on the second core meanwhile. */
-    if (d->scratch.show_picture)
+    /* The next screens' pictures rasterise on the second core meanwhile:
+     * in this language only. A picture's size follows its screen's words,
+     * and one kept per picture: made for the other language, it would
+     * replace the one this language's screen shows (16 ms to make again
+     * in the frame that returns to IDLE). */
+    if (d->scratch.show_picture && c.lang == a->core->lang)
         ui_renderer_prepare_picture(d->ur, d->scratch.picture_id, d->scratch.picture.w, d->scratch.picture.h);
     /* One text per idle turn; a step that cannot finish (the cache is full
      * of what is on screen) is given up after as many turns as it has texts,

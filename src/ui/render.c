@@ -422,10 +422,12 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         u->picture_h[id] = r.h;
     }
 show:
-    /* Memory: the one on screen and the one made ahead for the next
-     * screen; the others are made again, ahead of time, when needed. */
+    /* Memory: the one on screen, the one made ahead for the next screen,
+     * and the idle screen's (every journey ends there: made again each
+     * time, it cost its frame 18 ms); the others are made again, ahead of
+     * time, when needed. */
     for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
-        if (i != (int)id && i != (int)u->prepared && u->picture[i]) {
+        if (i != (int)id && i != (int)u->prepared && i != UI_PIC_INSERT_CARD && u->picture[i]) {
             SDL_FreeSurface(u->picture[i]);
             u->picture[i] = NULL;
         }

@@ -15,12 +15,29 @@
 /* One open font per face, resized on demand (TTF_SetFontSize): opening a
  * CJK font costs about 5 ms and a few hundred KB, resizing almost nothing,
  * and every text is rendered once into a texture anyway. */
+/* Every frame builds its view afresh, and the view measures each text it
+ * lays out: wrapping the same words at the same size and width over and
+ * over was the largest part of a frame that drew nothing new (the line
+ * breaking rules look at every character). The answers are kept, keyed by
+ * the words and the box. */
+#define WRAP_MEMO 256
+
+typedef struct {
+    char *text;
+    int px, width;
+    bool bold;
+    ui_lines lines;
+} wrap_memo;
+
+
 struct ui_fonts {
     char *path[3];                 /* regular, bold, fallback */
     bool have_fallback;
     TTF_Font *font[3];
     int px[3];
+    wrap_memo memo[WRAP_MEMO];     /* the last wrapping of many texts */
 };
+
 
 static bool text_readable(const char *path)
 {
@@ -69,6 +86,8 @@ void ui_fonts_close(ui_fonts *f)
 {
     if (f == NULL)
         return;
+    for (int i = 0; i < WRAP_MEMO; i++)
+        free(f->memo[i].text);
     for (int i = 0; i < 3; i++) {
         if (f->font[i])
             TTF_CloseFont(f->font[i]);
@@ -360,7 +379,7 @@ static int text_advance(ui_fonts *f, TTF_Font *main, int px, uint32_t cp)
 /* Greedy wrapping on summed advances (one glyph lookup per character), then
  * one exact shaped measurement per line: kerning can make a line a pixel or
  * two wider than its advances, and then the line gives back its last word. */
-void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, ui_lines *out)
+static void text_wrap_compute(ui_fonts *f, const char *text, int px, bool bold, int width, ui_lines *out)
 {
     TTF_Font *main = ui_font(f, px, bold);
     int len = (int)strlen(text);
@@ -428,6 +447,34 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
         }
         i = end;
     }
+}
+
+
+static unsigned text_hash(const char *text, int px, bool bold, int width)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    h = (h ^ (uint32_t)px) * 16777619u;
+    h = (h ^ (uint32_t)width) * 16777619u;
+    return (h ^ (bold ? 1u : 0u)) % WRAP_MEMO;
+}
+
+void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, ui_lines *out)
+{
+    wrap_memo *m = &f->memo[text_hash(text, px, bold, width)];
+
+    if (m->text && m->px == px && m->width == width && m->bold == bold && strcmp(m->text, text) == 0) {
+        *out = m->lines;
+        return;
+    }
+    text_wrap_compute(f, text, px, bold, width, out);
+    free(m->text);
+    m->text = strdup(text);
+    m->px = px;
+    m->width = width;
+    m->bold = bold;
+    m->lines = *out;
 }
 
 /* Text is two colours and the 256 shades between them: one byte a pixel,
