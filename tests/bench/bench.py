@@ -334,6 +334,12 @@ def print_memory(a, res):
           f"1st screen: {HOLD_S:g} s after the first frame")
     for line in memtable.format_table(cols):
         print(line)
+    # Where the kiosk's libraries differ from the floor's, the largest first.
+    first, floor = res.get("mem_kiosk_first"), res.get("mem_minimal_first")
+    if first and floor:
+        diff = memtable.library_difference(first, floor)
+        print("  libraries, kiosk 1st screen minus minimal (Xvfb), MB: "
+              + ", ".join(f"{name} {kb / 1024.0:+.2f}" for name, kb in diff))
 
 
 if __name__ == "__main__":

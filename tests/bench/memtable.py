@@ -3,9 +3,9 @@
 
 Every mapping goes to exactly one category, so the categories add up to
 the sum of the mappings' Rss (what VmRSS counts, read a moment apart).
-The rules, first match wins (tests/bench/README.md says the same):
+The categories (tests/bench/README.md has the same as a table):
 
-  locked       every mapping with locked pages (Locked: > 0): in the kiosk
+  locked       a mapping with locked pages (Locked: > 0): in the kiosk
                the secrets arena (secmem.c; it also holds the card
                worker's stack) and the locked top of the main thread's
                stack (secmem_lock_stack: mlock splits it off [stack]).
@@ -35,11 +35,17 @@ The rules, first match wins (tests/bench/README.md says the same):
                allocations glibc maps on their own. The kiosk sets
                M_MMAP_THRESHOLD to 128 KiB, so its surfaces and textures
                (a software texture is a malloc'd surface) land here; so do
-               other large allocations (SDL's event queue, the glyph
-               caches if large, llvmpipe's under Wayland). An
-               approximation, named after what dominates it.
-  other        everything else: other files (locale archive, gconv cache),
+               other large allocations (SDL's, FreeType's, the voice's;
+               llvmpipe's under Wayland). An approximation, named after
+               what dominates it in the kiosk.
+  other        everything else: other files (locale files, gconv cache),
                [vdso], [vvar].
+
+classify() applies the rules in this order, the first match wins: locked;
+[stack] or a thread's stack pointer; a thread arena or a .bss; a guard
+page below (after the arena rule: an arena also starts where the arena
+before it ends its PROT_NONE reserve); framebuffer; fonts; libraries;
+[heap]; anonymous >= 128 KiB; anonymous; other.
 """
 
 import os
@@ -165,17 +171,30 @@ def _is_program(path):
 
 
 def memory(pid):
-    """{category: Rss kB, 'total', 'locked_kb', 'vmrss', 'vmhwm'} of a
-    running process; root (or its own user) must be able to read its /proc."""
+    """{category: Rss kB, 'total', 'locked_kb', 'vmrss', 'vmhwm',
+    'by_library': {file name: Rss kB}} of a running process; root (or its
+    own user) must be able to read its /proc."""
     maps = read_smaps(pid)
     cats = classify(maps, thread_stack_pointers(pid))
     res = {c: 0 for c in ORDER}
+    libs = {}
     for m, c in zip(maps, cats):
         res[c] += m.rss
+        if c == "libraries":
+            name = os.path.basename(m.name)
+            libs[name] = libs.get(name, 0) + m.rss
+    res["by_library"] = libs
     res["total"] = sum(m.rss for m in maps)
     res["locked_kb"] = sum(m.locked for m in maps)
     res.update(status_kb(pid, "VmRSS", "VmHWM"))
     return res
+
+
+def library_difference(a, b, n=6):
+    """The n libraries whose Rss differs most from b to a: [(name, kB a-b)]."""
+    la, lb = a.get("by_library", {}), b.get("by_library", {})
+    diff = [(k, la.get(k, 0) - lb.get(k, 0)) for k in set(la) | set(lb)]
+    return sorted(diff, key=lambda kv: -abs(kv[1]))[:n]
 
 
 def status_kb(pid, *keys):
