@@ -315,7 +315,7 @@ def print_journeys(a, res):
     ]
     for label, key, unit, note in rows:
         v, t = res[key], TARGETS[key]
-        print(f"    {label:32s} {v:8.2f} {unit:12s} target <= {t:<4g} {verdict(v, t):6s}{note}")
+        print(f"    {label:32s} {v:8.2f} {unit:12s} target <= {t:<4g} {verdict(v, t):6s}{note}".rstrip())
     print(f"    {'frame time p50':32s} {res['frame_ms_p50']:8.2f} ms   ({res['frames']} frames)")
     print(f"    {'taps measured':32s} {res['taps']:8d}")
     print(f"    {'during a 2 s card reply':32s} {res['slow_card_taps']:8d} taps answered, slowest "
