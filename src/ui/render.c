@@ -38,14 +38,25 @@ static const char *const picture_files[UI_PIC__LAST] = {
     [UI_PIC_REJECTED] = "card-rejected.svg", [UI_PIC_OUT_OF_SERVICE] = "out-of-service.svg",
 };
 
+/* Pictures kept, each at the size its screen shows it: the one on screen,
+ * the idle screen's in both languages (their words differ, so do their
+ * pictures' sizes; every journey ends there), one made ahead. Run-length
+ * encoded, about 0.5 MB each at 1920x1080. */
+#define PIC_SLOTS 3
+
+typedef struct {
+    ui_picture id;
+    int w, h;
+    SDL_Surface *s;
+    uint64_t used;
+} pic_slot;
+
 struct ui_renderer {
     SDL_Renderer *r;
     SDL_Surface *target;         /* a renderer made for a surface: that surface */
     ui_fonts *fonts;
     char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
-    SDL_Surface *picture[UI_PIC__LAST]; /* run-length encoded once drawn */
-    ui_picture prepared;         /* the last one rasterised ahead: kept for its screen */
-    int picture_w[UI_PIC__LAST], picture_h[UI_PIC__LAST];
+    pic_slot pics[PIC_SLOTS];
     SDL_Thread *raster;          /* rasterising a picture ahead of need */
     SDL_Surface *raster_out;
     ui_picture raster_id;
@@ -160,8 +171,29 @@ static SDL_Surface *picture_take(ui_renderer *u, ui_picture id, int w, int h)
     return s;
 }
 
-/* A picture rasterised ahead becomes its texture, if the thread is done
- * (never waits for it). */
+static pic_slot *picture_find(ui_renderer *u, ui_picture id, int w, int h)
+{
+    for (int i = 0; i < PIC_SLOTS; i++)
+        if (u->pics[i].s && u->pics[i].id == id && u->pics[i].w == w && u->pics[i].h == h)
+            return &u->pics[i];
+    return NULL;
+}
+
+/* Keeps a picture made at a size, in the slot least recently shown. */
+static pic_slot *picture_store(ui_renderer *u, ui_picture id, int w, int h, SDL_Surface *s)
+{
+    pic_slot *p = &u->pics[0];
+
+    for (int i = 1; i < PIC_SLOTS && p->s; i++)
+        if (u->pics[i].s == NULL || u->pics[i].used < p->used)
+            p = &u->pics[i];
+    SDL_FreeSurface(p->s);
+    *p = (pic_slot){ id, w, h, picture_keep(s), ++u->clock };
+    return p;
+}
+
+/* A picture rasterised ahead is kept, if the thread is done (never waits
+ * for it). */
 static void picture_collect(ui_renderer *u)
 {
     ui_picture id = u->raster_id;
@@ -173,11 +205,7 @@ static void picture_collect(ui_renderer *u)
     s = picture_take(u, id, w, h);
     if (s == NULL)
         return;
-    SDL_FreeSurface(u->picture[id]);
-    u->picture[id] = picture_keep(s);
-    u->picture_w[id] = w;
-    u->picture_h[id] = h;
-    u->prepared = id;
+    picture_store(u, id, w, h, s);
     /* Encoded now, not at its screen's first frame: SDL encodes a surface
      * for the surface it is blitted onto, so one corner pixel is blitted
      * onto the frame being kept (blended: the corner is transparent, and
@@ -192,7 +220,7 @@ void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
     if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL || w <= 0 || h <= 0)
         return;
     picture_collect(u);
-    if (u->picture[id] && u->picture_w[id] == w && u->picture_h[id] == h)
+    if (picture_find(u, id, w, h))
         return; /* ready */
     if (u->raster != NULL)
         return; /* one at a time; the caller asks again in a later idle turn */
@@ -212,10 +240,10 @@ void ui_renderer_free(ui_renderer *u)
         free(u->cache[i].text);
         SDL_FreeSurface(u->cache[i].surf);
     }
-    for (int i = 0; i < UI_PIC__LAST; i++) {
-        SDL_FreeSurface(u->picture[i]);
+    for (int i = 0; i < PIC_SLOTS; i++)
+        SDL_FreeSurface(u->pics[i].s);
+    for (int i = 0; i < UI_PIC__LAST; i++)
         free(u->picture_path[i]);
-    }
     free(u);
 }
 
@@ -395,48 +423,32 @@ static void draw_dots(ui_renderer *u, const ui_view *v)
 
 static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
 {
-    SDL_Rect dst = { r.x, r.y, r.w, r.h };
+    pic_slot *p;
 
     if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL)
         return;
-    if (u->picture[id] == NULL || u->picture_w[id] != r.w || u->picture_h[id] != r.h) {
+    picture_collect(u);
+    p = picture_find(u, id, r.w, r.h);
+    if (p == NULL) {
         /* Rasterised at the size shown, so it stays sharp at any resolution;
          * normally on the second core ahead of time (display.c's prefetch). */
         SDL_Surface *s = NULL;
-        picture_collect(u);
-        if (u->picture[id] && u->picture_w[id] == r.w && u->picture_h[id] == r.h)
-            goto show; /* it was ready */
         /* The thread at work on this very one: waiting is the quickest. */
         if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
             s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
             s = picture_load(u->picture_path[id], r.w, r.h);
-        SDL_FreeSurface(u->picture[id]);
-        u->picture[id] = picture_keep(s);
         if (s == NULL) {
             log_warn("ui", "cannot load %s: %s", u->picture_path[id], IMG_GetError());
             free(u->picture_path[id]);
             u->picture_path[id] = NULL; /* say it once, not every frame */
+            return;
         }
-        u->picture_w[id] = r.w;
-        u->picture_h[id] = r.h;
+        p = picture_store(u, id, r.w, r.h, s);
     }
-show:
-    /* Memory: the one on screen, the one made ahead for the next screen,
-     * and the idle screen's (every journey ends there: made again each
-     * time, it cost its frame 18 ms); the others are made again, ahead of
-     * time, when needed. */
-    for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
-        if (i != (int)id && i != (int)u->prepared && i != UI_PIC_INSERT_CARD && u->picture[i]) {
-            SDL_FreeSurface(u->picture[i]);
-            u->picture[i] = NULL;
-        }
-    }
-    if (u->picture[id]) {
-        SDL_Surface *p = u->picture[id];
-        dst = (SDL_Rect){ r.x + (r.w - p->w) / 2, r.y + (r.h - p->h) / 2, p->w, p->h };
-        blit_surface(u, p, &dst, NULL);
-    }
+    p->used = ++u->clock;
+    SDL_Rect dst = { r.x + (r.w - p->s->w) / 2, r.y + (r.h - p->s->h) / 2, p->s->w, p->s->h };
+    blit_surface(u, p->s, &dst, NULL);
 }
 
 /* The sign of life of a wait: eight squares round a circle, one of them
