@@ -189,6 +189,10 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         goto out;
     }
     app_core_init(&a);
+    if (!display_open_assets(&a, err, sizeof err)) {
+        log_err(APP_REFUSAL, "%s", err);
+        goto out;
+    }
     if (!display_open(&a, err, sizeof err)) {
         log_err(APP_REFUSAL, "%s", err);
         goto out;
@@ -200,14 +204,11 @@ int app_run(const kiosk_config *cfg, const app_options *opt)
         goto out;
     }
     log_debug("app", "display open after %.1f ms", (double)(app_now_ns() - a.stats.start_ns) / 1e6);
-    if (!display_open_assets(&a, err, sizeof err)) {
-        log_err(APP_REFUSAL, "%s", err);
-        goto out;
-    }
     if (!app_open_services(&a, err, sizeof err)) {
         log_err(APP_REFUSAL, "%s", err);
         goto out;
     }
+    display_ready(&a);
     log_debug("app", "fonts and services after %.1f ms", (double)(app_now_ns() - a.stats.start_ns) / 1e6);
     loop_run(&a);
     status = 0;

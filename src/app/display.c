@@ -37,6 +37,7 @@ struct app_display {
     int prefetch_step;       /* next screen to prepare in idle time; PREFETCH_DONE: none */
     int prefetch_tries;
     uint64_t spin_step;      /* the sign of life's step last drawn */
+    SDL_Thread *warm;        /* the first screen's words, rendering */
 };
 
 app_display *display_new(bool overlay)
@@ -56,6 +57,8 @@ void display_free(app_display *d)
 {
     if (d == NULL)
         return;
+    if (d->warm)
+        SDL_WaitThread(d->warm, NULL);
     ui_renderer_free(d->ur);
     ui_fonts_close(d->fonts);
     if (d->ren)
@@ -112,10 +115,6 @@ bool display_open(app *a, char *err, size_t errlen)
     SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION,
                 strcmp(SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "", "wayland") == 0
                     ? "1" : "0");
-    if (TTF_Init() != 0) {
-        snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
-        return false;
-    }
     if (fullscreen) {
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
         SDL_ShowCursor(SDL_DISABLE);
@@ -150,19 +149,38 @@ static int display_measure(void *ud, const char *text, int px, bool bold, int wi
     return lines.n;
 }
 
-static void display_build_view(app *a)
+static void display_build_view_at(app *a, ui_view *v, int w, int h)
 {
     app_display *d = a->disp;
-    int w, h;
     ui_view_input in;
 
-    SDL_GetRendererOutputSize(d->ren, &w, &h);
     mask_card(a->core->card_number, d->card_masked);
     in = (ui_view_input){ .w = w, .h = h, .keypad_order = d->keypad,
                           .card_masked = a->core->card_number[0] ? d->card_masked : "", .service = &a->svc,
                           .measure = display_measure, .measure_ud = d,
                           .counter = a->cfg.counter, .counter_hours = a->cfg.counter_hours };
-    ui_view_build(&d->view, a->core, &in);
+    ui_view_build(v, a->core, &in);
+}
+
+static void display_build_view(app *a)
+{
+    int w, h;
+
+    SDL_GetRendererOutputSize(a->disp->ren, &w, &h);
+    display_build_view_at(a, &a->disp->view, w, h);
+}
+
+/* The first screen's words render on a thread of their own while SDL
+ * opens the display and the services start (SDL_Init's round trips to
+ * the X server, the outbox, the worker threads): about 20 ms of FreeType
+ * at 1920x1080 that the first frame no longer waits for. Only this thread
+ * touches the fonts and the text cache until display_ready joins it. */
+static int display_warm(void *ud)
+{
+    app_display *d = ud;
+
+    ui_renderer_prerender(d->ur, &d->scratch, INT_MAX);
+    return 0;
 }
 
 bool display_open_assets(app *a, char *err, size_t errlen)
@@ -170,6 +188,16 @@ bool display_open_assets(app *a, char *err, size_t errlen)
     app_display *d = a->disp;
     char reg[PATH_MAX], bold[PATH_MAX], pic[PATH_MAX];
     const char *fallback = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+    /* The window's size as display_open will ask for it; full screen
+     * takes the panel's, which [display] names on a terminal (if not, the
+     * words are rendered again for the first frame, as they were). */
+    int w = a->opt.width > 0 ? a->opt.width : a->cfg.width > 0 ? a->cfg.width : 1920;
+    int h = a->opt.height > 0 ? a->opt.height : a->cfg.height > 0 ? a->cfg.height : 1080;
+
+    if (TTF_Init() != 0) {
+        snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
+        return false;
+    }
 
     snprintf(reg, sizeof reg, "%s/fonts/NotoSansSC-Kiosk-Regular.otf", a->opt.datadir);
     snprintf(bold, sizeof bold, "%s/fonts/NotoSansSC-Kiosk-Bold.otf", a->opt.datadir);
@@ -179,17 +207,31 @@ bool display_open_assets(app *a, char *err, size_t errlen)
         return false;
     if (!ui_fonts_have_fallback(d->fonts))
         log_notice("ui", "no fallback font at %s: rare name characters may show as boxes", fallback);
-    d->ur = ui_renderer_new(d->ren, d->fonts, pic);
+    d->ur = ui_renderer_new(NULL, d->fonts, pic);
     if (d->ur == NULL) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
-    /* The picture rasterises on the second core while the services start
-     * and the first screen's words render on this one. */
-    display_build_view(a);
-    if (d->view.show_picture)
-        ui_renderer_prepare_picture(d->ur, d->view.picture_id, d->view.picture.w, d->view.picture.h);
+    /* The picture rasterises on one thread and the words on another while
+     * this one opens the display and starts the services. */
+    display_build_view_at(a, &d->scratch, w, h);
+    if (d->scratch.show_picture)
+        ui_renderer_prepare_picture(d->ur, d->scratch.picture_id, d->scratch.picture.w, d->scratch.picture.h);
+    d->warm = SDL_CreateThread(display_warm, "words", d);
+    if (d->warm == NULL)
+        log_info("ui", "no thread for the first screen's words (%s): the first frame renders them", SDL_GetError());
     return true;
+}
+
+void display_ready(app *a)
+{
+    app_display *d = a->disp;
+
+    if (d->warm) {
+        SDL_WaitThread(d->warm, NULL);
+        d->warm = NULL;
+    }
+    ui_renderer_attach(d->ur, d->ren);
 }
 
 static void display_overlay_text(app *a, char *buf, size_t len)

@@ -18,11 +18,16 @@ app_display *display_new(bool overlay);
 /* Frees the fonts, renderer and window (before SDL_Quit). */
 void display_free(app_display *d);
 
-/* SDL video, SDL_ttf, the window and its renderer. */
-bool display_open(app *a, char *err, size_t errlen);
-/* The fonts and the picture; then the first screen's layout, so that the
- * picture rasterises on the second core while the services start. */
+/* SDL_ttf, the fonts and the picture; then the first screen's layout at
+ * the size the window will have, so that its picture and its words render
+ * on threads of their own while the display opens and the services start.
+ * Before display_open. */
 bool display_open_assets(app *a, char *err, size_t errlen);
+/* SDL video, the window and its renderer. */
+bool display_open(app *a, char *err, size_t errlen);
+/* Waits for the first screen's words and gives the renderer its window:
+ * before the first frame. */
+void display_ready(app *a);
 
 /* Builds, draws and presents a frame of what the core shows now. */
 void display_present(app *a);

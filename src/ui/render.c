@@ -131,6 +131,11 @@ static SDL_Surface *picture_keep(SDL_Surface *s)
     return s;
 }
 
+void ui_renderer_attach(ui_renderer *u, SDL_Renderer *r)
+{
+    u->r = r;
+}
+
 void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
 {
     u->target = target;

@@ -26,6 +26,9 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
  * draws on, where texts are put directly (a window's renderer finds its
  * window's surface itself). */
 void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target);
+/* The renderer to draw with, when the renderer was made before it (with
+ * NULL: it can prepare texts and pictures, not draw). */
+void ui_renderer_attach(ui_renderer *u, SDL_Renderer *r);
 void ui_renderer_free(ui_renderer *u);
 
 /* Starts rasterising picture `id` at w x h on a thread (one at a time),
