@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <SDL_image.h>
-
+#include "ui/picture.h"
 #include "util/log.h"
 
 #define CACHE_SLOTS 96
@@ -73,20 +72,10 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
     return u;
 }
 
-static SDL_Surface *picture_load(const char *path, int w, int h)
-{
-    SDL_RWops *rw = SDL_RWFromFile(path, "rb");
-    SDL_Surface *s = rw ? IMG_LoadSizedSVG_RW(rw, w, h) : NULL;
-
-    if (rw)
-        SDL_RWclose(rw);
-    return s;
-}
-
 static int picture_thread(void *ud)
 {
     ui_renderer *u = ud;
-    u->raster_out = picture_load(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
+    u->raster_out = picture_rasterise(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
     SDL_AtomicSet(&u->raster_done, 1);
     return 0;
 }
@@ -357,7 +346,7 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
             s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
-            s = picture_load(u->picture_path[id], r.w, r.h);
+            s = picture_rasterise(u->picture_path[id], r.w, r.h);
         if (u->picture[id])
             SDL_DestroyTexture(u->picture[id]);
         u->picture[id] = s ? SDL_CreateTextureFromSurface(u->r, s) : NULL;
@@ -366,7 +355,7 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
             dst.h = s->h;
             SDL_FreeSurface(s);
         } else {
-            log_warn("ui", "cannot load %s: %s", u->picture_path[id], IMG_GetError());
+            log_warn("ui", "cannot load %s: %s", u->picture_path[id], SDL_GetError());
             free(u->picture_path[id]);
             u->picture_path[id] = NULL; /* say it once, not every frame */
         }
