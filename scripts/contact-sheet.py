@@ -4,7 +4,7 @@
 Tiles the screens the view test renders (build/screens/, `meson test -C
 build view`) at 1920x1080, Chinese above English, a quarter of their size,
 into docs/contact-sheet.png. Python's standard library only (zlib): it
-reads the 8-bit RGB/RGBA PNGs SDL_image writes and writes an RGB PNG.
+reads the 8-bit RGB/RGBA PNGs the kiosk writes and writes an RGB PNG.
 
     meson test -C build view && python3 scripts/contact-sheet.py [SCREENS_DIR] [OUT]
 

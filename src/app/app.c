@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <SDL.h>
-#include <SDL_image.h>
 #include <SDL_ttf.h>
 
 #include "app/app_int.h"
@@ -164,7 +163,6 @@ static void app_close(app *a)
     fx_free(a->fx);
     audio_free(a->audio);
     TTF_Quit();
-    IMG_Quit();
     SDL_Quit();
 }
 

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include <SDL.h>
-#include <SDL_image.h>
 #include <SDL_ttf.h>
 
 #include "app/audio.h"
 #include "app/input.h"
+#include "ui/pngwrite.h"
 #include "ui/render.h"
 #include "ui/text.h"
 #include "util/log.h"
@@ -450,8 +450,8 @@ bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, siz
 {
     app_display *d = a->disp;
     SDL_Surface *s = NULL;
-    SDL_RWops *rw = NULL;
     FILE *fp = NULL;
+    char why[256];
     bool ok = false;
     int fd = display_screenshot_open(a, path, err, errlen);
 
@@ -463,12 +463,6 @@ bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, siz
         snprintf(err, errlen, "cannot open the file: %s", strerror(errno));
         return false;
     }
-    rw = SDL_RWFromFP(fp, SDL_TRUE); /* closes fp */
-    if (rw == NULL) {
-        fclose(fp);
-        snprintf(err, errlen, "cannot open the file: %s", SDL_GetError());
-        return false;
-    }
 
     display_draw(a); /* what is on screen now, drawn again into the back buffer */
     SDL_GetRendererOutputSize(d->ren, w, h);
@@ -477,13 +471,17 @@ bool display_screenshot(app *a, const char *path, int *w, int *h, char *err, siz
         snprintf(err, errlen, "cannot read the screen: %s", SDL_GetError());
         goto out;
     }
-    if (IMG_SavePNG_RW(s, rw, 0) != 0) {
-        snprintf(err, errlen, "cannot write the PNG: %s", IMG_GetError());
+    if (!pngwrite_surface(s, fp, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write the PNG: %s", why);
         goto out;
     }
     ok = true;
 out:
-    SDL_RWclose(rw);
+    /* The last of the PNG leaves the buffer here: a full disk shows now. */
+    if (fclose(fp) != 0 && ok) {
+        snprintf(err, errlen, "cannot write the PNG: %s", strerror(errno));
+        ok = false;
+    }
     SDL_RenderPresent(d->ren);
     SDL_FreeSurface(s);
     return ok;

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <SDL_image.h>
-
+#include "ui/picture.h"
 #include "util/log.h"
 
 #define CACHE_SLOTS 96
@@ -141,20 +140,10 @@ void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
     u->target = target;
 }
 
-static SDL_Surface *picture_load(const char *path, int w, int h)
-{
-    SDL_RWops *rw = SDL_RWFromFile(path, "rb");
-    SDL_Surface *s = rw ? IMG_LoadSizedSVG_RW(rw, w, h) : NULL;
-
-    if (rw)
-        SDL_RWclose(rw);
-    return s;
-}
-
 static int picture_thread(void *ud)
 {
     ui_renderer *u = ud;
-    u->raster_out = picture_load(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
+    u->raster_out = picture_rasterise(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
     SDL_AtomicSet(&u->raster_done, 1);
     return 0;
 }
@@ -442,9 +431,9 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
             s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
-            s = picture_load(u->picture_path[id], r.w, r.h);
+            s = picture_rasterise(u->picture_path[id], r.w, r.h);
         if (s == NULL) {
-            log_warn("ui", "cannot load %s: %s", u->picture_path[id], IMG_GetError());
+            log_warn("ui", "cannot load %s: %s", u->picture_path[id], SDL_GetError());
             free(u->picture_path[id]);
             u->picture_path[id] = NULL; /* say it once, not every frame */
             return;

@@ -3,15 +3,16 @@
  * to look at) and every text is measured with the real fonts against the
  * box the layout gave it. Also: targets are finger-sized, nothing overlaps,
  * and the fonts have every character the kiosk shows. */
+#include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
 
 #include <SDL.h>
-#include <SDL_image.h>
 #include <SDL_ttf.h>
 
 #include "t.h"
 #include "core/core.h"
+#include "ui/pngwrite.h"
 #include "ui/render.h"
 #include "ui/strings.h"
 #include "ui/text.h"
@@ -217,6 +218,24 @@ static void check_view(const ui_view *v, const char *what)
     }
 }
 
+/* The kiosk's own PNG writer, the one its screenshots use. */
+static void save_png(SDL_Surface *s, const char *path)
+{
+    char why[256] = "";
+    FILE *fp = fopen(path, "wb");
+    bool ok = fp != NULL && pngwrite_surface(s, fp, why, sizeof why);
+
+    if (fp == NULL)
+        snprintf(why, sizeof why, "%s", strerror(errno));
+    else if (fclose(fp) != 0 && ok) {
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        ok = false;
+    }
+    if (!ok)
+        fprintf(stderr, "  %s: %s\n", path, why);
+    T_CHECK(ok);
+}
+
 static void render_png(const ui_view *v, const char *name)
 {
     SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, v->w, v->h, 32, SDL_PIXELFORMAT_ARGB8888);
@@ -236,7 +255,7 @@ static void render_png(const ui_view *v, const char *name)
     ui_renderer_draw(u, v, -1, NULL);
     SDL_RenderPresent(r);
     snprintf(path, sizeof path, "screens/%s.png", name);
-    T_EQ_INT(IMG_SavePNG(s, path), 0);
+    save_png(s, path);
     ui_renderer_free(u);
     SDL_DestroyRenderer(r);
     SDL_FreeSurface(s);

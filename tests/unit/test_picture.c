@@ -1,0 +1,410 @@
+/* test_picture.c - the six pictures (assets/, SVG) rasterised by picture.c
+ * over the vendored nanosvg, as the kiosk shows them.
+ *
+ * What would show a broken or mis-updated rasteriser: the surface's size
+ * (SDL2_image's sizing, picture.h), where the ink lies (each picture's
+ * outline worked out by hand from its SVG, scaled), known colours at known
+ * points well inside their shapes, transparency where nothing is drawn, and
+ * render.c centring a picture in a box of another shape. Files that are
+ * not pictures give NULL and nothing else (valgrind: no error, no leak).
+ * Files are found under $KIOSK_SOURCE_ROOT (the test runner sets it).
+ */
+#include "t.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SDL.h>
+
+#include "ui/picture.h"
+#include "ui/render.h"
+#include "ui/view.h"
+
+/* A point of the 600x400 drawing and the colour there. */
+typedef struct { int x, y; uint32_t rgb; } probe;
+
+/* x0, y0, x1, y1: the extent of the ink in the drawing's units (shapes and
+ * half their strokes), from the SVG's numbers. */
+typedef struct {
+    const char *file;
+    float x0, y0, x1, y1;
+    probe probes[8];
+    int n_probes;
+} asset;
+
+#define CLEAR 0xFF000000u /* a probe that must be fully transparent */
+
+static const asset assets[] = {
+    { "success.svg", 81, 68, 568, 316, {
+        { 455, 200, 0x0B5A24 },  /* the green disc at its centre, beside the tick */
+        { 455, 130, 0x0B5A24 },
+        { 477, 203, 0xFFFFFF },  /* the tick's long stroke */
+        { 440, 244, 0xFFFFFF },  /* the tick's corner */
+        { 455, 90, 0x1F2933 },   /* the disc's outline */
+        { 200, 100, 0x2F6FD6 },  /* the card's band */
+        { 120, 200, 0xE0A82E },  /* the chip */
+        { 260, 270, 0xF3F7FC },  /* the card */
+      }, 8 },
+    { "card-blocked.svg", 81, 68, 538, 323, {
+        { 400, 300, 0x7A1E00 },  /* the padlock's body */
+        { 520, 200, 0x7A1E00 },
+        { 455, 240, 0xFFFFFF },  /* the keyhole */
+        { 455, 280, 0xFFFFFF },
+        { 400, 160, 0x1F2933 },  /* the shackle */
+        { 455, 150, CLEAR },     /* inside the shackle */
+        { 200, 100, 0x2F6FD6 },
+      }, 7 },
+    { "card-rejected.svg", 81, 68, 577, 322, {
+        { 455, 90, 0x7A1E00 },   /* the ring */
+        { 455, 200, 0x7A1E00 },  /* where the cross's strokes meet */
+        { 455, 130, 0xFFFFFF },  /* inside the ring, off the cross */
+        { 200, 100, 0x2F6FD6 },
+      }, 4 },
+    { "take-card.svg", 13, 28, 587, 393, {
+        { 495, 200, 0xF08C00 },  /* the arrow's shaft */
+        { 300, 331, 0x0B0F14 },  /* the slot */
+        { 300, 370, 0x5E6E80 },  /* the reader */
+        { 240, 60, 0x2F6FD6 },   /* the card's band, up out of the slot */
+        { 560, 100, CLEAR },
+      }, 5 },
+    { "out-of-service.svg", 57, 26, 543, 383, {
+        { 300, 100, 0x2F3A46 },  /* the screen */
+        { 300, 42, 0xC9D3DF },   /* its frame */
+        { 195, 205, 0x7A1E00 },  /* a stripe of the barrier */
+        { 260, 180, 0xFFFFFF },  /* the barrier between two stripes */
+        { 300, 290, 0x5E6E80 },  /* the stand */
+        { 100, 100, CLEAR },
+      }, 6 },
+    { "insert-card.svg", 13, 67, 587, 389, {
+        { 105, 120, 0xF08C00 },  /* the left arrow */
+        { 495, 120, 0xF08C00 },  /* the right arrow */
+        { 330, 160, 0xC9D3DF },  /* the photo */
+        { 100, 296, 0x0B0F14 },  /* the slot */
+        { 300, 360, 0x5E6E80 },  /* the reader */
+        { 210, 200, 0xE0A82E },  /* the chip */
+        { 300, 30, CLEAR },
+      }, 7 },
+};
+#define N_ASSETS (int)(sizeof assets / sizeof assets[0])
+
+/* Boxes asked for, and the scale SDL2_image's sizing gives each (the
+ * drawings are 600x400): the drawing's own shape, other shapes, one side
+ * only, none. */
+static const struct { int w, h; float scale; } sizes[] = {
+    { 600, 400, 1.0f }, { 0, 0, 1.0f }, { 300, 200, 0.5f }, { 500, 250, 0.625f },
+    { 1440, 1080, 2.4f }, { 1000, 0, 1000.0f / 600.0f }, { 0, 301, 301.0f / 400.0f },
+};
+#define N_SIZES (int)(sizeof sizes / sizeof sizes[0])
+
+static char root[1024];
+
+static int asset_path(char *out, size_t n, const char *file)
+{
+    int len = snprintf(out, n, "%s/assets/%s", root, file);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+static const Uint8 *pixel(const SDL_Surface *s, int x, int y)
+{
+    return (const Uint8 *)s->pixels + y * s->pitch + x * 4;
+}
+
+/* The first and one past the last column (or row) holding any ink. */
+static void ink_extent(const SDL_Surface *s, int *x0, int *y0, int *x1, int *y1)
+{
+    *x0 = s->w, *y0 = s->h, *x1 = 0, *y1 = 0;
+    for (int y = 0; y < s->h; y++)
+        for (int x = 0; x < s->w; x++)
+            if (pixel(s, x, y)[3] != 0) {
+                *x0 = x < *x0 ? x : *x0;
+                *y0 = y < *y0 ? y : *y0;
+                *x1 = x + 1 > *x1 ? x + 1 : *x1;
+                *y1 = y + 1 > *y1 ? y + 1 : *y1;
+            }
+}
+
+static bool near(int got, float want, float slack)
+{
+    return fabsf((float)got - want) <= slack;
+}
+
+static void check_asset_at(const asset *a, int w, int h, float scale)
+{
+    char path[1200];
+    SDL_Surface *s;
+    int x0, y0, x1, y1;
+
+    T_CHECK(asset_path(path, sizeof path, a->file) == 0);
+    s = picture_rasterise(path, w, h);
+    if (s == NULL) {
+        fprintf(stderr, "  %s at %dx%d: %s\n", a->file, w, h, SDL_GetError());
+        T_CHECK(s != NULL);
+        return;
+    }
+    T_EQ_INT(s->format->format, SDL_PIXELFORMAT_RGBA32);
+    T_EQ_INT(s->w, (int)ceilf(600 * scale));
+    T_EQ_INT(s->h, (int)ceilf(400 * scale));
+
+    /* The drawing's outline, scaled, at the surface's top left: a pixel of
+     * anti-aliasing either way. */
+    ink_extent(s, &x0, &y0, &x1, &y1);
+    if (!near(x0, a->x0 * scale, 1.5f) || !near(y0, a->y0 * scale, 1.5f) ||
+        !near(x1, a->x1 * scale, 1.5f) || !near(y1, a->y1 * scale, 1.5f)) {
+        fprintf(stderr, "  %s at %dx%d: ink [%d,%d)x[%d,%d), want about [%.1f,%.1f)x[%.1f,%.1f)\n",
+                a->file, w, h, x0, x1, y0, y1, a->x0 * scale, a->x1 * scale,
+                a->y0 * scale, a->y1 * scale);
+        T_CHECK(!"the ink where the drawing puts it");
+    }
+    T_EQ_INT(pixel(s, 0, 0)[3], 0);
+    T_EQ_INT(pixel(s, s->w - 1, s->h - 1)[3], 0);
+
+    for (int i = 0; i < a->n_probes; i++) {
+        const probe *p = &a->probes[i];
+        int px = (int)(p->x * scale), py = (int)(p->y * scale);
+        const Uint8 *c = pixel(s, px, py);
+        bool ok;
+        if (p->rgb == CLEAR)
+            ok = c[3] == 0;
+        else
+            ok = c[3] == 255 && abs(c[0] - (int)(p->rgb >> 16)) <= 2 &&
+                 abs(c[1] - (int)(p->rgb >> 8 & 0xFF)) <= 2 && abs(c[2] - (int)(p->rgb & 0xFF)) <= 2;
+        if (!ok) {
+            fprintf(stderr, "  %s at %dx%d: (%d,%d) is #%02X%02X%02X alpha %d, want %s%06X\n",
+                    a->file, w, h, p->x, p->y, c[0], c[1], c[2], c[3],
+                    p->rgb == CLEAR ? "transparent, not " : "#", p->rgb & 0xFFFFFF);
+            T_CHECK(!"the colour the drawing has there");
+        }
+    }
+    SDL_FreeSurface(s);
+}
+
+T_TEST(every_picture_at_every_size)
+{
+    for (int i = 0; i < N_ASSETS; i++)
+        for (int z = 0; z < N_SIZES; z++)
+            check_asset_at(&assets[i], sizes[z].w, sizes[z].h, sizes[z].scale);
+}
+
+/* What the kiosk does with the surface: render.c centres it in the box the
+ * view gave, here a box wider than the drawing's shape. */
+T_TEST(render_centres_a_picture_in_its_box)
+{
+    const ui_rect box = { 50, 40, 500, 250 }; /* 375x250 of picture, 62 px each side */
+    const float scale = 0.625f, ox = 50 + (500 - 375) / 2, oy = 40;
+    const asset *a = &assets[0];
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, 600, 400, 32, SDL_PIXELFORMAT_ARGB8888);
+    SDL_Renderer *r = s ? SDL_CreateSoftwareRenderer(s) : NULL;
+    ui_renderer *u = NULL;
+    ui_view *v = calloc(1, sizeof *v);
+    char path[1200];
+    int x0 = s ? s->w : 0, y0 = s ? s->h : 0, x1 = 0, y1 = 0;
+
+    T_CHECK(r != NULL && v != NULL);
+    if (r == NULL || v == NULL)
+        goto out;
+    T_CHECK(asset_path(path, sizeof path, a->file) == 0);
+    u = ui_renderer_new(r, NULL, path);
+    v->w = 600;
+    v->h = 400;
+    v->bar = (ui_rect){ 0, 0, 600, 20 }; /* the rest of a screen: none */
+    v->show_picture = true;
+    v->picture_id = UI_PIC_SUCCESS;
+    v->picture = box;
+    ui_renderer_draw(u, v, -1, NULL);
+    SDL_RenderPresent(r);
+    for (int y = v->bar.h; y < s->h; y++)
+        for (int x = 0; x < s->w; x++) {
+            Uint32 px = *(const Uint32 *)((const Uint8 *)s->pixels + y * s->pitch + x * 4);
+            if ((px & 0xFFFFFF) != 0xFFFFFF) { /* not the white background */
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x + 1 > x1 ? x + 1 : x1;
+                y1 = y + 1 > y1 ? y + 1 : y1;
+            }
+        }
+    if (!near(x0, ox + a->x0 * scale, 1.5f) || !near(x1, ox + a->x1 * scale, 1.5f) ||
+        !near(y0, oy + a->y0 * scale, 1.5f) || !near(y1, oy + a->y1 * scale, 1.5f)) {
+        fprintf(stderr, "  drawn at [%d,%d)x[%d,%d), want about [%.1f,%.1f)x[%.1f,%.1f)\n",
+                x0, x1, y0, y1, ox + a->x0 * scale, ox + a->x1 * scale,
+                oy + a->y0 * scale, oy + a->y1 * scale);
+        T_CHECK(!"the picture centred in its box");
+    }
+out:
+    ui_renderer_free(u);
+    if (r != NULL)
+        SDL_DestroyRenderer(r);
+    SDL_FreeSurface(s);
+    free(v);
+}
+
+/* Writes `len` bytes of `data` to dir/name; the path goes to out. */
+static void write_file(char *out, size_t n, const char *dir, const char *name,
+                       const void *data, size_t len)
+{
+    FILE *f;
+    snprintf(out, n, "%s/%s", dir, name);
+    f = fopen(out, "wb");
+    T_CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    T_EQ_INT(fwrite(data, 1, len, f), len);
+    T_EQ_INT(fclose(f), 0);
+}
+
+static const char *real_success(void)
+{
+    static char path[1200];
+    return asset_path(path, sizeof path, "success.svg") == 0 ? path : "";
+}
+
+static void check_refused(const char *path, const char *what)
+{
+    SDL_ClearError();
+    SDL_Surface *s = picture_rasterise(path, 300, 200);
+    if (s != NULL) {
+        fprintf(stderr, "  %s: a %dx%d picture, want none\n", what, s->w, s->h);
+        SDL_FreeSurface(s);
+        T_CHECK(!"no picture");
+        return;
+    }
+    if (SDL_GetError()[0] == '\0') {
+        fprintf(stderr, "  %s: no reason given\n", what);
+        T_CHECK(!"a reason in SDL_GetError()");
+    }
+}
+
+T_TEST(files_that_are_not_pictures_give_null)
+{
+    char dir[] = "/tmp/test_picture.XXXXXX", path[256], real[1200];
+    unsigned char junk[4096];
+    uint32_t seed = 12345;
+    static const char *const texts[][2] = {
+        { "empty.svg", "" },
+        { "text.svg", "This is not a picture.\n" },
+        { "no-size.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>" },
+        { "zero-size.svg", "<svg width=\"0\" height=\"0\"></svg>" },
+        { "negative.svg", "<svg width=\"-600\" height=\"-400\"></svg>" },
+        { "nan.svg", "<svg width=\"nan\" height=\"nan\"></svg>" },
+        { "unclosed.svg", "<svg width=\"600\" height=\"400\" <rect <path d=\"M 1 1 L" },
+    };
+
+    T_CHECK(mkdtemp(dir) != NULL);
+    check_refused(NULL, "no path");
+    check_refused(dir, "a directory");
+    snprintf(path, sizeof path, "%s/fifo.svg", dir);
+    T_EQ_INT(mkfifo(path, 0600), 0);
+    check_refused(path, "a FIFO (without waiting for a writer)");
+    unlink(path);
+    snprintf(path, sizeof path, "%s/missing.svg", dir);
+    check_refused(path, "a missing file");
+    T_CHECK(asset_path(real, sizeof real, "no-such-picture.svg") == 0);
+    check_refused(real, "a missing asset");
+
+    for (size_t i = 0; i < sizeof junk; i++) { /* bytes of every value, NULs too */
+        seed = seed * 1103515245u + 12345u;
+        junk[i] = (unsigned char)(seed >> 16);
+    }
+    write_file(path, sizeof path, dir, "junk.svg", junk, sizeof junk);
+    check_refused(path, "random bytes");
+    unlink(path);
+    {   /* a good picture padded with spaces past what a picture may weigh:
+         * refused for its size alone */
+        size_t len = 0, n = (1u << 20) + 1;
+        char *big = malloc(n), *svg = SDL_LoadFile(real_success(), &len);
+        T_CHECK(big != NULL && svg != NULL && len < n);
+        if (big != NULL && svg != NULL && len < n) {
+            memset(big, ' ', n);
+            memcpy(big, svg, len);
+            write_file(path, sizeof path, dir, "big.svg", big, n);
+            check_refused(path, "a file of more than 1 MiB");
+            unlink(path);
+        }
+        free(big);
+        SDL_free(svg);
+    }
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        write_file(path, sizeof path, dir, texts[i][0], texts[i][1], strlen(texts[i][1]));
+        check_refused(path, texts[i][0]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Sizes a picture should not have: nanosvg falls back on its shapes'
+ * extent (as it did in SDL2_image), or there is no picture; either way
+ * nothing larger than the box asked for. */
+T_TEST(odd_sizes_stay_in_the_box)
+{
+    char dir[] = "/tmp/test_picture.XXXXXX", path[256];
+    static const char *const sizes_[] = {
+        "width=\"0\" height=\"400\"", "width=\"-600\" height=\"-400\"",
+        "width=\"1e30\" height=\"1e30\"", "width=\"nan\" height=\"inf\"",
+        "width=\"600\" height=\"400\" viewBox=\"0 0 0 0\"",
+        "width=\"600\" height=\"400\" viewBox=\"0 0 1e-30 1e30\"",
+        "width=\"1e-30\" height=\"1e-30\"",
+    };
+
+    T_CHECK(mkdtemp(dir) != NULL);
+    for (size_t i = 0; i < sizeof sizes_ / sizeof sizes_[0]; i++) {
+        char svg[256];
+        SDL_Surface *s;
+        int n = snprintf(svg, sizeof svg, "<svg %s><rect x=\"5\" y=\"5\" width=\"90\" height=\"60\"/></svg>",
+                         sizes_[i]);
+        write_file(path, sizeof path, dir, "odd.svg", svg, (size_t)n);
+        s = picture_rasterise(path, 300, 200);
+        if (s != NULL && (s->w > 301 || s->h > 201)) {
+            fprintf(stderr, "  <svg %s>: %dx%d for a 300x200 box\n", sizes_[i], s->w, s->h);
+            T_CHECK(!"the picture within its box");
+        }
+        SDL_FreeSurface(s);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* A file cut short still parses as far as it goes: whatever comes of it,
+ * nothing breaks (valgrind and ASan are the judges). */
+T_TEST(a_picture_cut_short_does_not_break)
+{
+    char path[1200], cut[256], dir[] = "/tmp/test_picture.XXXXXX";
+    size_t len = 0;
+    void *data;
+
+    T_CHECK(asset_path(path, sizeof path, "insert-card.svg") == 0);
+    data = SDL_LoadFile(path, &len);
+    T_CHECK(data != NULL && mkdtemp(dir) != NULL);
+    if (data == NULL)
+        return;
+    for (size_t n = 0; n < len; n += len / 16) {
+        SDL_Surface *s;
+        write_file(cut, sizeof cut, dir, "cut.svg", data, n);
+        s = picture_rasterise(cut, 300, 200);
+        if (s != NULL)
+            T_CHECK(s->w <= 300 && s->h <= 200);
+        SDL_FreeSurface(s);
+        unlink(cut);
+    }
+    rmdir(dir);
+    SDL_free(data);
+}
+
+int main(void)
+{
+    static const t_case cases[] = {
+        T_CASE(every_picture_at_every_size),
+        T_CASE(render_centres_a_picture_in_its_box),
+        T_CASE(files_that_are_not_pictures_give_null),
+        T_CASE(odd_sizes_stay_in_the_box),
+        T_CASE(a_picture_cut_short_does_not_break),
+    };
+    const char *r = getenv("KIOSK_SOURCE_ROOT");
+
+    if (r == NULL || r[0] == '\0' || strlen(r) >= sizeof root) {
+        fprintf(stderr, "KIOSK_SOURCE_ROOT is not set\n");
+        return 1;
+    }
+    snprintf(root, sizeof root, "%s", r);
+    return t_run(cases, sizeof cases / sizeof cases[0]);
+}
