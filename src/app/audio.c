@@ -50,6 +50,9 @@ typedef struct {               /* voice thread -> callback; callback -> voice th
     int16_t *pcm;
     uint32_t n, delay;
     int vol;
+    unsigned seq;              /* the prompt it is a clip of */
+    bool more;                 /* not the prompt's first clip: it follows the one playing */
+    bool last;                 /* the prompt's last clip: taking it ends `loading` */
 } au_play;
 
 typedef struct {               /* main -> callback */
@@ -80,7 +83,8 @@ struct app_audio {
     int16_t *tone_pcm[TONE__LAST];
     uint32_t tone_n[TONE__LAST];
     /* The callback's own. */
-    au_play cur;
+    au_play cur, next;         /* the clip playing, the one after it */
+    unsigned cb_seq;           /* the prompt playing */
     uint32_t cur_pos;
     const int16_t *t_pcm;
     uint32_t t_n, t_pos;
@@ -162,6 +166,19 @@ static bool au_make_tones(app_audio *au)
 
 /* ---- the callback (SDL's audio thread) -------------------------------------- */
 
+/* A clip goes back to the voice thread to be freed (the callback never
+ * frees); false if the ring is full (never: the voice thread empties it at
+ * every wake), and then the clip is kept to try again. */
+static bool au_give_back(app_audio *au, au_play *p)
+{
+    if (p->pcm == NULL)
+        return true;
+    if (!au_put(&au->done, p, sizeof *p))
+        return false;
+    p->pcm = NULL;
+    return true;
+}
+
 static void au_callback(void *ud, Uint8 *stream, int len)
 {
     app_audio *au = ud;
@@ -170,13 +187,25 @@ static void au_callback(void *ud, Uint8 *stream, int len)
     au_play p;
     au_tone t;
 
-    /* The newest prompt replaces the one playing; the old one goes back. */
+    /* The newest prompt replaces the one playing (its clips go back); a
+     * clip of the prompt playing waits its turn. */
     while (au_get(&au->play, &p, sizeof p)) {
-        if (au->cur.pcm && !au_put(&au->done, &au->cur, sizeof au->cur))
-            free(au->cur.pcm); /* never: the voice thread empties done first */
-        au->cur = p;
-        au->cur_pos = 0;
-        atomic_fetch_sub(&au->loading, 1);
+        if (p.last)
+            atomic_fetch_sub(&au->loading, 1);
+        if (!p.more) {
+            au_give_back(au, &au->cur);
+            au_give_back(au, &au->next);
+            au->cur = p;
+            au->cb_seq = p.seq;
+            au->cur_pos = 0;
+        } else if (p.seq == au->cb_seq && au->cur.pcm == NULL) {
+            au->cur = p;
+            au->cur_pos = 0;
+        } else if (p.seq == au->cb_seq && au->next.pcm == NULL) {
+            au->next = p;
+        } else {
+            au_give_back(au, &p); /* a clip of a prompt cut short */
+        }
     }
     for (int i = 0; i < n; i++) {
         int32_t v = 0;
@@ -196,6 +225,12 @@ static void au_callback(void *ud, Uint8 *stream, int len)
             else if (au->cur_pos < au->cur.n)
                 v += au->cur.vol == 100 ? au->cur.pcm[au->cur_pos++]
                                         : au->cur.pcm[au->cur_pos++] * au->cur.vol / 100;
+            /* The next clip follows without a gap. */
+            if (au->cur_pos >= au->cur.n && au->next.pcm && au_give_back(au, &au->cur)) {
+                au->cur = au->next;
+                au->next.pcm = NULL;
+                au->cur_pos = 0;
+            }
         }
         if (au->t_pcm) {
             v += au->t_vol == 100 ? au->t_pcm[au->t_pos] : au->t_pcm[au->t_pos] * au->t_vol / 100;
@@ -204,11 +239,9 @@ static void au_callback(void *ud, Uint8 *stream, int len)
         }
         out[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
     }
-    if (au->cur.pcm && au->cur_pos >= au->cur.n) {
-        if (au_put(&au->done, &au->cur, sizeof au->cur))
-            au->cur.pcm = NULL;
-    }
-    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->t_pcm != NULL ||
+    if (au->cur.pcm && au->cur_pos >= au->cur.n)
+        au_give_back(au, &au->cur);
+    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->next.pcm != NULL || au->t_pcm != NULL ||
                  atomic_load_explicit(&au->tone.head, memory_order_acquire) !=
                      atomic_load_explicit(&au->tone.tail, memory_order_relaxed));
     SDL_SemPost(au->wake); /* the voice thread frees what came back */
@@ -253,39 +286,48 @@ static int16_t *au_load_clip(app_audio *au, core_lang lang, const char *name, ui
     return pcm;
 }
 
-/* A prompt's clips, one after the other, in one buffer for the callback. */
-static void au_prepare(app_audio *au, const au_req *r)
-{
-    au_play p = { NULL, 0, r->delay, r->vol };
-    size_t cap = 0;
+/* A prompt is fed to the callback clip by clip, at most two ahead of the
+ * one it has given back: a prompt is seconds of samples (the idle screen's
+ * 0.9 MB), a clip a few tens of KB. The voice thread's own. */
+typedef struct {
+    au_req req;
+    int next;                  /* the clip to load next; req.n: all posted */
+    unsigned seq;
+    int in_flight;             /* clips of this prompt with the callback */
+    bool posted;               /* its first clip went */
+    bool active;
+} au_feed_state;
 
-    for (int i = 0; i < r->n; i++) {
-        uint32_t n = 0;
-        int16_t *c = au_load_clip(au, r->lang, r->name[i], &n);
-        if (c == NULL)
-            continue; /* the rest is said */
-        /* Grown to the exact size, clip by clip: a prompt is hundreds of KB
-         * and such a block is mapped on its own (M_MMAP_THRESHOLD), so
-         * realloc moves no bytes (mremap) and nothing sits unused; doubling
-         * here once held 1.4 MB at the peak of a journey. */
-        if (p.n + n > cap) {
-            size_t ncap = p.n + n;
-            int16_t *g = realloc(p.pcm, ncap * sizeof(int16_t));
-            if (g == NULL) {
-                free(c);
-                break;
-            }
-            p.pcm = g;
-            cap = ncap;
-        }
-        memcpy(p.pcm + p.n, c, n * sizeof(int16_t));
-        p.n += n;
-        free(c);
-    }
-    /* `loading` counts it until the callback takes it (or it is dropped). */
-    if (p.pcm == NULL || atomic_load(&au->state) != AU_OPEN || !au_put(&au->play, &p, sizeof p)) {
-        free(p.pcm);
+/* `loading` counts a prompt until the callback takes its last clip; a
+ * prompt that ends otherwise (cut short, no clip loaded) ends it here. */
+static void au_feed_drop(app_audio *au, au_feed_state *f)
+{
+    if (f->active)
         atomic_fetch_sub(&au->loading, 1);
+    f->active = false;
+}
+
+static void au_feed(app_audio *au, au_feed_state *f)
+{
+    while (f->active && f->in_flight < 2 && f->next < f->req.n) {
+        uint32_t n = 0;
+        int16_t *c = au_load_clip(au, f->req.lang, f->req.name[f->next], &n);
+        bool last = ++f->next == f->req.n;
+        au_play p = { c, n, f->posted ? 0 : f->req.delay, f->req.vol, f->seq, f->posted, last };
+        if (c == NULL) {
+            if (last)
+                au_feed_drop(au, f); /* the rest was said */
+            continue;
+        }
+        if (atomic_load(&au->state) != AU_OPEN || !au_put(&au->play, &p, sizeof p)) {
+            free(c);
+            au_feed_drop(au, f);
+            return;
+        }
+        f->posted = true;
+        f->in_flight++;
+        if (last)
+            f->active = false; /* the callback ends `loading` when it takes it */
     }
 }
 
@@ -325,19 +367,26 @@ static int au_thread(void *ud)
     app_audio *au = ud;
     au_req r;
     au_play p;
+    au_feed_state f = { 0 };
 
     au_open_device(au);
     while (!atomic_load(&au->quit)) {
-        while (au_get(&au->done, &p, sizeof p))
+        while (au_get(&au->done, &p, sizeof p)) {
+            if (p.seq == f.seq && f.in_flight > 0)
+                f.in_flight--;
             free(p.pcm);
-        while (au_get(&au->req, &r, sizeof r)) {
-            if (atomic_load(&au->state) == AU_OPEN)
-                au_prepare(au, &r);
-            else
-                atomic_fetch_sub(&au->loading, 1);
         }
+        /* The newest request replaces the one being fed. */
+        while (au_get(&au->req, &r, sizeof r)) {
+            au_feed_drop(au, &f);
+            f = (au_feed_state){ .req = r, .seq = f.seq + 1, .active = true };
+            if (atomic_load(&au->state) != AU_OPEN || r.n == 0)
+                au_feed_drop(au, &f);
+        }
+        au_feed(au, &f);
         SDL_SemWaitTimeout(au->wake, 1000);
     }
+    au_feed_drop(au, &f);
     return 0;
 }
 
@@ -369,6 +418,7 @@ void audio_free(app_audio *au)
     while (au_get(&au->done, &p, sizeof p))
         free(p.pcm);
     free(au->cur.pcm);
+    free(au->next.pcm);
     for (int k = 0; k < TONE__LAST; k++)
         free(au->tone_pcm[k]);
     if (au->wake)
