@@ -166,8 +166,11 @@ int main(int argc, char **argv)
     printf("first_frame_mono_ns %llu size %dx%d\n", t, ow, oh);
     fflush(stdout);
 
-    while (SDL_WaitEvent(&e)) {
-        if (e.type == SDL_QUIT)
+    /* With a timeout: a SIGTERM landing just before SDL's wait blocks in
+     * select() would otherwise wait for an X event that never comes (seen:
+     * one start in a few hundred hung until the bench gave up). */
+    for (;;) {
+        if (SDL_WaitEventTimeout(&e, 100) && e.type == SDL_QUIT)
             break;
     }
     TTF_CloseFont(fr);
