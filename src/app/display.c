@@ -346,10 +346,16 @@ static const core_state display_next_state[ST__LAST] = {
     [ST_TAKE_CARD] = ST_IDLE,
 };
 
-/* The screens to prepare, in order: this one in the other language (one tap
- * away), then the next two steps in this language and the other. Two steps,
- * because some steps pass by themselves in milliseconds (READING_CARD). */
-enum { PREFETCH_DONE = 5 };
+/* The screens to prepare, in order: the next two steps in this language
+ * (two, because some steps pass by themselves in milliseconds:
+ * READING_CARD), then this one and those two in the other (one tap away,
+ * and taken less often than the next step: a card inserted within 100 ms
+ * of IDLE appearing met a keypad screen not yet prepared, 20 texts to
+ * render in its frame, when this screen's other language came first). */
+static const struct { int ahead; bool other_lang; } display_prefetch_order[] = {
+    { 1, false }, { 2, false }, { 0, true }, { 1, true }, { 2, true },
+};
+enum { PREFETCH_DONE = sizeof display_prefetch_order / sizeof display_prefetch_order[0] };
 
 void display_prefetch_restart(app_display *d)
 {
@@ -373,7 +379,7 @@ void display_prefetch(app *a)
 
     if (step == 0 && d->prefetch_tries == 0)
         ui_renderer_prepare_begin(d->ur);
-    for (int i = 0; i < (step + 1) / 2; i++)
+    for (int i = 0; i < display_prefetch_order[step].ahead; i++)
         s = display_next_state[s];
     /* A display-only copy: card number, holder and counts, never a PIN. */
     memset(&c, 0, sizeof c);
@@ -381,8 +387,9 @@ void display_prefetch(app *a)
     c.state = s;
     /* Most visitors still have the initial PIN (that is why they come), so
      * the new-PIN screen is prepared with the notice they will see. */
-    c.notice = step == 0 ? a->core->notice : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
-    c.lang = step % 2 == 1 ? a->core->lang : (core_lang)((a->core->lang + 1) % LANG__LAST);
+    c.notice = display_prefetch_order[step].ahead == 0 ? a->core->notice
+             : s == ST_ENTER_NEW_PIN ? NT_ON_INITIAL_PIN : NT_NONE;
+    c.lang = display_prefetch_order[step].other_lang ? (core_lang)((a->core->lang + 1) % LANG__LAST) : a->core->lang;
     c.card_present = a->core->card_present || a->core->state == ST_IDLE;
     c.tries_left = a->core->tries_left;
     memcpy(c.card_number, a->core->card_number, sizeof c.card_number);
