@@ -53,6 +53,7 @@ typedef struct {
 struct ui_renderer {
     SDL_Renderer *r;
     SDL_Surface *target;         /* a renderer made for a surface: that surface */
+    bool soft;                   /* the software renderer: kept surfaces are blitted */
     ui_fonts *fonts;
     char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
     pic_slot pics[PIC_SLOTS];
@@ -76,7 +77,7 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
 
     if (u == NULL)
         return NULL;
-    u->r = r;
+    ui_renderer_attach(u, r);
     u->fonts = fonts;
     if (picture_path) {
         const char *slash = strrchr(picture_path, '/');
@@ -102,10 +103,8 @@ static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SD
 {
     SDL_Window *w = u->target ? NULL : SDL_RenderGetWindow(u->r);
     SDL_Surface *target = u->target ? u->target : w ? SDL_GetWindowSurface(w) : NULL;
-    SDL_RendererInfo info;
 
-    if (target && SDL_GetRendererInfo(u->r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE) &&
-        SDL_GetRenderTarget(u->r) == NULL) {
+    if (target && u->soft) {
         SDL_RenderFlush(u->r);
         SDL_BlitSurface(s, src, target, dst);
         return;
@@ -130,9 +129,18 @@ static SDL_Surface *picture_keep(SDL_Surface *s)
     return s;
 }
 
+/* Asked once, not at every blit: the kiosk never changes renderers and
+ * never draws into a texture. */
+static bool renderer_is_soft(SDL_Renderer *r)
+{
+    SDL_RendererInfo info;
+    return r && SDL_GetRendererInfo(r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE);
+}
+
 void ui_renderer_attach(ui_renderer *u, SDL_Renderer *r)
 {
     u->r = r;
+    u->soft = renderer_is_soft(r);
 }
 
 void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
