@@ -17,6 +17,9 @@
 /* The pictures are a few KB; a path to something else must not fill the
  * memory of the process that holds PINs. */
 #define PICTURE_MAX_BYTES (1 << 20)
+/* A band of rows at a time: a whole picture at 1920x1080 is 1 MB for the
+ * moment it is made, which the peak of the process would keep. */
+#define PICTURE_BAND_BYTES (64 * 1024)
 
 /* The whole file, NUL-terminated (nsvgParse reads a string), or NULL with
  * the reason in SDL_GetError(). Not SDL_LoadFile: given a directory it
@@ -60,12 +63,11 @@ out:
     return buf;
 }
 
-SDL_Surface *picture_rasterise(const char *path, int w, int h)
+/* Parses the file and works out the picture's scale and size (picture.h). */
+static NSVGimage *picture_open(const char *path, int w, int h, float *scale, int *sw, int *sh)
 {
-    NSVGimage *image = NULL;
-    NSVGrasterizer *rast = NULL;
-    SDL_Surface *s = NULL;
-    float scale = 1.0f, sw, sh;
+    NSVGimage *image;
+    float k = 1.0f, fw, fh;
     char *data = picture_read(path);
 
     if (data == NULL)
@@ -75,26 +77,44 @@ SDL_Surface *picture_rasterise(const char *path, int w, int h)
     free(data);
     if (image == NULL || !(image->width > 0.0f) || !(image->height > 0.0f)) {
         SDL_SetError("not an SVG picture with a size");
-        goto out;
+        nsvgDelete(image);
+        return NULL;
     }
     if (w > 0 && h > 0)
-        scale = SDL_min((float)w / image->width, (float)h / image->height);
+        k = SDL_min((float)w / image->width, (float)h / image->height);
     else if (w > 0)
-        scale = (float)w / image->width;
+        k = (float)w / image->width;
     else if (h > 0)
-        scale = (float)h / image->height;
-    sw = ceilf(image->width * scale);
-    sh = ceilf(image->height * scale);
-    if (!(sw >= 1.0f && sw <= PICTURE_MAX_SIDE && sh >= 1.0f && sh <= PICTURE_MAX_SIDE)) {
-        SDL_SetError("%gx%g is no size for a picture", (double)sw, (double)sh);
-        goto out;
+        k = (float)h / image->height;
+    fw = ceilf(image->width * k);
+    fh = ceilf(image->height * k);
+    if (!(fw >= 1.0f && fw <= PICTURE_MAX_SIDE && fh >= 1.0f && fh <= PICTURE_MAX_SIDE)) {
+        SDL_SetError("%gx%g is no size for a picture", (double)fw, (double)fh);
+        nsvgDelete(image);
+        return NULL;
     }
+    *scale = k;
+    *sw = (int)fw;
+    *sh = (int)fh;
+    return image;
+}
+
+SDL_Surface *picture_rasterise(const char *path, int w, int h)
+{
+    NSVGrasterizer *rast = NULL;
+    SDL_Surface *s = NULL;
+    float scale;
+    int sw, sh;
+    NSVGimage *image = picture_open(path, w, h, &scale, &sw, &sh);
+
+    if (image == NULL)
+        return NULL;
     rast = nsvgCreateRasterizer();
     if (rast == NULL) {
         SDL_OutOfMemory();
         goto out;
     }
-    s = SDL_CreateRGBSurfaceWithFormat(0, (int)sw, (int)sh, 32, SDL_PIXELFORMAT_RGBA32);
+    s = SDL_CreateRGBSurfaceWithFormat(0, sw, sh, 32, SDL_PIXELFORMAT_RGBA32);
     if (s == NULL)
         goto out; /* SDL said why */
     /* nanosvg writes R, G, B, A bytes: RGBA32 is that order on any CPU.
@@ -104,4 +124,38 @@ out:
     nsvgDeleteRasterizer(rast);
     nsvgDelete(image);
     return s;
+}
+
+bool picture_rasterise_bands(const char *path, int w, int h, picture_band_fn fn, void *ud)
+{
+    NSVGrasterizer *rast = NULL;
+    unsigned char *band = NULL;
+    float scale;
+    int sw, sh, rows;
+    bool ok = false;
+    NSVGimage *image = picture_open(path, w, h, &scale, &sw, &sh);
+
+    if (image == NULL)
+        return false;
+    rast = nsvgCreateRasterizer();
+    rows = SDL_max(1, SDL_min(sh, PICTURE_BAND_BYTES / (sw * 4)));
+    band = malloc((size_t)sw * 4 * (size_t)rows);
+    if (rast == NULL || band == NULL) {
+        SDL_OutOfMemory();
+        goto out;
+    }
+    ok = true;
+    for (int y = 0; ok && y < sh; y += rows) {
+        int n = SDL_min(rows, sh - y);
+        /* The same picture moved up by y whole pixels: nanosvg samples
+         * each row as it would in the whole surface (test_picture). */
+        memset(band, 0, (size_t)sw * 4 * (size_t)n);
+        nsvgRasterize(rast, image, 0.0f, (float)-y, scale, band, sw, n, sw * 4);
+        ok = fn(ud, band, sw, sh, y, n);
+    }
+out:
+    free(band);
+    nsvgDeleteRasterizer(rast);
+    nsvgDelete(image);
+    return ok;
 }

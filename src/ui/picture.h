@@ -17,6 +17,8 @@
 #ifndef UI_PICTURE_H
 #define UI_PICTURE_H
 
+#include <stdbool.h>
+
 #include <SDL.h>
 
 /* The SVG file at `path` in an SDL_PIXELFORMAT_RGBA32 surface with
@@ -25,5 +27,15 @@
  * if the file cannot be read, is not an SVG with a size, or the surface
  * cannot be made. */
 SDL_Surface *picture_rasterise(const char *path, int w, int h);
+
+/* Given the rows y .. y + n - 1 of a picture of w x h pixels, RGBA32 with
+ * straight alpha, w * 4 bytes a row; false stops the rasterising. */
+typedef bool (*picture_band_fn)(void *ud, const unsigned char *rgba, int w, int h, int y, int n);
+
+/* The same pixels as picture_rasterise, handed to `fn` a band of rows at
+ * a time (top to bottom), so that the whole picture is never in memory.
+ * False, with the reason in SDL_GetError(), if the file cannot be used or
+ * `fn` said stop. */
+bool picture_rasterise_bands(const char *path, int w, int h, picture_band_fn fn, void *ud);
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui/picture.h"
+#include "ui/picruns.h"
 #include "util/log.h"
 
 #define CACHE_SLOTS 96
@@ -39,14 +39,14 @@ static const char *const picture_files[UI_PIC__LAST] = {
 
 /* Pictures kept, each at the size its screen shows it: the one on screen,
  * the idle screen's in both languages (their words differ, so do their
- * pictures' sizes; every journey ends there), one made ahead. Run-length
- * encoded, about 0.5 MB each at 1920x1080. */
+ * pictures' sizes; every journey ends there), one made ahead. As runs of
+ * one colour (picruns.h), some tens of KB each at 1920x1080. */
 #define PIC_SLOTS 3
 
 typedef struct {
     ui_picture id;
     int w, h;
-    SDL_Surface *s;
+    picruns *p;
     uint64_t used;
 } pic_slot;
 
@@ -58,7 +58,7 @@ struct ui_renderer {
     char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
     pic_slot pics[PIC_SLOTS];
     SDL_Thread *raster;          /* rasterising a picture ahead of need */
-    SDL_Surface *raster_out;
+    picruns *raster_out;
     ui_picture raster_id;
     int raster_w, raster_h;
     SDL_atomic_t raster_done;    /* the thread has finished: taking it will not wait */
@@ -92,19 +92,30 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
     return u;
 }
 
-/* Puts a kept surface on the frame: an 8-bit text, or a picture. The
- * software renderer draws into a plain surface (the window's, or the one it
- * was made for), and SDL cannot make a texture of an 8-bit surface, nor
- * keep one run-length encoded: so the commands queued so far are carried
- * out (SDL_RenderFlush) and the surface is blitted onto that one, in order
- * with everything else. Any other renderer, or no surface, gets a texture
- * made for the occasion. */
+/* The surface the software renderer draws into (the window's, or the one
+ * it was made for); NULL for any other renderer. */
+static SDL_Surface *soft_target(ui_renderer *u)
+{
+    SDL_Window *w;
+
+    if (!u->soft)
+        return NULL;
+    if (u->target)
+        return u->target;
+    w = SDL_RenderGetWindow(u->r);
+    return w ? SDL_GetWindowSurface(w) : NULL;
+}
+
+/* Puts a kept 8-bit text (or a picture's pixels) on the frame. SDL cannot
+ * make a texture of an 8-bit surface: so with the software renderer the
+ * commands queued so far are carried out (SDL_RenderFlush) and the surface
+ * is blitted onto its target, in order with everything else. Any other
+ * renderer gets a texture made for the occasion. */
 static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SDL_Rect *src)
 {
-    SDL_Window *w = u->target ? NULL : SDL_RenderGetWindow(u->r);
-    SDL_Surface *target = u->target ? u->target : w ? SDL_GetWindowSurface(w) : NULL;
+    SDL_Surface *target = soft_target(u);
 
-    if (target && u->soft) {
+    if (target) {
         SDL_RenderFlush(u->r);
         SDL_BlitSurface(s, src, target, dst);
         return;
@@ -114,19 +125,6 @@ static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SD
         SDL_RenderCopy(u->r, tex, src, dst);
         SDL_DestroyTexture(tex);
     }
-}
-
-/* A picture is kept as its surface, blended straight onto the frame, and
- * run-length encoded at its first blit: SDL then drops the raw pixels
- * and skips the transparent ones, about 0.4 MB where its texture took
- * 1 MB at 1920x1080 beside a copy while it was made. */
-static SDL_Surface *picture_keep(SDL_Surface *s)
-{
-    if (s) {
-        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_BLEND);
-        SDL_SetSurfaceRLE(s, 1);
-    }
-    return s;
 }
 
 /* Asked once, not at every blit: the kiosk never changes renderers and
@@ -151,15 +149,15 @@ void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
 static int picture_thread(void *ud)
 {
     ui_renderer *u = ud;
-    u->raster_out = picture_rasterise(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
+    u->raster_out = picruns_make(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
     SDL_AtomicSet(&u->raster_done, 1);
     return 0;
 }
 
 /* Takes the rasterised picture if a thread made that one at that size. */
-static SDL_Surface *picture_take(ui_renderer *u, ui_picture id, int w, int h)
+static picruns *picture_take(ui_renderer *u, ui_picture id, int w, int h)
 {
-    SDL_Surface *s = NULL;
+    picruns *s = NULL;
 
     if (u->raster == NULL)
         return NULL;
@@ -168,7 +166,7 @@ static SDL_Surface *picture_take(ui_renderer *u, ui_picture id, int w, int h)
     if (u->raster_id == id && u->raster_w == w && u->raster_h == h)
         s = u->raster_out;
     else
-        SDL_FreeSurface(u->raster_out);
+        picruns_free(u->raster_out);
     u->raster_out = NULL;
     return s;
 }
@@ -176,21 +174,21 @@ static SDL_Surface *picture_take(ui_renderer *u, ui_picture id, int w, int h)
 static pic_slot *picture_find(ui_renderer *u, ui_picture id, int w, int h)
 {
     for (int i = 0; i < PIC_SLOTS; i++)
-        if (u->pics[i].s && u->pics[i].id == id && u->pics[i].w == w && u->pics[i].h == h)
+        if (u->pics[i].p && u->pics[i].id == id && u->pics[i].w == w && u->pics[i].h == h)
             return &u->pics[i];
     return NULL;
 }
 
 /* Keeps a picture made at a size, in the slot least recently shown. */
-static pic_slot *picture_store(ui_renderer *u, ui_picture id, int w, int h, SDL_Surface *s)
+static pic_slot *picture_store(ui_renderer *u, ui_picture id, int w, int h, picruns *s)
 {
     pic_slot *p = &u->pics[0];
 
-    for (int i = 1; i < PIC_SLOTS && p->s; i++)
-        if (u->pics[i].s == NULL || u->pics[i].used < p->used)
+    for (int i = 1; i < PIC_SLOTS && p->p; i++)
+        if (u->pics[i].p == NULL || u->pics[i].used < p->used)
             p = &u->pics[i];
-    SDL_FreeSurface(p->s);
-    *p = (pic_slot){ id, w, h, picture_keep(s), ++u->clock };
+    picruns_free(p->p);
+    *p = (pic_slot){ id, w, h, s, ++u->clock };
     return p;
 }
 
@@ -200,21 +198,13 @@ static void picture_collect(ui_renderer *u)
 {
     ui_picture id = u->raster_id;
     int w = u->raster_w, h = u->raster_h;
-    SDL_Surface *s;
+    picruns *s;
 
     if (u->raster == NULL || !SDL_AtomicGet(&u->raster_done))
         return;
     s = picture_take(u, id, w, h);
-    if (s == NULL)
-        return;
-    picture_store(u, id, w, h, s);
-    /* Encoded now, not at its screen's first frame: SDL encodes a surface
-     * for the surface it is blitted onto, so one corner pixel is blitted
-     * onto the frame being kept (blended: the corner is transparent, and
-     * the next frame is drawn whole before it is shown anyway). Until
-     * then it would hold its raw megabyte. */
-    SDL_Rect corner = { 0, 0, 1, 1 }, at = { 0, 0, 1, 1 };
-    blit_surface(u, s, &at, &corner);
+    if (s != NULL)
+        picture_store(u, id, w, h, s);
 }
 
 void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
@@ -237,13 +227,13 @@ void ui_renderer_free(ui_renderer *u)
 {
     if (u == NULL)
         return;
-    SDL_FreeSurface(picture_take(u, UI_PIC_NONE, 0, 0));
+    picruns_free(picture_take(u, UI_PIC_NONE, 0, 0));
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
         SDL_FreeSurface(u->cache[i].surf);
     }
     for (int i = 0; i < PIC_SLOTS; i++)
-        SDL_FreeSurface(u->pics[i].s);
+        picruns_free(u->pics[i].p);
     for (int i = 0; i < UI_PIC__LAST; i++)
         free(u->picture_path[i]);
     free(u);
@@ -434,12 +424,12 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
     if (p == NULL) {
         /* Rasterised at the size shown, so it stays sharp at any resolution;
          * normally on the second core ahead of time (display.c's prefetch). */
-        SDL_Surface *s = NULL;
+        picruns *s = NULL;
         /* The thread at work on this very one: waiting is the quickest. */
         if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
             s = picture_take(u, id, r.w, r.h);
         if (s == NULL)
-            s = picture_rasterise(u->picture_path[id], r.w, r.h);
+            s = picruns_make(u->picture_path[id], r.w, r.h);
         if (s == NULL) {
             log_warn("ui", "cannot load %s: %s", u->picture_path[id], SDL_GetError());
             free(u->picture_path[id]);
@@ -449,8 +439,21 @@ static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
         p = picture_store(u, id, r.w, r.h, s);
     }
     p->used = ++u->clock;
-    SDL_Rect dst = { r.x + (r.w - p->s->w) / 2, r.y + (r.h - p->s->h) / 2, p->s->w, p->s->h };
-    blit_surface(u, p->s, &dst, NULL);
+    int pw = picruns_w(p->p), ph = picruns_h(p->p);
+    SDL_Rect dst = { r.x + (r.w - pw) / 2, r.y + (r.h - ph) / 2, pw, ph };
+    SDL_Surface *target = soft_target(u);
+    if (target) {
+        SDL_RenderFlush(u->r); /* what is queued goes under the picture */
+        if (picruns_draw(p->p, target, dst.x, dst.y))
+            return;
+    }
+    /* Any other renderer or surface: the pixels, for the occasion. */
+    SDL_Surface *s = picruns_surface(p->p);
+    if (s) {
+        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_BLEND);
+        blit_surface(u, s, &dst, NULL);
+        SDL_FreeSurface(s);
+    }
 }
 
 /* The sign of life of a wait: eight squares round a circle, one of them

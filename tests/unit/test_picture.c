@@ -18,6 +18,7 @@
 
 #include <SDL.h>
 
+#include "ui/picruns.h"
 #include "ui/picture.h"
 #include "ui/render.h"
 #include "ui/view.h"
@@ -273,6 +274,12 @@ static void check_refused(const char *path, const char *what)
         fprintf(stderr, "  %s: no reason given\n", what);
         T_CHECK(!"a reason in SDL_GetError()");
     }
+    /* The same file kept as runs: refused the same way. */
+    SDL_ClearError();
+    picruns *p = picruns_make(path, 300, 200);
+    T_CHECK(p == NULL);
+    picruns_free(p);
+    T_CHECK(SDL_GetError()[0] != '\0');
 }
 
 T_TEST(files_that_are_not_pictures_give_null)
@@ -390,6 +397,143 @@ T_TEST(a_picture_cut_short_does_not_break)
     SDL_free(data);
 }
 
+/* Whether (x, y) of s lies on an edge: a pixel beside it has other bytes. */
+static bool on_edge(const SDL_Surface *s, int x, int y)
+{
+    static const int d[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+    for (int i = 0; i < 4; i++) {
+        int nx = x + d[i][0], ny = y + d[i][1];
+        if (nx >= 0 && ny >= 0 && nx < s->w && ny < s->h && memcmp(pixel(s, x, y), pixel(s, nx, ny), 4) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* Kept as runs (what the kiosk keeps), a picture is far smaller: under a
+ * quarter of its RGBA bytes at every size a screen shows (SDL's run-length
+ * encoding kept 40-70 %). It is rasterised a band of rows at a time, and
+ * nanosvg steps an edge down from where it meets the band rather than
+ * from where it starts, so a few pixels of anti-aliasing come out a little
+ * otherwise than in picture_rasterise's whole surface: those only, on the
+ * edges, and few. Every other pixel is the same bytes. */
+T_TEST(kept_as_runs_a_picture_is_its_pixels_in_a_quarter_of_the_bytes)
+{
+    char path[1200];
+
+    for (int i = 0; i < N_ASSETS; i++)
+        for (int z = 0; z < N_SIZES; z++) {
+            T_CHECK(asset_path(path, sizeof path, assets[i].file) == 0);
+            SDL_Surface *want = picture_rasterise(path, sizes[z].w, sizes[z].h);
+            picruns *p = picruns_make(path, sizes[z].w, sizes[z].h);
+            SDL_Surface *got = p ? picruns_surface(p) : NULL;
+            T_CHECK(want != NULL && got != NULL);
+            if (want == NULL || got == NULL) {
+                SDL_FreeSurface(want);
+                picruns_free(p);
+                continue;
+            }
+            T_EQ_INT(got->w, want->w);
+            T_EQ_INT(got->h, want->h);
+            T_EQ_INT(picruns_w(p), want->w);
+            T_EQ_INT(picruns_h(p), want->h);
+            long differ = 0, inside = 0;
+            for (int y = 0; y < want->h && got->w == want->w && got->h == want->h; y++)
+                for (int x = 0; x < want->w; x++) {
+                    const Uint8 *a = pixel(want, x, y), *b = pixel(got, x, y);
+                    /* Transparent is transparent, whatever colour it was left. */
+                    if (!(a[3] == 0 && b[3] == 0) && memcmp(a, b, 4) != 0) {
+                        differ++;
+                        inside += !on_edge(want, x, y);
+                    }
+                }
+            size_t raw = (size_t)want->w * (size_t)want->h * 4;
+            if (inside || differ * 200 > (long)raw / 4 || picruns_bytes(p) * 4 > raw)
+                fprintf(stderr, "  %s at %dx%d: %ld pixels differ, %ld off the edges; %zu bytes kept of %zu\n",
+                        assets[i].file, want->w, want->h, differ, inside, picruns_bytes(p), raw);
+            T_EQ_INT(inside, 0);
+            T_CHECK(differ * 200 <= (long)raw / 4); /* at most 0.5 % of the pixels */
+            T_CHECK(picruns_bytes(p) * 4 <= raw);
+            SDL_FreeSurface(want);
+            SDL_FreeSurface(got);
+            picruns_free(p);
+        }
+}
+
+/* The runs drawn straight onto a frame are the picture blended as SDL
+ * blends it (SDL_BLENDMODE_BLEND; up to 3 units either way where SDL's
+ * integer arithmetic rounds down), onto the software renderer's surface formats,
+ * partly off the surface and cut by its clip rectangle; nothing outside
+ * the clip rectangle changes. */
+T_TEST(runs_drawn_are_the_picture_blended_as_sdl_blends_it)
+{
+    static const Uint32 formats[] = { SDL_PIXELFORMAT_ARGB8888, SDL_PIXELFORMAT_RGB888, SDL_PIXELFORMAT_ABGR8888 };
+    const SDL_Rect clip = { 40, 30, 500, 300 };
+    char path[1200];
+
+    T_CHECK(asset_path(path, sizeof path, "insert-card.svg") == 0);
+    picruns *p = picruns_make(path, 600, 400);
+    SDL_Surface *pic = p ? picruns_surface(p) : NULL; /* its pixels, as SDL would blit them */
+    T_CHECK(pic != NULL && p != NULL);
+    if (pic == NULL || p == NULL)
+        goto out;
+    SDL_SetSurfaceBlendMode(pic, SDL_BLENDMODE_BLEND);
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        SDL_Surface *a = SDL_CreateRGBSurfaceWithFormat(0, 640, 360, 32, formats[f]);
+        SDL_Surface *b = SDL_CreateRGBSurfaceWithFormat(0, 640, 360, 32, formats[f]);
+        T_CHECK(a != NULL && b != NULL);
+        if (a == NULL || b == NULL) {
+            SDL_FreeSurface(a);
+            SDL_FreeSurface(b);
+            continue;
+        }
+        /* A background of some colour and alpha, the same in both. */
+        SDL_FillRect(a, NULL, SDL_MapRGBA(a->format, 0x36, 0x9C, 0xD2, 0xC8));
+        SDL_FillRect(b, NULL, SDL_MapRGBA(b->format, 0x36, 0x9C, 0xD2, 0xC8));
+        SDL_SetClipRect(a, &clip);
+        SDL_SetClipRect(b, &clip);
+        SDL_Rect at = { 100, -20, 600, 400 };
+        T_CHECK(SDL_BlitSurface(pic, NULL, a, &at) == 0);
+        T_CHECK(picruns_draw(p, b, 100, -20));
+        int worst = 0, worst_a = 0, outside = 0;
+        for (int y = 0; y < a->h; y++)
+            for (int x = 0; x < a->w; x++) {
+                Uint32 va = *(const Uint32 *)((const Uint8 *)a->pixels + y * a->pitch + x * 4);
+                Uint32 vb = *(const Uint32 *)((const Uint8 *)b->pixels + y * b->pitch + x * 4);
+                Uint8 ca[4], cb[4];
+                bool in = x >= clip.x && x < clip.x + clip.w && y >= clip.y && y < clip.y + clip.h;
+                SDL_GetRGBA(va, a->format, &ca[0], &ca[1], &ca[2], &ca[3]);
+                SDL_GetRGBA(vb, b->format, &cb[0], &cb[1], &cb[2], &cb[3]);
+                for (int k = 0; k < 4; k++) {
+                    int d = abs(ca[k] - cb[k]);
+                    if (k < 3)
+                        worst = d > worst ? d : worst;
+                    else
+                        worst_a = d > worst_a ? d : worst_a;
+                    outside += !in && d != 0;
+                }
+            }
+        if (worst > 3 || worst_a > 3 || outside)
+            fprintf(stderr, "  %s: colours differ by up to %d, alpha by %d, %d outside the clip\n",
+                    SDL_GetPixelFormatName(formats[f]), worst, worst_a, outside);
+        /* Some of SDL's blitters divide by 256 where 255 is meant. */
+        T_CHECK(worst <= 3);
+        T_CHECK(worst_a <= 3);
+        T_EQ_INT(outside, 0);
+        SDL_FreeSurface(a);
+        SDL_FreeSurface(b);
+    }
+    /* A surface of another depth is refused, untouched. */
+    SDL_Surface *s16 = SDL_CreateRGBSurfaceWithFormat(0, 64, 64, 16, SDL_PIXELFORMAT_RGB565);
+    T_CHECK(s16 != NULL);
+    if (s16) {
+        T_CHECK(!picruns_draw(p, s16, 0, 0));
+        SDL_FreeSurface(s16);
+    }
+out:
+    SDL_FreeSurface(pic);
+    picruns_free(p);
+}
+
 int main(void)
 {
     static const t_case cases[] = {
@@ -398,6 +542,8 @@ int main(void)
         T_CASE(files_that_are_not_pictures_give_null),
         T_CASE(odd_sizes_stay_in_the_box),
         T_CASE(a_picture_cut_short_does_not_break),
+        T_CASE(kept_as_runs_a_picture_is_its_pixels_in_a_quarter_of_the_bytes),
+        T_CASE(runs_drawn_are_the_picture_blended_as_sdl_blends_it),
     };
     const char *r = getenv("KIOSK_SOURCE_ROOT");
 
