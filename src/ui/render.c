@@ -4,15 +4,18 @@
 #include <string.h>
 
 #include "ui/picruns.h"
+#include "ui/textruns.h"
 #include "util/log.h"
 
 #define CACHE_SLOTS 96
-/* Texts are kept as they were shaded, one byte a pixel (text.c): a heading
- * is under 100 KB. The budget keeps the screen on show, the next ones in
- * both languages and a screen or two back, so a tap only copies; and it
- * bounds the process over a long day of screens. (As 32-bit textures the
- * same texts took 3 MiB and four times this budget.) */
-#define CACHE_BUDGET_BYTES (1u << 20)
+/* Texts are kept as runs of their shades (textruns.h): a heading of 100 KB
+ * at one byte a pixel is some 16 KB. The budget keeps the screen on show,
+ * the next ones in both languages and a screen or two back, so a tap only
+ * copies; and it bounds the process over a long day of screens. (As 32-bit
+ * textures the same texts took 3 MiB, at one byte a pixel 1 MiB, and the
+ * budget let the prefetch make and drop a 100 KB heading 20 times a
+ * journey.) */
+#define CACHE_BUDGET_BYTES (256u * 1024u)
 /* A button's word that is at most this many pixels is kept outside the
  * budget (see text_tex). */
 #define CACHE_PINNED_PX (32 * 1024)
@@ -22,7 +25,7 @@ typedef struct {
     int px, width;
     bool bold, center;
     uint32_t rgb, bg;
-    SDL_Surface *surf;   /* 8-bit, shaded between rgb and bg */
+    textruns *runs;      /* shaded between rgb and bg, as runs */
     int w, h;
     size_t bytes;
     uint64_t used;
@@ -230,7 +233,7 @@ void ui_renderer_free(ui_renderer *u)
     picruns_free(picture_take(u, UI_PIC_NONE, 0, 0));
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
-        SDL_FreeSurface(u->cache[i].surf);
+        textruns_free(u->cache[i].runs);
     }
     for (int i = 0; i < PIC_SLOTS; i++)
         picruns_free(u->pics[i].p);
@@ -264,7 +267,7 @@ static void frame(SDL_Renderer *r, ui_rect x, int t, uint32_t rgb)
 static void cache_evict(ui_renderer *u, cache_slot *c)
 {
     free(c->text);
-    SDL_FreeSurface(c->surf);
+    textruns_free(c->runs);
     if (!c->pinned)
         u->cache_bytes -= c->bytes;
     memset(c, 0, sizeof *c);
@@ -290,7 +293,9 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
 {
     cache_slot *victim = NULL;
     SDL_Surface *s;
+    textruns *runs;
     size_t need;
+    int w, h;
 
     u->clock++;
     victim = cache_find(u, t);
@@ -299,9 +304,13 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
         return victim;
     }
     s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
-    if (s == NULL)
+    runs = textruns_make(s);
+    SDL_FreeSurface(s);
+    if (runs == NULL)
         return NULL;
-    need = (size_t)s->pitch * (size_t)s->h;
+    need = textruns_bytes(runs);
+    w = textruns_w(runs);
+    h = textruns_h(runs);
     for (;;) {
         cache_slot *lru = NULL;
         for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -314,26 +323,25 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
                 lru = c;
         }
         if (lru == NULL || (victim != NULL && (u->cache_bytes + need <= CACHE_BUDGET_BYTES ||
-                                               (t->role == TXT_KEY && s->w * s->h <= CACHE_PINNED_PX))))
+                                               (t->role == TXT_KEY && w * h <= CACHE_PINNED_PX))))
             break;
         cache_evict(u, lru);
     }
     if (!over_budget && u->cache_bytes + need > CACHE_BUDGET_BYTES && t->role != TXT_KEY)
         victim = NULL;
     if (victim == NULL) {
-        SDL_FreeSurface(s);
+        textruns_free(runs);
         return NULL; /* every slot holds a text of this frame, or no room ahead of time */
     }
     victim->text = strdup(t->text);
     if (victim->text == NULL) {
-        SDL_FreeSurface(s);
+        textruns_free(runs);
         memset(victim, 0, sizeof *victim);
         return NULL;
     }
-    SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE); /* opaque: a copy through the palette */
-    victim->surf = s;
-    victim->w = s->w;
-    victim->h = s->h;
+    victim->runs = runs;
+    victim->w = w;
+    victim->h = h;
     victim->bytes = need;
     /* Button words (digits, OK, delete, language, cancel) are few and small
      * and come back on every keypad screen: they stay, outside the budget. */
@@ -370,7 +378,19 @@ static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
     dst.h = c->h;
     dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
     dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    blit_surface(u, c->surf, &dst, NULL);
+    SDL_Surface *target = soft_target(u);
+    if (target) {
+        SDL_RenderFlush(u->r); /* what is queued goes under the text */
+        if (textruns_draw(c->runs, target, dst.x, dst.y))
+            return;
+    }
+    /* Any other renderer or surface: the 8-bit pixels, for the occasion. */
+    SDL_Surface *s = textruns_surface(c->runs);
+    if (s) {
+        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE); /* opaque: a copy through the palette */
+        blit_surface(u, s, &dst, NULL);
+        SDL_FreeSurface(s);
+    }
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */

@@ -1,0 +1,179 @@
+/* textruns.c - a text kept as runs (textruns.h). */
+#include "ui/textruns.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A row is a sequence of codes:
+ *   0x00-0x3F  n + 1 pixels of index 0 (the background)
+ *   0x40-0x7F  n - 0x40 + 1 pixels of index 255 (the ink)
+ *   0x80-0xFF  n - 0x80 + 1 pixels of the indices in the bytes that follow */
+#define RUN_BG 0x00
+#define RUN_INK 0x40
+#define RUN_LIT 0x80
+#define RUN_MAX 64  /* pixels in a code of 0 or 255 */
+#define LIT_MAX 128 /* pixels in a literal */
+
+struct textruns {
+    int w, h;
+    uint32_t *row;       /* h + 1 entries: row y's codes are code[row[y]] .. code[row[y + 1] - 1] */
+    uint8_t *code;
+    size_t n_code;
+    SDL_Color pal[256];
+};
+
+/* The codes of one row, written to out (NULL: only counted). */
+static size_t encode_row(const uint8_t *q, int w, uint8_t *out)
+{
+    size_t n = 0;
+
+    for (int x = 0; x < w;) {
+        int k = 0;
+        if (q[x] == 0 || q[x] == 255) {
+            uint8_t v = q[x];
+            while (x < w && q[x] == v && k < RUN_MAX) {
+                x++;
+                k++;
+            }
+            if (out)
+                out[n] = (uint8_t)((v ? RUN_INK : RUN_BG) + k - 1);
+            n++;
+            continue;
+        }
+        while (x + k < w && q[x + k] != 0 && q[x + k] != 255 && k < LIT_MAX)
+            k++;
+        if (out) {
+            out[n] = (uint8_t)(RUN_LIT + k - 1);
+            memcpy(out + n + 1, q + x, (size_t)k);
+        }
+        n += 1 + (size_t)k;
+        x += k;
+    }
+    return n;
+}
+
+textruns *textruns_make(SDL_Surface *s)
+{
+    textruns *t;
+    size_t n = 0;
+
+    if (s == NULL || s->format->BytesPerPixel != 1 || s->format->palette == NULL ||
+        s->format->palette->ncolors > 256 || SDL_MUSTLOCK(s))
+        return NULL;
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->w = s->w;
+    t->h = s->h;
+    t->row = malloc(((size_t)s->h + 1) * sizeof *t->row);
+    /* Counted first, then written: one allocation of the right size. */
+    for (int y = 0; y < s->h; y++)
+        n += encode_row((const uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch, s->w, NULL);
+    t->code = malloc(n ? n : 1);
+    if (t->row == NULL || t->code == NULL) {
+        textruns_free(t);
+        return NULL;
+    }
+    t->n_code = n;
+    n = 0;
+    for (int y = 0; y < s->h; y++) {
+        t->row[y] = (uint32_t)n;
+        n += encode_row((const uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch, s->w, t->code + n);
+    }
+    t->row[s->h] = (uint32_t)n;
+    memcpy(t->pal, s->format->palette->colors, (size_t)s->format->palette->ncolors * sizeof t->pal[0]);
+    return t;
+}
+
+void textruns_free(textruns *t)
+{
+    if (t == NULL)
+        return;
+    free(t->row);
+    free(t->code);
+    free(t);
+}
+
+int textruns_w(const textruns *t)
+{
+    return t->w;
+}
+
+int textruns_h(const textruns *t)
+{
+    return t->h;
+}
+
+size_t textruns_bytes(const textruns *t)
+{
+    return sizeof *t + ((size_t)t->h + 1) * sizeof *t->row + t->n_code;
+}
+
+bool textruns_draw(const textruns *t, SDL_Surface *dst, int x0, int y0)
+{
+    const SDL_Rect *clip = &dst->clip_rect;
+    int ya = SDL_max(y0, clip->y), yb = SDL_min(y0 + t->h, clip->y + clip->h);
+    int xa = SDL_max(x0, clip->x), xb = SDL_min(x0 + t->w, clip->x + clip->w);
+    uint32_t map[256];
+
+    if (dst->format->BytesPerPixel != 4)
+        return false;
+    if (ya >= yb || xa >= xb)
+        return true;
+    /* As SDL maps a palette for a blit onto this format. */
+    for (int i = 0; i < 256; i++)
+        map[i] = SDL_MapRGBA(dst->format, t->pal[i].r, t->pal[i].g, t->pal[i].b, t->pal[i].a);
+    if (SDL_MUSTLOCK(dst) && SDL_LockSurface(dst) != 0)
+        return false;
+    for (int y = ya; y < yb; y++) {
+        uint32_t *out = (uint32_t *)((uint8_t *)dst->pixels + (size_t)y * (size_t)dst->pitch);
+        const uint8_t *c = t->code + t->row[y - y0], *end = t->code + t->row[y - y0 + 1];
+        int x = x0;
+        while (c < end && x < xb) {
+            uint8_t op = *c++;
+            if (op >= RUN_LIT) {
+                int n = op - RUN_LIT + 1;
+                for (int k = 0; k < n; k++, x++)
+                    if (x >= xa && x < xb)
+                        out[x] = map[c[k]];
+                c += n;
+                continue;
+            }
+            int n = (op & (RUN_INK - 1)) + 1;
+            uint32_t v = map[op >= RUN_INK ? 255 : 0];
+            int a = SDL_max(x, xa), b = SDL_min(x + n, xb);
+            for (int k = a; k < b; k++)
+                out[k] = v;
+            x += n;
+        }
+    }
+    if (SDL_MUSTLOCK(dst))
+        SDL_UnlockSurface(dst);
+    return true;
+}
+
+SDL_Surface *textruns_surface(const textruns *t)
+{
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, t->w, t->h, 8, SDL_PIXELFORMAT_INDEX8);
+
+    if (s == NULL)
+        return NULL;
+    SDL_SetPaletteColors(s->format->palette, t->pal, 0, 256);
+    for (int y = 0; y < t->h; y++) {
+        uint8_t *q = (uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch;
+        const uint8_t *c = t->code + t->row[y], *end = t->code + t->row[y + 1];
+        while (c < end) {
+            uint8_t op = *c++;
+            int n = (op >= RUN_LIT ? op - RUN_LIT : op & (RUN_INK - 1)) + 1;
+            if (op >= RUN_LIT) {
+                memcpy(q, c, (size_t)n);
+                c += n;
+            } else {
+                memset(q, op >= RUN_INK ? 255 : 0, (size_t)n);
+            }
+            q += n;
+        }
+    }
+    return s;
+}
