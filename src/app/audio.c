@@ -18,6 +18,7 @@
 #include <SDL.h>
 
 #include "app/app_int.h"
+#include "app/clip.h"
 #include "app/display.h"
 #include "ui/voice.h"
 #include "util/log.h"
@@ -249,76 +250,67 @@ static void au_callback(void *ud, Uint8 *stream, int len)
 
 /* ---- the voice thread ------------------------------------------------------------ */
 
-/* One clip as S16 mono at AUDIO_RATE; a recording in another format is
- * converted here (SDL_BuildAudioCVT), once per playing. */
-static int16_t *au_load_clip(app_audio *au, core_lang lang, const char *name, uint32_t *n)
-{
-    char path[768];
-    SDL_AudioSpec spec;
-    Uint8 *buf = NULL;
-    Uint32 len = 0;
-    SDL_AudioCVT cvt;
-    int16_t *pcm = NULL;
-
-    snprintf(path, sizeof path, "%s/assets/voice/%s/%s.wav", au->datadir, voice_lang_dir(lang), name);
-    if (SDL_LoadWAV(path, &spec, &buf, &len) == NULL) {
-        log_warn("audio", "prompt clip %s: %s", path, SDL_GetError());
-        return NULL;
-    }
-    if (SDL_BuildAudioCVT(&cvt, spec.format, spec.channels, spec.freq, AUDIO_S16SYS, 1, AUDIO_RATE) < 0) {
-        log_warn("audio", "prompt clip %s: cannot convert: %s", path, SDL_GetError());
-        SDL_FreeWAV(buf);
-        return NULL;
-    }
-    cvt.len = (int)len;
-    cvt.buf = malloc((size_t)len * (size_t)(cvt.len_mult > 0 ? cvt.len_mult : 1));
-    if (cvt.buf) {
-        memcpy(cvt.buf, buf, len);
-        if (cvt.needed && SDL_ConvertAudio(&cvt) != 0) {
-            log_warn("audio", "prompt clip %s: cannot convert: %s", path, SDL_GetError());
-            free(cvt.buf);
-        } else {
-            pcm = (int16_t *)(void *)cvt.buf;
-            *n = (uint32_t)(cvt.needed ? cvt.len_cvt : cvt.len) / sizeof(int16_t);
-        }
-    }
-    SDL_FreeWAV(buf);
-    return pcm;
-}
-
-/* A prompt is fed to the callback clip by clip, at most two ahead of the
- * one it has given back: a prompt is seconds of samples (the idle screen's
- * 0.9 MB), a clip a few tens of KB. The voice thread's own. */
+/* A prompt is fed to the callback a piece of a clip at a time (clip.h), at
+ * most two ahead of the one it has given back: a prompt is seconds of
+ * samples (the idle screen's 0.9 MB), a piece 16 KB. The voice thread's
+ * own. */
 typedef struct {
     au_req req;
-    int next;                  /* the clip to load next; req.n: all posted */
+    int next;                  /* the clip to open next; req.n: all opened */
+    clip_reader clip;          /* the clip being read */
     unsigned seq;
-    int in_flight;             /* clips of this prompt with the callback */
-    bool posted;               /* its first clip went */
+    int in_flight;             /* pieces of this prompt with the callback */
+    bool posted;               /* its first piece went */
     bool active;
 } au_feed_state;
 
-/* `loading` counts a prompt until the callback takes its last clip; a
- * prompt that ends otherwise (cut short, no clip loaded) ends it here. */
+/* `loading` counts a prompt until the callback takes its last piece; a
+ * prompt that ends otherwise (cut short, nothing read) ends it here. */
 static void au_feed_drop(app_audio *au, au_feed_state *f)
 {
     if (f->active)
         atomic_fetch_sub(&au->loading, 1);
     f->active = false;
+    clip_close(&f->clip);
+}
+
+/* Opens the prompt's next clip; false if none is left. */
+static bool au_feed_open(app_audio *au, au_feed_state *f)
+{
+    char path[768];
+
+    while (f->next < f->req.n) {
+        const char *name = f->req.name[f->next++];
+        snprintf(path, sizeof path, "%s/assets/voice/%s/%s.wav", au->datadir, voice_lang_dir(f->req.lang), name);
+        if (clip_open(&f->clip, path, AUDIO_RATE))
+            return true;
+        log_warn("audio", "prompt clip %s: %s", path, SDL_GetError());
+    }
+    return false;
 }
 
 static void au_feed(app_audio *au, au_feed_state *f)
 {
-    while (f->active && f->in_flight < 2 && f->next < f->req.n) {
+    while (f->active && f->in_flight < 2) {
         uint32_t n = 0;
-        int16_t *c = au_load_clip(au, f->req.lang, f->req.name[f->next], &n);
-        bool last = ++f->next == f->req.n;
-        au_play p = { c, n, f->posted ? 0 : f->req.delay, f->req.vol, f->seq, f->posted, last };
-        if (c == NULL) {
-            if (last)
+        int16_t *c = NULL;
+
+        if (clip_done(&f->clip)) {
+            clip_close(&f->clip);
+            if (!au_feed_open(au, f)) {
                 au_feed_drop(au, f); /* the rest was said */
+                return;
+            }
+        }
+        c = clip_next(&f->clip, &n);
+        if (c == NULL || f->clip.cut_short)
+            log_warn("audio", "prompt clip %s: %s", f->req.name[f->next - 1], SDL_GetError());
+        if (c == NULL) {
+            clip_close(&f->clip);
             continue;
         }
+        bool last = clip_done(&f->clip) && f->next == f->req.n;
+        au_play p = { c, n, f->posted ? 0 : f->req.delay, f->req.vol, f->seq, f->posted, last };
         if (atomic_load(&au->state) != AU_OPEN || !au_put(&au->play, &p, sizeof p)) {
             free(c);
             au_feed_drop(au, f);
@@ -326,8 +318,10 @@ static void au_feed(app_audio *au, au_feed_state *f)
         }
         f->posted = true;
         f->in_flight++;
-        if (last)
+        if (last) {
+            clip_close(&f->clip);
             f->active = false; /* the callback ends `loading` when it takes it */
+        }
     }
 }
 
