@@ -144,8 +144,13 @@ void secmem_status(secmem_info *out)
 void secmem_shutdown(void)
 {
     if (arena) {
-        VALGRIND_MAKE_MEM_UNDEFINED(arena, arena_size);
-        explicit_bzero(arena, arena_size);
+        /* Thread stacks' guard pages are inaccessible: open them again to
+         * wipe the whole. (If that failed, the wipe would fault: the
+         * mapping goes unwiped, as it would on any crash.) */
+        if (mprotect(arena, arena_size, PROT_READ | PROT_WRITE) == 0) {
+            VALGRIND_MAKE_MEM_UNDEFINED(arena, arena_size);
+            explicit_bzero(arena, arena_size);
+        }
         if (arena_locked)
             munlock(arena, arena_size);
         munmap(arena, arena_size);
@@ -164,9 +169,13 @@ int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), 
 
     if (rc != 0)
         return rc;
-    stack = secmem_alloc(stack_bytes, pg > 0 ? (size_t)pg : 4096u);
-    if (stack)
-        rc = pthread_attr_setstack(&attr, stack, stack_bytes);
+    size_t page = pg > 0 ? (size_t)pg : 4096u;
+    /* One page more, below the stack, made inaccessible: pthread_attr_setstack
+     * gives no guard, and a stack run past its end must fault, not write
+     * over the secrets beside it in the arena. */
+    stack = secmem_alloc(stack_bytes + page, page);
+    if (stack && mprotect(stack, page, PROT_NONE) == 0)
+        rc = pthread_attr_setstack(&attr, (char *)stack + page, stack_bytes);
     if (rc == 0)
         rc = pthread_create(t, &attr, fn, arg);
     pthread_attr_destroy(&attr);

@@ -36,8 +36,9 @@ void *secmem_alloc(size_t bytes, size_t align);
 bool secmem_owns(const void *p);
 
 /* Starts a thread whose stack (`stack_bytes`, a multiple of the page size)
- * is carved from the arena, for a thread that handles secrets; with no
- * room in the arena, on an ordinary stack (as with the arena's other
+ * is carved from the arena, for a thread that handles secrets, with an
+ * inaccessible page below it (a page more of the arena); with no room in
+ * the arena, on an ordinary stack (as with the arena's other
  * objects, locking is the best we can do, not a condition). pthread_create's
  * result. */
 int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), void *arg);

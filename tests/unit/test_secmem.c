@@ -4,10 +4,12 @@
 #include "util/secmem.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 T_TEST(no_arena_no_memory)
@@ -101,5 +103,68 @@ T_TEST(threads_for_secrets_have_their_stack_in_the_arena)
     secmem_shutdown();
 }
 
+static void on_fault(int sig)
+{
+    (void)sig;
+    _exit(42);
+}
+
+/* Writes the byte just below the calling thread's stack. */
+static void *write_below_my_stack(void *arg)
+{
+    pthread_attr_t a;
+    void *addr = NULL;
+    size_t size = 0;
+
+    (void)arg;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &addr, &size);
+        pthread_attr_destroy(&a);
+    }
+    if (addr)
+        *((volatile char *)addr - 1) = 1;
+    return NULL;
+}
+
+/* A thread that runs past the end of its stack faults on the guard page
+ * below it; without one it would write over the secrets beside it in the
+ * arena. (In a child: the fault ends it.) Then shutdown still wipes and
+ * unmaps the arena, guard page and all. */
+T_TEST(a_secret_thread_s_stack_has_a_guard_page)
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    T_CHECK(pid >= 0);
+    if (pid == 0) {
+        pthread_t t;
+        /* Our own handler, so that the fault is seen the same under ASan. */
+        signal(SIGSEGV, on_fault);
+        if (!secmem_init(256 * 1024))
+            _exit(3);
+        void *below = secmem_alloc(4096, 4096); /* a secret, just below the stack */
+        if (below == NULL || secmem_thread_create(&t, 64 * 1024, write_below_my_stack, NULL) != 0)
+            _exit(4);
+        pthread_join(t, NULL);
+        _exit(0); /* the write went through: no fault */
+    }
+    T_EQ_INT(waitpid(pid, &st, 0), pid);
+    T_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+    if (WIFEXITED(st) && WEXITSTATUS(st) != 42)
+        fprintf(stderr, "  the child exited with %d, not on a fault: no guard page\n", WEXITSTATUS(st));
+
+    pthread_t t;
+    bool in_arena = false;
+    T_CHECK(secmem_init(256 * 1024));
+    T_EQ_INT(secmem_thread_create(&t, 64 * 1024, where_am_i, &in_arena), 0);
+    pthread_join(t, NULL);
+    T_CHECK(in_arena);
+    secmem_shutdown(); /* no fault on the guard page */
+    secmem_info si;
+    secmem_status(&si);
+    T_EQ_INT(si.size, 0);
+}
+
 T_MAIN(T_CASE(no_arena_no_memory), T_CASE(arena_carves_aligned_zeroed_blocks),
-       T_CASE(threads_for_secrets_have_their_stack_in_the_arena), T_CASE(stack_lock_and_no_dumps))
+       T_CASE(threads_for_secrets_have_their_stack_in_the_arena), T_CASE(a_secret_thread_s_stack_has_a_guard_page),
+       T_CASE(stack_lock_and_no_dumps))
