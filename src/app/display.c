@@ -78,15 +78,24 @@ uint64_t display_frames(const app_display *d)
     return d->frames;
 }
 
+/* The window's size as asked for: --size, else [display], else 1920x1080.
+ * Full screen takes the panel's own, which [display] names on a terminal. */
+static void display_asked_size(const app *a, int *w, int *h)
+{
+    *w = a->opt.width > 0 ? a->opt.width : a->cfg.width > 0 ? a->cfg.width : 1920;
+    *h = a->opt.height > 0 ? a->opt.height : a->cfg.height > 0 ? a->cfg.height : 1080;
+}
+
 bool display_open(app *a, char *err, size_t errlen)
 {
     app_display *d = a->disp;
     /* No ALLOW_HIGHDPI: window points and renderer pixels stay the same, so
      * a mouse click and a finger hit-test the same layout. */
     Uint32 flags = 0;
-    int w = a->opt.width > 0 ? a->opt.width : a->cfg.width;
-    int h = a->opt.height > 0 ? a->opt.height : a->cfg.height;
+    int w, h;
     bool fullscreen = !a->opt.windowed && a->cfg.fullscreen;
+
+    display_asked_size(a, &w, &h);
 
     SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
     /* Touch and mouse are told apart by us (see input.c). */
@@ -119,8 +128,7 @@ bool display_open(app *a, char *err, size_t errlen)
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
         SDL_ShowCursor(SDL_DISABLE);
     }
-    d->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                              w > 0 ? w : 1920, h > 0 ? h : 1080, flags);
+    d->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, flags);
     if (d->win == NULL) {
         snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
         return false;
@@ -188,11 +196,11 @@ bool display_open_assets(app *a, char *err, size_t errlen)
     app_display *d = a->disp;
     char reg[PATH_MAX], bold[PATH_MAX], pic[PATH_MAX];
     const char *fallback = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
-    /* The window's size as display_open will ask for it; full screen
-     * takes the panel's, which [display] names on a terminal (if not, the
-     * words are rendered again for the first frame, as they were). */
-    int w = a->opt.width > 0 ? a->opt.width : a->cfg.width > 0 ? a->cfg.width : 1920;
-    int h = a->opt.height > 0 ? a->opt.height : a->cfg.height > 0 ? a->cfg.height : 1080;
+    /* At the size display_open will ask for (if full screen turns out
+     * another, the words are rendered again for the first frame). */
+    int w, h;
+
+    display_asked_size(a, &w, &h);
 
     if (TTF_Init() != 0) {
         snprintf(err, errlen, "cannot start SDL_ttf: %s", TTF_GetError());
