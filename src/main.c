@@ -15,12 +15,12 @@
 #include "util/log.h"
 #include "util/secmem.h"
 
-/* The core's state, the card worker (its queue and its 64 KiB stack and
- * guard page), the technician code's check and the sync client's secrets:
- * 72 KiB used, with room to spare; and the main thread's frames down to
- * the core. Locked, so all of it is resident: the unit's LimitMEMLOCK
- * covers both. */
-#define MAIN_SECRETS_BYTES (128u * 1024u)
+/* The core's state, the card worker (its queue, its 64 KiB stack and guard
+ * page), the technician code's checker (the same) and the sync client's
+ * secrets: 141 KiB used, with room to spare; and the main thread's frames
+ * down to the core. Locked, so all of it is resident: the unit's
+ * LimitMEMLOCK covers both. */
+#define MAIN_SECRETS_BYTES (192u * 1024u)
 #define MAIN_STACK_LOCKED (128u * 1024u)
 
 static const char usage[] =
