@@ -4,7 +4,8 @@
  * Nothing here may delay a frame or a tap:
  *  - the device is opened after the first frame is presented, on a thread
  *    of its own (the voice thread), which also reads the prompts' WAV files
- *    and converts them to the one format played (S16 mono, 11025 Hz);
+ *    a piece at a time as they play (clip.h), in the one format played
+ *    (S16 mono, 11025 Hz);
  *  - the main thread only posts: a prompt (clip names) to the voice thread,
  *    a tone straight to SDL's audio callback, each through a ring the other
  *    side empties (no lock is ever waited on);
