@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui/picruns.h"
+#include "ui/picslots.h"
 #include "ui/textruns.h"
 #include "util/log.h"
 
@@ -32,39 +32,12 @@ typedef struct {
     bool pinned;         /* a button's word: small, shown on most screens, kept */
 } cache_slot;
 
-/* The file of each picture, in the directory of the one the renderer was
- * given (insert-card.svg). */
-static const char *const picture_files[UI_PIC__LAST] = {
-    [UI_PIC_INSERT_CARD] = "insert-card.svg", [UI_PIC_TAKE_CARD] = "take-card.svg",
-    [UI_PIC_SUCCESS] = "success.svg", [UI_PIC_BLOCKED] = "card-blocked.svg",
-    [UI_PIC_REJECTED] = "card-rejected.svg", [UI_PIC_OUT_OF_SERVICE] = "out-of-service.svg",
-};
-
-/* Pictures kept, each at the size its screen shows it: the one on screen,
- * the idle screen's in both languages (their words differ, so do their
- * pictures' sizes; every journey ends there), one made ahead. As runs of
- * one colour (picruns.h), some tens of KB each at 1920x1080. */
-#define PIC_SLOTS 3
-
-typedef struct {
-    ui_picture id;
-    int w, h;
-    picruns *p;
-    uint64_t used;
-} pic_slot;
-
 struct ui_renderer {
     SDL_Renderer *r;
     SDL_Surface *target;         /* a renderer made for a surface: that surface */
     bool soft;                   /* the software renderer: kept surfaces are blitted */
     ui_fonts *fonts;
-    char *picture_path[UI_PIC__LAST]; /* NULL: none, or it could not be loaded */
-    pic_slot pics[PIC_SLOTS];
-    SDL_Thread *raster;          /* rasterising a picture ahead of need */
-    picruns *raster_out;
-    ui_picture raster_id;
-    int raster_w, raster_h;
-    SDL_atomic_t raster_done;    /* the thread has finished: taking it will not wait */
+    picslots *pics;
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
     uint64_t last_frame_start; /* texts used since then are on screen */
@@ -82,15 +55,10 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
         return NULL;
     ui_renderer_attach(u, r);
     u->fonts = fonts;
-    if (picture_path) {
-        const char *slash = strrchr(picture_path, '/');
-        int dir = slash ? (int)(slash - picture_path + 1) : 0;
-        for (int i = UI_PIC_NONE + 1; i < UI_PIC__LAST; i++) {
-            size_t n = (size_t)dir + strlen(picture_files[i]) + 1;
-            u->picture_path[i] = malloc(n);
-            if (u->picture_path[i])
-                snprintf(u->picture_path[i], n, "%.*s%s", dir, picture_path, picture_files[i]);
-        }
+    u->pics = picslots_new(picture_path);
+    if (u->pics == NULL) {
+        free(u);
+        return NULL;
     }
     return u;
 }
@@ -130,6 +98,28 @@ static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SD
     }
 }
 
+/* Puts a kept text (t) or picture (p) on the frame at dst: drawn straight
+ * onto the software renderer's surface, after the commands queued so far
+ * (they go under it); for any other renderer, through its pixels made for
+ * the occasion. */
+static void put_kept(ui_renderer *u, const textruns *t, const picruns *p, SDL_Rect *dst)
+{
+    SDL_Surface *target = soft_target(u), *s;
+
+    if (target) {
+        SDL_RenderFlush(u->r);
+        if (t ? textruns_draw(t, target, dst->x, dst->y) : picruns_draw(p, target, dst->x, dst->y))
+            return;
+    }
+    s = t ? textruns_surface(t) : picruns_surface(p);
+    if (s) {
+        /* A text is opaque, a copy through its palette; a picture blends. */
+        SDL_SetSurfaceBlendMode(s, t ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
+        blit_surface(u, s, dst, NULL);
+        SDL_FreeSurface(s);
+    }
+}
+
 /* Asked once, not at every blit: the kiosk never changes renderers and
  * never draws into a texture. */
 static bool renderer_is_soft(SDL_Renderer *r)
@@ -149,96 +139,20 @@ void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
     u->target = target;
 }
 
-static int picture_thread(void *ud)
-{
-    ui_renderer *u = ud;
-    u->raster_out = picruns_make(u->picture_path[u->raster_id], u->raster_w, u->raster_h);
-    SDL_AtomicSet(&u->raster_done, 1);
-    return 0;
-}
-
-/* Takes the rasterised picture if a thread made that one at that size. */
-static picruns *picture_take(ui_renderer *u, ui_picture id, int w, int h)
-{
-    picruns *s = NULL;
-
-    if (u->raster == NULL)
-        return NULL;
-    SDL_WaitThread(u->raster, NULL);
-    u->raster = NULL;
-    if (u->raster_id == id && u->raster_w == w && u->raster_h == h)
-        s = u->raster_out;
-    else
-        picruns_free(u->raster_out);
-    u->raster_out = NULL;
-    return s;
-}
-
-static pic_slot *picture_find(ui_renderer *u, ui_picture id, int w, int h)
-{
-    for (int i = 0; i < PIC_SLOTS; i++)
-        if (u->pics[i].p && u->pics[i].id == id && u->pics[i].w == w && u->pics[i].h == h)
-            return &u->pics[i];
-    return NULL;
-}
-
-/* Keeps a picture made at a size, in the slot least recently shown. */
-static pic_slot *picture_store(ui_renderer *u, ui_picture id, int w, int h, picruns *s)
-{
-    pic_slot *p = &u->pics[0];
-
-    for (int i = 1; i < PIC_SLOTS && p->p; i++)
-        if (u->pics[i].p == NULL || u->pics[i].used < p->used)
-            p = &u->pics[i];
-    picruns_free(p->p);
-    *p = (pic_slot){ id, w, h, s, ++u->clock };
-    return p;
-}
-
-/* A picture rasterised ahead is kept, if the thread is done (never waits
- * for it). */
-static void picture_collect(ui_renderer *u)
-{
-    ui_picture id = u->raster_id;
-    int w = u->raster_w, h = u->raster_h;
-    picruns *s;
-
-    if (u->raster == NULL || !SDL_AtomicGet(&u->raster_done))
-        return;
-    s = picture_take(u, id, w, h);
-    if (s != NULL)
-        picture_store(u, id, w, h, s);
-}
-
 void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
 {
-    if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL || w <= 0 || h <= 0)
-        return;
-    picture_collect(u);
-    if (picture_find(u, id, w, h))
-        return; /* ready */
-    if (u->raster != NULL)
-        return; /* one at a time; the caller asks again in a later idle turn */
-    u->raster_id = id;
-    u->raster_w = w;
-    u->raster_h = h;
-    SDL_AtomicSet(&u->raster_done, 0);
-    u->raster = SDL_CreateThread(picture_thread, "picture", u);
+    picslots_prepare(u->pics, id, w, h);
 }
 
 void ui_renderer_free(ui_renderer *u)
 {
     if (u == NULL)
         return;
-    picruns_free(picture_take(u, UI_PIC_NONE, 0, 0));
+    picslots_free(u->pics);
     for (int i = 0; i < CACHE_SLOTS; i++) {
         free(u->cache[i].text);
         textruns_free(u->cache[i].runs);
     }
-    for (int i = 0; i < PIC_SLOTS; i++)
-        picruns_free(u->pics[i].p);
-    for (int i = 0; i < UI_PIC__LAST; i++)
-        free(u->picture_path[i]);
     free(u);
 }
 
@@ -378,19 +292,7 @@ static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
     dst.h = c->h;
     dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
     dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    SDL_Surface *target = soft_target(u);
-    if (target) {
-        SDL_RenderFlush(u->r); /* what is queued goes under the text */
-        if (textruns_draw(c->runs, target, dst.x, dst.y))
-            return;
-    }
-    /* Any other renderer or surface: the 8-bit pixels, for the occasion. */
-    SDL_Surface *s = textruns_surface(c->runs);
-    if (s) {
-        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE); /* opaque: a copy through the palette */
-        blit_surface(u, s, &dst, NULL);
-        SDL_FreeSurface(s);
-    }
+    put_kept(u, c->runs, NULL, &dst);
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */
@@ -435,45 +337,13 @@ static void draw_dots(ui_renderer *u, const ui_view *v)
 
 static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
 {
-    pic_slot *p;
+    const picruns *p = picslots_get(u->pics, id, r.w, r.h);
 
-    if (id <= UI_PIC_NONE || id >= UI_PIC__LAST || u->picture_path[id] == NULL)
+    if (p == NULL)
         return;
-    picture_collect(u);
-    p = picture_find(u, id, r.w, r.h);
-    if (p == NULL) {
-        /* Rasterised at the size shown, so it stays sharp at any resolution;
-         * normally on the second core ahead of time (display.c's prefetch). */
-        picruns *s = NULL;
-        /* The thread at work on this very one: waiting is the quickest. */
-        if (u->raster && u->raster_id == id && u->raster_w == r.w && u->raster_h == r.h)
-            s = picture_take(u, id, r.w, r.h);
-        if (s == NULL)
-            s = picruns_make(u->picture_path[id], r.w, r.h);
-        if (s == NULL) {
-            log_warn("ui", "cannot load %s: %s", u->picture_path[id], SDL_GetError());
-            free(u->picture_path[id]);
-            u->picture_path[id] = NULL; /* say it once, not every frame */
-            return;
-        }
-        p = picture_store(u, id, r.w, r.h, s);
-    }
-    p->used = ++u->clock;
-    int pw = picruns_w(p->p), ph = picruns_h(p->p);
+    int pw = picruns_w(p), ph = picruns_h(p);
     SDL_Rect dst = { r.x + (r.w - pw) / 2, r.y + (r.h - ph) / 2, pw, ph };
-    SDL_Surface *target = soft_target(u);
-    if (target) {
-        SDL_RenderFlush(u->r); /* what is queued goes under the picture */
-        if (picruns_draw(p->p, target, dst.x, dst.y))
-            return;
-    }
-    /* Any other renderer or surface: the pixels, for the occasion. */
-    SDL_Surface *s = picruns_surface(p->p);
-    if (s) {
-        SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_BLEND);
-        blit_surface(u, s, &dst, NULL);
-        SDL_FreeSurface(s);
-    }
+    put_kept(u, NULL, p, &dst);
 }
 
 /* The sign of life of a wait: eight squares round a circle, one of them
