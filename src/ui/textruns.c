@@ -121,9 +121,16 @@ bool textruns_draw(const textruns *t, SDL_Surface *dst, int x0, int y0)
         return false;
     if (ya >= yb || xa >= xb)
         return true;
-    /* As SDL maps a palette for a blit onto this format. */
-    for (int i = 0; i < 256; i++)
-        map[i] = SDL_MapRGBA(dst->format, t->pal[i].r, t->pal[i].g, t->pal[i].b, t->pal[i].a);
+    /* As SDL maps a palette for a blit onto this format: by hand for
+     * 8-bit channels (every frame maps every text's 256 shades). */
+    const SDL_PixelFormat *f = dst->format;
+    bool plain = !f->Rloss && !f->Gloss && !f->Bloss && (!f->Amask || !f->Aloss);
+    for (int i = 0; i < 256; i++) {
+        const SDL_Color *c = &t->pal[i];
+        map[i] = plain ? (uint32_t)c->r << f->Rshift | (uint32_t)c->g << f->Gshift | (uint32_t)c->b << f->Bshift |
+                         ((uint32_t)c->a << f->Ashift & f->Amask)
+                       : SDL_MapRGBA(f, c->r, c->g, c->b, c->a);
+    }
     if (SDL_MUSTLOCK(dst) && SDL_LockSurface(dst) != 0)
         return false;
     for (int y = ya; y < yb; y++) {
