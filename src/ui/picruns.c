@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/fill32.h"
 #include "ui/picture.h"
 
 /* A run of pixels of one colour: R, G, B, A in the bytes of `rgba` from
@@ -123,45 +124,59 @@ static uint32_t mix(uint32_t s, uint32_t d, uint32_t a)
     return (v + (v >> 8)) >> 8;
 }
 
+/* The channels' places in a 32-bit pixel, read once: stores to the frame
+ * could otherwise alias the format and make every pixel reload them. */
+typedef struct {
+    unsigned rs, gs, bs, as;
+    uint32_t amask;
+} pix_format;
+
+static uint32_t blend(const pix_format *pf, uint32_t c, uint32_t al, uint32_t d)
+{
+    uint32_t v = mix(c & 0xFF, (d >> pf->rs) & 0xFF, al) << pf->rs |
+                 mix((c >> 8) & 0xFF, (d >> pf->gs) & 0xFF, al) << pf->gs |
+                 mix((c >> 16) & 0xFF, (d >> pf->bs) & 0xFF, al) << pf->bs;
+    if (pf->amask) /* SDL's: a + dA * (1 - a) */
+        v |= mix(255, (d >> pf->as) & 0xFF, al) << pf->as;
+    return v;
+}
+
 bool picruns_draw(const picruns *p, SDL_Surface *dst, int x0, int y0)
 {
     const SDL_PixelFormat *f = dst->format;
     const SDL_Rect *clip = &dst->clip_rect;
-    int ya = SDL_max(y0, clip->y), yb = SDL_min(y0 + p->h, clip->y + clip->h);
-    int xa = SDL_max(x0, clip->x), xb = SDL_min(x0 + p->w, clip->x + clip->w);
+    const int ya = SDL_max(y0, clip->y), yb = SDL_min(y0 + p->h, clip->y + clip->h);
+    const int xa = SDL_max(x0, clip->x), xb = SDL_min(x0 + p->w, clip->x + clip->w);
+    const picrun *runs = p->runs;
+    const uint32_t *row = p->row;
+    pix_format pf;
 
     if (f->BytesPerPixel != 4 || f->Rloss || f->Gloss || f->Bloss || (f->Amask && f->Aloss))
         return false;
     if (ya >= yb || xa >= xb)
         return true;
+    pf = (pix_format){ f->Rshift, f->Gshift, f->Bshift, f->Ashift, f->Amask };
     if (SDL_MUSTLOCK(dst) && SDL_LockSurface(dst) != 0)
         return false;
+    uint8_t *pixels = dst->pixels;
+    const size_t pitch = (size_t)dst->pitch;
     for (int y = ya; y < yb; y++) {
-        uint32_t *out = (uint32_t *)((uint8_t *)dst->pixels + (size_t)y * (size_t)dst->pitch);
+        uint32_t *out = (uint32_t *)(pixels + (size_t)y * pitch);
         int x = x0;
-        for (uint32_t i = p->row[y - y0]; i < p->row[y - y0 + 1] && x < xb; i++) {
-            int a = x, b = x + (int)p->runs[i].n;
-            uint32_t c = p->runs[i].rgba, al = c >> 24;
+        for (uint32_t i = row[y - y0], e = row[y - y0 + 1]; i < e && x < xb; i++) {
+            const uint32_t c = runs[i].rgba, al = c >> 24;
+            int a = x, b = x + (int)runs[i].n;
             x = b;
             if (al == 0 || b <= xa)
                 continue;
             a = SDL_max(a, xa);
             b = SDL_min(b, xb);
-            uint32_t r = c & 0xFF, g = (c >> 8) & 0xFF, bl = (c >> 16) & 0xFF;
             if (al == 255) {
-                uint32_t v = r << f->Rshift | g << f->Gshift | bl << f->Bshift | f->Amask;
+                const uint32_t v = (c & 0xFF) << pf.rs | ((c >> 8) & 0xFF) << pf.gs | ((c >> 16) & 0xFF) << pf.bs | pf.amask;
+                fill32(out + a, v, b - a);
+            } else {
                 for (int k = a; k < b; k++)
-                    out[k] = v;
-                continue;
-            }
-            for (int k = a; k < b; k++) {
-                uint32_t d = out[k];
-                uint32_t v = mix(r, (d & f->Rmask) >> f->Rshift, al) << f->Rshift |
-                             mix(g, (d & f->Gmask) >> f->Gshift, al) << f->Gshift |
-                             mix(bl, (d & f->Bmask) >> f->Bshift, al) << f->Bshift;
-                if (f->Amask) /* SDL's: a + dA * (1 - a) */
-                    v |= mix(255, (d & f->Amask) >> f->Ashift, al) << f->Ashift;
-                out[k] = v;
+                    out[k] = blend(&pf, c, al, out[k]);
             }
         }
     }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/fill32.h"
+
 /* A row is a sequence of codes:
  *   0x00-0x3F  n + 1 pixels of index 0 (the background)
  *   0x40-0x7F  n - 0x40 + 1 pixels of index 255 (the ink)
@@ -110,6 +112,27 @@ size_t textruns_bytes(const textruns *t)
     return sizeof *t + ((size_t)t->h + 1) * sizeof *t->row + t->n_code;
 }
 
+/* One whole row of codes into `out`. */
+static void draw_row(uint32_t *out, const uint8_t *c, const uint8_t *end, const uint32_t *map)
+{
+    const uint32_t bg = map[0], ink = map[255];
+
+    while (c < end) {
+        unsigned op = *c++;
+        if (op >= RUN_LIT) {
+            unsigned n = op - RUN_LIT + 1;
+            for (unsigned k = 0; k < n; k++)
+                out[k] = map[c[k]];
+            c += n;
+            out += n;
+        } else {
+            unsigned n = (op & (RUN_INK - 1)) + 1;
+            fill32(out, op >= RUN_INK ? ink : bg, (int)n);
+            out += n;
+        }
+    }
+}
+
 bool textruns_draw(const textruns *t, SDL_Surface *dst, int x0, int y0)
 {
     const SDL_Rect *clip = &dst->clip_rect;
@@ -137,21 +160,26 @@ bool textruns_draw(const textruns *t, SDL_Surface *dst, int x0, int y0)
         uint32_t *out = (uint32_t *)((uint8_t *)dst->pixels + (size_t)y * (size_t)dst->pitch);
         const uint8_t *c = t->code + t->row[y - y0], *end = t->code + t->row[y - y0 + 1];
         int x = x0;
+        if (xa == x0 && xb == x0 + t->w) {
+            /* The whole row (the usual case): no clipping to work out. */
+            draw_row(out + x0, c, end, map);
+            continue;
+        }
         while (c < end && x < xb) {
             uint8_t op = *c++;
             if (op >= RUN_LIT) {
                 int n = op - RUN_LIT + 1;
-                for (int k = 0; k < n; k++, x++)
-                    if (x >= xa && x < xb)
-                        out[x] = map[c[k]];
+                int a = SDL_max(x, xa), b = SDL_min(x + n, xb);
+                for (int k = a; k < b; k++)
+                    out[k] = map[c[k - x]];
                 c += n;
+                x += n;
                 continue;
             }
             int n = (op & (RUN_INK - 1)) + 1;
-            uint32_t v = map[op >= RUN_INK ? 255 : 0];
             int a = SDL_max(x, xa), b = SDL_min(x + n, xb);
-            for (int k = a; k < b; k++)
-                out[k] = v;
+            if (a < b)
+                fill32(out + a, map[op >= RUN_INK ? 255 : 0], b - a);
             x += n;
         }
     }
