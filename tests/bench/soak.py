@@ -13,7 +13,8 @@ and from the outbox: one pin_changed record per journey, seq rising by one.
 The reference is the same kiosk in the same run: its figures after the
 first --warm journeys (caches full, allocator settled) against the last.
 It fails (exit 1) when a record is missing or doubled, when descriptors or
-threads grew, or when memory grew by more than --rss-slack-kb from the
+threads grew (the voice clip a prompt is being read from is counted apart:
+more than one open is a failure too), or when memory grew by more than --rss-slack-kb from the
 warm figure to the end; a leak of even 100 bytes a journey shows as 500 kB
 over 5000. It ends with the harness's audit: no PIN in any file or log.
 
@@ -33,12 +34,24 @@ PINS = ("582039", "730164")
 
 
 def proc_figures(pid):
+    """RSS (kB), descriptors, threads, and the voice clips open among the
+    descriptors: the clip a prompt is being read from (app/clip.c) is open
+    while the prompt plays, so it is counted apart; more than one is a leak."""
     with open("/proc/%d/status" % pid) as f:
         status = f.read()
     rss = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmRSS:")))
     threads = int(next(l.split()[1] for l in status.splitlines() if l.startswith("Threads:")))
-    fds = len(os.listdir("/proc/%d/fd" % pid))
-    return rss, fds, threads
+    fds = clips = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue  # closed meanwhile
+        if "/assets/voice/" in target and target.endswith(".wav"):
+            clips += 1
+        else:
+            fds += 1
+    return rss, fds, threads, clips
 
 
 def main():
@@ -67,12 +80,15 @@ def main():
             k.change_pin(card, old, new)
             old = new
             if i % args.every == 0 or i == args.warm or i == args.journeys:
-                rss, fds, threads = proc_figures(pid)
+                rss, fds, threads, clips = proc_figures(pid)
                 n_records = len([n for n in os.listdir(k.outbox) if n.startswith("evt-")])
                 rows.append({"journeys": i, "rss_kb": rss, "fds": fds, "threads": threads,
-                             "records": n_records, "seconds": round(time.monotonic() - t0, 1)})
-                print("  %5d journeys  %6.1f s  RSS %6d kB  fds %3d  threads %2d  records %5d"
-                      % (i, time.monotonic() - t0, rss, fds, threads, n_records), flush=True)
+                             "clips": clips, "records": n_records,
+                             "seconds": round(time.monotonic() - t0, 1)})
+                print("  %5d journeys  %6.1f s  RSS %6d kB  fds %3d (+%d clip)  threads %2d  records %5d"
+                      % (i, time.monotonic() - t0, rss, fds, clips, threads, n_records), flush=True)
+                if clips > 1:
+                    failures.append("%d voice clips open after %d journeys" % (clips, i))
         records = k.records()   # parsed and checked against the contract, by seq
         kinds = {r["kind"] for r in records}
         seqs = [r["seq"] for r in records]
