@@ -53,6 +53,21 @@ static inline int t_run(const t_case *cases, size_t n)
     return failed == 0 ? 0 : 1;
 }
 
+/* $KIOSK_SOURCE_ROOT (the test runner sets it) into root, for the tests
+ * that read the tree's files; 0, after saying why, if it is unset or does
+ * not fit. */
+static inline int t_source_root(char *root, size_t n)
+{
+    const char *r = getenv("KIOSK_SOURCE_ROOT");
+
+    if (r == NULL || r[0] == '\0' || strlen(r) >= n) {
+        fprintf(stderr, "KIOSK_SOURCE_ROOT is not set\n");
+        return 0;
+    }
+    snprintf(root, n, "%s", r);
+    return 1;
+}
+
 #define T_MAIN(...) int main(void) { \
     static const t_case cases_[] = { __VA_ARGS__ }; \
     return t_run(cases_, sizeof cases_ / sizeof cases_[0]); }

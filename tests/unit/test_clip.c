@@ -238,12 +238,7 @@ int main(void)
         T_CASE(another_format_is_converted_whole_to_the_one_played),
         T_CASE(files_that_are_no_clip_are_refused_or_cut_without_a_hang),
     };
-    const char *r = getenv("KIOSK_SOURCE_ROOT");
-
-    if (r == NULL || r[0] == '\0' || strlen(r) >= sizeof root) {
-        fprintf(stderr, "KIOSK_SOURCE_ROOT is not set\n");
+    if (!t_source_root(root, sizeof root))
         return 1;
-    }
-    snprintf(root, sizeof root, "%s", r);
     return t_run(cases, sizeof cases / sizeof cases[0]);
 }

@@ -545,12 +545,7 @@ int main(void)
         T_CASE(kept_as_runs_a_picture_is_its_pixels_in_a_quarter_of_the_bytes),
         T_CASE(runs_drawn_are_the_picture_blended_as_sdl_blends_it),
     };
-    const char *r = getenv("KIOSK_SOURCE_ROOT");
-
-    if (r == NULL || r[0] == '\0' || strlen(r) >= sizeof root) {
-        fprintf(stderr, "KIOSK_SOURCE_ROOT is not set\n");
+    if (!t_source_root(root, sizeof root))
         return 1;
-    }
-    snprintf(root, sizeof root, "%s", r);
     return t_run(cases, sizeof cases / sizeof cases[0]);
 }
