@@ -219,8 +219,8 @@ static void au_callback(void *ud, Uint8 *stream, int len)
         }
         /* A prompt starts once the tones before it have ended (the key
          * that brought its screen clicks first); after that, tones mix
-         * over it. */
-        if (au->cur.pcm && (au->cur_pos > 0 || au->t_pcm == NULL)) {
+         * over it, its later pieces too (a piece may begin mid-word). */
+        if (au->cur.pcm && (au->cur_pos > 0 || au->cur.more || au->t_pcm == NULL)) {
             if (au->cur.delay > 0)
                 au->cur.delay--;
             else if (au->cur_pos < au->cur.n)

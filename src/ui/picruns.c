@@ -30,6 +30,13 @@ static uint32_t pixel_at(const unsigned char *p)
 
 static bool runs_push(picruns *p, uint32_t rgba, uint32_t n)
 {
+    /* Flat colours make long runs; a picture of a run every other pixel
+     * (gradients, fine stripes) would take more than its RGBA pixels in
+     * the process that holds PINs: it is refused. */
+    if (p->n_runs >= (size_t)p->w * (size_t)p->h / 2 + 1024) {
+        SDL_SetError("not a picture of flat colours (%zu runs at %dx%d)", p->n_runs, p->w, p->h);
+        return false;
+    }
     if (p->n_runs == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 1024;
         picrun *r = realloc(p->runs, cap * sizeof *r);

@@ -144,6 +144,10 @@ const picruns *picslots_get(picslots *ps, ui_picture id, int w, int h)
             s = picruns_make(ps->path[id], w, h);
         if (s == NULL) {
             log_warn("ui", "cannot load %s: %s", ps->path[id], SDL_GetError());
+            /* The thread may be making this picture at another size: it
+             * reads the path, so it ends before the path goes. */
+            if (ps->raster && ps->raster_id == id)
+                picruns_free(picslots_take(ps, UI_PIC_NONE, 0, 0));
             free(ps->path[id]);
             ps->path[id] = NULL; /* say it once, not every frame */
             return NULL;

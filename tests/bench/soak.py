@@ -89,6 +89,13 @@ def main():
                       % (i, time.monotonic() - t0, rss, fds, clips, threads, n_records), flush=True)
                 if clips > 1:
                     failures.append("%d voice clips open after %d journeys" % (clips, i))
+        # Once the last prompt has played, no clip may be left open.
+        deadline = time.monotonic() + 60
+        while k.audio_stats().get("playing") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        clips_left = proc_figures(pid)[3]
+        if clips_left:
+            failures.append("%d voice clips open with nothing playing" % clips_left)
         records = k.records()   # parsed and checked against the contract, by seq
         kinds = {r["kind"] for r in records}
         seqs = [r["seq"] for r in records]

@@ -486,39 +486,44 @@ T_TEST(runs_drawn_are_the_picture_blended_as_sdl_blends_it)
             SDL_FreeSurface(b);
             continue;
         }
-        /* A background of some colour and alpha, the same in both. */
-        SDL_FillRect(a, NULL, SDL_MapRGBA(a->format, 0x36, 0x9C, 0xD2, 0xC8));
-        SDL_FillRect(b, NULL, SDL_MapRGBA(b->format, 0x36, 0x9C, 0xD2, 0xC8));
-        SDL_SetClipRect(a, &clip);
-        SDL_SetClipRect(b, &clip);
-        SDL_Rect at = { 100, -20, 600, 400 };
-        T_CHECK(SDL_BlitSurface(pic, NULL, a, &at) == 0);
-        T_CHECK(picruns_draw(p, b, 100, -20));
-        int worst = 0, worst_a = 0, outside = 0;
-        for (int y = 0; y < a->h; y++)
-            for (int x = 0; x < a->w; x++) {
-                Uint32 va = *(const Uint32 *)((const Uint8 *)a->pixels + y * a->pitch + x * 4);
-                Uint32 vb = *(const Uint32 *)((const Uint8 *)b->pixels + y * b->pitch + x * 4);
-                Uint8 ca[4], cb[4];
-                bool in = x >= clip.x && x < clip.x + clip.w && y >= clip.y && y < clip.y + clip.h;
-                SDL_GetRGBA(va, a->format, &ca[0], &ca[1], &ca[2], &ca[3]);
-                SDL_GetRGBA(vb, b->format, &cb[0], &cb[1], &cb[2], &cb[3]);
-                for (int k = 0; k < 4; k++) {
-                    int d = abs(ca[k] - cb[k]);
-                    if (k < 3)
-                        worst = d > worst ? d : worst;
-                    else
-                        worst_a = d > worst_a ? d : worst_a;
-                    outside += !in && d != 0;
+        /* Cut by the clip on the right and at the top, then on the left
+         * (from a negative x) and at the bottom: each on a fresh surface. */
+        static const SDL_Rect places[] = { { 100, -20, 600, 400 }, { -150, 90, 600, 400 } };
+        for (int pl = 0; pl < 2; pl++) {
+            /* A background of some colour and alpha, the same in both. */
+            SDL_FillRect(a, NULL, SDL_MapRGBA(a->format, 0x36, 0x9C, 0xD2, 0xC8));
+            SDL_FillRect(b, NULL, SDL_MapRGBA(b->format, 0x36, 0x9C, 0xD2, 0xC8));
+            SDL_SetClipRect(a, &clip);
+            SDL_SetClipRect(b, &clip);
+            SDL_Rect at = places[pl];
+            T_CHECK(SDL_BlitSurface(pic, NULL, a, &at) == 0);
+            T_CHECK(picruns_draw(p, b, places[pl].x, places[pl].y));
+            int worst = 0, worst_a = 0, outside = 0;
+            for (int y = 0; y < a->h; y++)
+                for (int x = 0; x < a->w; x++) {
+                    Uint32 va = *(const Uint32 *)((const Uint8 *)a->pixels + y * a->pitch + x * 4);
+                    Uint32 vb = *(const Uint32 *)((const Uint8 *)b->pixels + y * b->pitch + x * 4);
+                    Uint8 ca[4], cb[4];
+                    bool in = x >= clip.x && x < clip.x + clip.w && y >= clip.y && y < clip.y + clip.h;
+                    SDL_GetRGBA(va, a->format, &ca[0], &ca[1], &ca[2], &ca[3]);
+                    SDL_GetRGBA(vb, b->format, &cb[0], &cb[1], &cb[2], &cb[3]);
+                    for (int k = 0; k < 4; k++) {
+                        int d = abs(ca[k] - cb[k]);
+                        if (k < 3)
+                            worst = d > worst ? d : worst;
+                        else
+                            worst_a = d > worst_a ? d : worst_a;
+                        outside += !in && d != 0;
+                    }
                 }
-            }
-        if (worst > 3 || worst_a > 3 || outside)
-            fprintf(stderr, "  %s: colours differ by up to %d, alpha by %d, %d outside the clip\n",
-                    SDL_GetPixelFormatName(formats[f]), worst, worst_a, outside);
-        /* Some of SDL's blitters divide by 256 where 255 is meant. */
-        T_CHECK(worst <= 3);
-        T_CHECK(worst_a <= 3);
-        T_EQ_INT(outside, 0);
+            if (worst > 3 || worst_a > 3 || outside)
+                fprintf(stderr, "  %s: colours differ by up to %d, alpha by %d, %d outside the clip\n",
+                        SDL_GetPixelFormatName(formats[f]), worst, worst_a, outside);
+            /* Some of SDL's blitters divide by 256 where 255 is meant. */
+            T_CHECK(worst <= 3);
+            T_CHECK(worst_a <= 3);
+            T_EQ_INT(outside, 0);
+        }
         SDL_FreeSurface(a);
         SDL_FreeSurface(b);
     }

@@ -233,13 +233,20 @@ T_TEST(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes)
                     T_CHECK(textruns_draw(t, b, -40, 100 - e));
                     T_CHECK(same_pixels(a, b));
                 }
-                /* And unclipped, at the frame's corner. */
+                /* And unclipped (whole rows), at the frame's corner and
+                 * further in. */
                 SDL_SetClipRect(a, NULL);
                 SDL_SetClipRect(b, NULL);
                 SDL_Rect at = { 0, 0, s->w, s->h };
                 T_CHECK(SDL_BlitSurface(s, NULL, a, &at) == 0);
                 T_CHECK(textruns_draw(t, b, 0, 0));
                 T_CHECK(same_pixels(a, b));
+                if (s->w <= 800 - 37) {
+                    at = (SDL_Rect){ 37, 61, s->w, s->h };
+                    T_CHECK(SDL_BlitSurface(s, NULL, a, &at) == 0);
+                    T_CHECK(textruns_draw(t, b, 37, 61));
+                    T_CHECK(same_pixels(a, b));
+                }
             }
             SDL_FreeSurface(a);
             SDL_FreeSurface(b);
