@@ -174,7 +174,12 @@ int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), 
      * gives no guard, and a stack run past its end must fault, not write
      * over the secrets beside it in the arena. */
     stack = secmem_alloc(stack_bytes + page, page);
-    if (stack && mprotect(stack, page, PROT_NONE) == 0)
+    if (stack && mprotect(stack, page, PROT_NONE) != 0) {
+        log_warn("secmem", "no guard page for a thread's stack (%s): it runs on an ordinary one",
+                 strerror(errno));
+        stack = NULL;
+    }
+    if (stack)
         rc = pthread_attr_setstack(&attr, (char *)stack + page, stack_bytes);
     if (rc == 0)
         rc = pthread_create(t, &attr, fn, arg);
