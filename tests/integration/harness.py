@@ -1277,10 +1277,14 @@ class Kiosk:
 
     def wait_audio_quiet(self, timeout=30):
         """Until nothing plays or waits to, and the disk driver has written
-        two buffers more (the last sound's samples are in the file)."""
+        four buffers more: the buffer with the last sound's end may not be
+        in the file yet when `playing` turns false, and after it come more
+        than 1000 samples of silence (test_voice's GAP between two sounds:
+        two buffers were 1024 samples, one of which could be that end, and
+        two clicks under ASan then ran together)."""
         wait_for(lambda: not self.audio_stats()["playing"], timeout, "the sound to end")
         n = len(self.audio_pcm())
-        wait_for(lambda: len(self.audio_pcm()) >= n + 4 * 512, timeout, "the disk driver to write on")
+        wait_for(lambda: len(self.audio_pcm()) >= n + 4 * 512 * 2, timeout, "the disk driver to write on")
         return self.audio_stats()
 
     def clip_pcm(self, lang, name):
