@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -423,6 +424,13 @@ void display_prefetch(app *a)
     if (ui_renderer_prerender(d->ur, &d->scratch, 1) == 0 || ++d->prefetch_tries > d->scratch.n_texts) {
         d->prefetch_step++;
         d->prefetch_tries = 0;
+        /* The screens ahead are made: the heap's free pages between what
+         * they keep (a text's line surfaces, pictures' bands, texts
+         * evicted) go back to the kernel. glibc only gives back its top
+         * by itself; over ten journeys that left 0.3 MB resident. 0.04 to
+         * 0.25 ms (make bench's journeys), in idle time. */
+        if (d->prefetch_step == PREFETCH_DONE)
+            malloc_trim(0);
     }
 }
 

@@ -206,7 +206,6 @@ static cache_slot *cache_find(ui_renderer *u, const ui_text *t)
 static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_start, bool over_budget)
 {
     cache_slot *victim = NULL;
-    SDL_Surface *s;
     textruns *runs;
     size_t need;
     int w, h;
@@ -217,9 +216,7 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
         victim->used = u->clock;
         return victim;
     }
-    s = ui_text_render(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
-    runs = textruns_make(s);
-    SDL_FreeSurface(s);
+    runs = ui_text_runs(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
     if (runs == NULL)
         return NULL;
     need = textruns_bytes(runs);

@@ -18,6 +18,8 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 
+#include "ui/textruns.h"
+
 typedef struct ui_fonts ui_fonts;
 
 /* Opens `regular` and `bold` (required) and `fallback` (may be NULL or
@@ -47,8 +49,15 @@ void ui_text_wrap(ui_fonts *f, const char *text, int px, bool bold, int width, u
 /* Width and height in pixels of one line (bytes [0, len) of text). */
 int ui_text_line_width(ui_fonts *f, const char *text, int len, int px, bool bold);
 
-/* Renders wrapped text in colour `rgb` onto an opaque `bg` surface sized to
- * the text (the caller frees it); NULL for empty text or on failure. */
+/* Renders wrapped text in colour `rgb` over an opaque `bg`, sized to the
+ * text, as runs (textruns.h; the caller frees them); NULL for empty text
+ * or on failure. Lines are `width` wide at most, centred on the widest if
+ * `center`. */
+textruns *ui_text_runs(ui_fonts *f, const char *text, int px, bool bold, int width, bool center,
+                       uint32_t rgb, uint32_t bg);
+
+/* The same as an 8-bit surface with the palette from `bg` (0) to `rgb`
+ * (255) (the caller frees it): for the debug overlay and the tests. */
 SDL_Surface *ui_text_render(ui_fonts *f, const char *text, int px, bool bold, int width,
                             bool center, uint32_t rgb, uint32_t bg);
 

@@ -188,6 +188,24 @@ bool textruns_draw(const textruns *t, SDL_Surface *dst, int x0, int y0)
     return true;
 }
 
+/* Row y's indices into q (t->w bytes). */
+static void decode_row(const textruns *t, int y, uint8_t *q)
+{
+    const uint8_t *c = t->code + t->row[y], *end = t->code + t->row[y + 1];
+
+    while (c < end) {
+        uint8_t op = *c++;
+        int n = (op >= RUN_LIT ? op - RUN_LIT : op & (RUN_INK - 1)) + 1;
+        if (op >= RUN_LIT) {
+            memcpy(q, c, (size_t)n);
+            c += n;
+        } else {
+            memset(q, op >= RUN_INK ? 255 : 0, (size_t)n);
+        }
+        q += n;
+    }
+}
+
 SDL_Surface *textruns_surface(const textruns *t)
 {
     SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, t->w, t->h, 8, SDL_PIXELFORMAT_INDEX8);
@@ -195,20 +213,72 @@ SDL_Surface *textruns_surface(const textruns *t)
     if (s == NULL)
         return NULL;
     SDL_SetPaletteColors(s->format->palette, t->pal, 0, 256);
-    for (int y = 0; y < t->h; y++) {
-        uint8_t *q = (uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch;
-        const uint8_t *c = t->code + t->row[y], *end = t->code + t->row[y + 1];
-        while (c < end) {
-            uint8_t op = *c++;
-            int n = (op >= RUN_LIT ? op - RUN_LIT : op & (RUN_INK - 1)) + 1;
-            if (op >= RUN_LIT) {
-                memcpy(q, c, (size_t)n);
-                c += n;
-            } else {
-                memset(q, op >= RUN_INK ? 255 : 0, (size_t)n);
-            }
-            q += n;
-        }
-    }
+    for (int y = 0; y < t->h; y++)
+        decode_row(t, y, (uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch);
     return s;
+}
+
+/* Row y of the stack into q (w bytes): background, then each line that
+ * covers y copied over it in order, as blits onto one surface would. */
+static void stack_row(textruns *const *line, const int *x, int n, int skip, int w, int y, uint8_t *q)
+{
+    memset(q, 0, (size_t)w);
+    for (int i = 0; i < n; i++) {
+        const textruns *l = line[i];
+        if (l == NULL || y < i * skip || y >= i * skip + l->h || x[i] < 0 || x[i] + l->w > w)
+            continue;
+        decode_row(l, y - i * skip, q + x[i]);
+    }
+}
+
+textruns *textruns_stack(textruns *const *line, const int *x, int n, int skip, int w)
+{
+    const textruns *first = NULL;
+    textruns *t;
+    uint8_t *q;
+    size_t k = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (line[i] == NULL)
+            continue;
+        if (first == NULL)
+            first = line[i];
+        else if (memcmp(first->pal, line[i]->pal, sizeof first->pal) != 0)
+            return NULL; /* indices would mean other colours */
+    }
+    if (first == NULL || w <= 0 || skip <= 0)
+        return NULL;
+    t = calloc(1, sizeof *t);
+    q = malloc((size_t)w);
+    if (t == NULL || q == NULL) {
+        free(q);
+        free(t);
+        return NULL;
+    }
+    t->w = w;
+    t->h = n * skip;
+    t->row = malloc(((size_t)t->h + 1) * sizeof *t->row);
+    /* Counted first, then written, as textruns_make does: a row at a time
+     * is all that exists of the block. */
+    for (int y = 0; y < t->h; y++) {
+        stack_row(line, x, n, skip, w, y, q);
+        k += encode_row(q, w, NULL);
+    }
+    t->code = malloc(k ? k : 1);
+    if (t->row == NULL || t->code == NULL) {
+        free(q);
+        textruns_free(t);
+        return NULL;
+    }
+    t->n_code = k;
+    k = 0;
+    for (int y = 0; y < t->h; y++) {
+        t->row[y] = (uint32_t)k;
+        stack_row(line, x, n, skip, w, y, q);
+        k += encode_row(q, w, t->code + k);
+    }
+    t->row[t->h] = (uint32_t)k;
+    free(q);
+    memcpy(t->pal, first->pal, sizeof t->pal);
+    return t;
 }

@@ -41,4 +41,13 @@ bool textruns_draw(const textruns *t, SDL_Surface *dst, int x, int y);
  * of memory. */
 SDL_Surface *textruns_surface(const textruns *t);
 
+/* Lines one above the other in one text w pixels wide: line i's top at
+ * i * skip and its left at x[i], over background, a later line over an
+ * earlier where they meet (as blits of the lines onto one surface). A line
+ * may be NULL (left blank); one that does not fit across w is left out.
+ * Never more than one row of the block exists as pixels, where the lines'
+ * surfaces and a block surface held a text twice over at its peak. NULL if every line is NULL, the lines' palettes differ, or out of
+ * memory. The lines stay the caller's. */
+textruns *textruns_stack(textruns *const *line, const int *x, int n, int skip, int w);
+
 #endif

@@ -261,6 +261,143 @@ T_TEST(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes)
     SDL_FreeSurface(deep);
 }
 
+/* An 8-bit surface with the shaded palette from white to black and a
+ * pattern of runs of 0 and 255 with shades between, different for each
+ * `seed`. */
+static SDL_Surface *pattern(int w, int h, int seed)
+{
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 8, SDL_PIXELFORMAT_INDEX8);
+    SDL_Color pal[256];
+
+    if (s == NULL)
+        return NULL;
+    for (int i = 0; i < 256; i++)
+        pal[i] = (SDL_Color){ (Uint8)(255 - i), (Uint8)(255 - i), (Uint8)(255 - i), 255 };
+    SDL_SetPaletteColors(s->format->palette, pal, 0, 256);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int v = (x / 3 + y * 7 + seed * 11) % 9;
+            ((Uint8 *)s->pixels)[y * s->pitch + x] = (Uint8)(v < 4 ? 0 : v < 7 ? 255 : 17 * v + seed);
+        }
+    return s;
+}
+
+static bool same_bytes(SDL_Surface *a, SDL_Surface *b)
+{
+    bool same = a && b && a->w == b->w && a->h == b->h;
+    for (int y = 0; same && y < a->h; y++)
+        same = memcmp((Uint8 *)a->pixels + y * a->pitch, (Uint8 *)b->pixels + y * b->pitch, (size_t)a->w) == 0;
+    return same;
+}
+
+/* Lines taller than their spacing, of different widths and offsets, one
+ * missing: stacked as runs they are what blitting them onto one surface
+ * makes, a later line over an earlier only where it reaches. */
+T_TEST(lines_stack_as_blits_onto_one_surface_do)
+{
+    const int w = 100, skip = 20, n = 4;
+    const int lw[] = { 50, 80, 30, 100 }, lx[] = { 0, 10, 25, 0 };
+    SDL_Surface *src[4], *block = pattern(w, n * skip, 0);
+    textruns *line[4];
+
+    T_CHECK(block != NULL);
+    if (block == NULL)
+        return;
+    SDL_FillRect(block, NULL, 0);
+    for (int i = 0; i < n; i++) {
+        src[i] = pattern(lw[i], 30, i + 1);
+        line[i] = textruns_make(src[i]);
+        T_CHECK(line[i] != NULL);
+        if (i == 2)
+            continue;   /* left blank in both */
+        SDL_Rect at = { lx[i], i * skip, lw[i], 30 };
+        SDL_SetSurfaceBlendMode(src[i], SDL_BLENDMODE_NONE);
+        T_CHECK(SDL_BlitSurface(src[i], NULL, block, &at) == 0);
+    }
+    textruns *kept2 = line[2];
+    line[2] = NULL;
+    textruns *t = textruns_stack(line, lx, n, skip, w);
+    SDL_Surface *back = t ? textruns_surface(t) : NULL;
+    T_CHECK(t != NULL && textruns_w(t) == w && textruns_h(t) == n * skip);
+    T_CHECK(same_bytes(back, block));
+    textruns *made = textruns_make(block);
+    T_CHECK(made && t && textruns_bytes(made) == textruns_bytes(t));
+    textruns_free(made);
+    SDL_FreeSurface(back);
+    textruns_free(t);
+
+    /* A line wider than the block from its offset is left out. */
+    line[2] = kept2;
+    const int past[] = { 0, 10, 71, 0 };
+    t = textruns_stack(line, past, n, skip, w);
+    back = t ? textruns_surface(t) : NULL;
+    T_CHECK(same_bytes(back, block));
+    SDL_FreeSurface(back);
+    textruns_free(t);
+
+    /* Nothing to stack, or lines of other colours: refused. */
+    textruns *none[2] = { NULL, NULL };
+    T_CHECK(textruns_stack(none, lx, 2, skip, w) == NULL);
+    SDL_Color red = { 255, 0, 0, 255 };
+    SDL_SetPaletteColors(src[3]->format->palette, &red, 7, 1);
+    textruns *other = textruns_make(src[3]);
+    textruns *mixed[2] = { line[0], other };
+    T_CHECK(other != NULL && textruns_stack(mixed, lx, 2, skip, w) == NULL);
+    textruns_free(other);
+    for (int i = 0; i < n; i++) {
+        textruns_free(line[i]);
+        SDL_FreeSurface(src[i]);
+    }
+    SDL_FreeSurface(block);
+}
+
+/* A wrapped paragraph, made a line at a time, is its lines as each is
+ * rendered alone, blitted one under the other on a surface as wide as the
+ * widest: centred or not, with a line that needs the fallback font. */
+T_TEST(a_paragraph_is_its_lines_rendered_alone_one_under_another)
+{
+    static const char *const texts[] = {
+        "请输入社保卡的当前密码。初始密码是 123456，如已修改请输入您设置的密码。",
+        "持卡人王堃：请按提示输入密码，完成后请取走您的社保卡。Thank you for waiting.",
+        "Enter the card's current PIN. The initial PIN is 123456; if you changed it, enter yours.",
+    };
+
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        for (int center = 0; center < 2; center++) {
+            ui_lines lines;
+            SDL_Surface *one[UI_MAX_LINES] = { NULL }, *block = NULL;
+            int bw = 0;
+            ui_text_wrap(fonts, texts[i], 56, center, 700, &lines);
+            T_CHECK(lines.n >= 2);
+            for (int k = 0; k < lines.n; k++) {
+                char buf[512];
+                snprintf(buf, sizeof buf, "%.*s", lines.len[k], texts[i] + lines.start[k]);
+                one[k] = ui_text_render(fonts, buf, 56, center, 100000, false, 0x1F2933, 0xF3F7FC);
+                if (one[k] && one[k]->w > bw)
+                    bw = one[k]->w;
+            }
+            if (bw > 0 && one[0]) {
+                block = SDL_CreateRGBSurfaceWithFormat(0, bw, lines.n * lines.line_skip, 8, SDL_PIXELFORMAT_INDEX8);
+                if (block) {
+                    SDL_SetPaletteColors(block->format->palette, one[0]->format->palette->colors, 0, 256);
+                    SDL_FillRect(block, NULL, 0);
+                }
+            }
+            for (int k = 0; k < lines.n; k++) {
+                if (block && one[k]) {
+                    SDL_Rect at = { center ? (bw - one[k]->w) / 2 : 0, k * lines.line_skip, one[k]->w, one[k]->h };
+                    SDL_SetSurfaceBlendMode(one[k], SDL_BLENDMODE_NONE);
+                    T_CHECK(SDL_BlitSurface(one[k], NULL, block, &at) == 0);
+                }
+                SDL_FreeSurface(one[k]);
+            }
+            SDL_Surface *whole = ui_text_render(fonts, texts[i], 56, center, 700, center, 0x1F2933, 0xF3F7FC);
+            T_CHECK(block != NULL && same_bytes(whole, block));
+            SDL_FreeSurface(whole);
+            SDL_FreeSurface(block);
+        }
+}
+
 int main(void)
 {
     static const t_case cases[] = {
@@ -268,6 +405,8 @@ int main(void)
         T_CASE(the_font_reader_gives_the_same_glyphs_as_sdl_reading_the_file),
         T_CASE(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh),
         T_CASE(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes),
+        T_CASE(lines_stack_as_blits_onto_one_surface_do),
+        T_CASE(a_paragraph_is_its_lines_rendered_alone_one_under_another),
     };
     char reg[1100], bold[1100], err[256];
     const char *env = getenv("KIOSK_SOURCE_ROOT");
