@@ -18,6 +18,7 @@
 #include "app/audio.h"
 #include "app/input.h"
 #include "ui/pngwrite.h"
+#include "ui/damage.h"
 #include "ui/render.h"
 #include "ui/text.h"
 #include "util/log.h"
@@ -272,6 +273,33 @@ static void display_draw(app *a)
     ui_renderer_draw(d->ur, &d->view, pressed, d->overlay ? overlay : NULL);
 }
 
+/* The frame to the display: only the rectangles the frame changed, when
+ * it was not drawn whole (a tap's frame at 1920x1080 sends a few hundred
+ * KB, not 8 MB). The window's surface keeps the rest from the frames
+ * before; SDL_RenderPresent would send all of it. */
+static void display_send(app_display *d)
+{
+    SDL_Rect rects[DMG_MAX_RECTS];
+    int n = ui_renderer_damage(d->ur, rects, DMG_MAX_RECTS);
+
+    if (n < 0) {
+        SDL_RenderPresent(d->ren);
+        return;
+    }
+    SDL_RenderFlush(d->ren);
+    if (n > 0 && SDL_UpdateWindowSurfaceRects(d->win, rects, n) != 0) {
+        log_warn("ui", "cannot update the window: %s; sending the whole frame", SDL_GetError());
+        ui_renderer_invalidate(d->ur);
+        SDL_RenderPresent(d->ren);
+    }
+}
+
+void display_exposed(app *a)
+{
+    ui_renderer_invalidate(a->disp->ur);
+    a->dirty = true;
+}
+
 void display_present(app *a)
 {
     app_display *d = a->disp;
@@ -279,17 +307,25 @@ void display_present(app *a)
 
     display_draw(a);
     td = app_now_ns();
-    SDL_RenderPresent(d->ren);
+    display_send(d);
     t1 = app_now_ns();
     d->frames++;
     /* The first frame pays for first touches of the framebuffer and is
      * reported as the start-up figure; frame times start with the second. */
     if (d->frames > 1)
         app_stats_frame(&a->stats, t0, t1);
-    if (t1 - t0 > 8000000u)
-        log_debug("ui", "slow frame: %.1f ms on %s (draw %.1f, present %.1f, %d texts rendered)",
+    if (t1 - t0 > 8000000u) {
+        SDL_Rect r[DMG_MAX_RECTS];
+        int n = ui_renderer_damage(d->ur, r, DMG_MAX_RECTS);
+        char drawn[32];
+        if (n < 0)
+            snprintf(drawn, sizeof drawn, "drawn whole");
+        else
+            snprintf(drawn, sizeof drawn, "%d rectangles", n);
+        log_debug("ui", "slow frame: %.1f ms on %s (draw %.1f, present %.1f, %d texts rendered, %s)",
                   (double)(t1 - t0) / 1e6, core_state_name(a->core->state), (double)(td - t0) / 1e6,
-                  (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur));
+                  (double)(t1 - td) / 1e6, ui_renderer_misses(d->ur), drawn);
+    }
     app_stats_tap_presented(&a->stats, t1);
     a->dirty = false;
     /* The screen is up: now it may speak (and after the first frame, the

@@ -31,6 +31,9 @@ void display_ready(app *a);
 
 /* Builds, draws and presents a frame of what the core shows now. */
 void display_present(app *a);
+/* The window's pixels are lost (exposed, resized): the next frame is drawn
+ * and sent whole. */
+void display_exposed(app *a);
 
 /* The screen's layout as last built (for hit-testing and scripts). */
 const ui_view *display_view(const app_display *d);

@@ -81,7 +81,7 @@ static void loop_event(app *a, const SDL_Event *e)
         break;
     case SDL_WINDOWEVENT:
         if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED || e->window.event == SDL_WINDOWEVENT_EXPOSED)
-            a->dirty = true;
+            display_exposed(a);
         break;
     default:
         break;

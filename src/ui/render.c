@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/damage.h"
 #include "ui/picslots.h"
 #include "ui/textruns.h"
 #include "util/log.h"
@@ -45,7 +46,32 @@ struct ui_renderer {
                                   screens they were prepared for */
     int frame_misses;          /* texts the last frame had to render */
     size_t cache_bytes;
+    /* What the last frame drew where (damage.h), and what this one draws:
+     * a frame is drawn and sent again only where they differ. */
+    dmg_list items[2];
+    int cur;                   /* items[cur] is the frame being drawn */
+    bool whole;                /* the next frame is drawn whole */
+    bool dialog_drawn;         /* the last frame dimmed everything under a dialog */
+    SDL_Surface *drawn_on;     /* where the last frame went */
+    int drawn_w, drawn_h;
+    SDL_Rect damage[DMG_MAX_RECTS];
+    int n_damage;              /* -1: the last frame was drawn whole */
+    bool clipping;             /* drawing within `clip` only */
+    SDL_Rect clip;
 };
+
+/* What one frame draws, found before anything is drawn: where each text
+ * and the picture go, the spinner's phase, the overlay's words. */
+typedef struct {
+    cache_slot *slot[UI_MAX_TEXTS];
+    SDL_Rect at[UI_MAX_TEXTS];
+    const picruns *pic;
+    SDL_Rect pic_at;
+    int phase;
+    SDL_Surface *overlay;
+    SDL_Rect overlay_bg, overlay_at;
+    bool dialog;
+} frame_plan;
 
 ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *picture_path)
 {
@@ -54,6 +80,8 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
     if (u == NULL)
         return NULL;
     ui_renderer_attach(u, r);
+    u->whole = true;
+    u->n_damage = -1;
     u->fonts = fonts;
     u->pics = picslots_new(picture_path);
     if (u->pics == NULL) {
@@ -88,6 +116,7 @@ static void blit_surface(ui_renderer *u, SDL_Surface *s, SDL_Rect *dst, const SD
 
     if (target) {
         SDL_RenderFlush(u->r);
+        SDL_SetClipRect(target, u->clipping ? &u->clip : NULL);
         SDL_BlitSurface(s, src, target, dst);
         return;
     }
@@ -108,6 +137,7 @@ static void put_kept(ui_renderer *u, const textruns *t, const picruns *p, SDL_Re
 
     if (target) {
         SDL_RenderFlush(u->r);
+        SDL_SetClipRect(target, u->clipping ? &u->clip : NULL);
         if (t ? textruns_draw(t, target, dst->x, dst->y) : picruns_draw(p, target, dst->x, dst->y))
             return;
     }
@@ -132,11 +162,26 @@ void ui_renderer_attach(ui_renderer *u, SDL_Renderer *r)
 {
     u->r = r;
     u->soft = renderer_is_soft(r);
+    u->whole = true;
 }
 
 void ui_renderer_set_surface(ui_renderer *u, SDL_Surface *target)
 {
     u->target = target;
+    u->whole = true;
+}
+
+void ui_renderer_invalidate(ui_renderer *u)
+{
+    u->whole = true;
+}
+
+int ui_renderer_damage(const ui_renderer *u, SDL_Rect *out, int max)
+{
+    if (u->n_damage < 0 || u->n_damage > max)
+        return -1;
+    memcpy(out, u->damage, (size_t)u->n_damage * sizeof out[0]);
+    return u->n_damage;
 }
 
 void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h)
@@ -269,9 +314,11 @@ static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_sta
     return victim;
 }
 
-static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
+/* Where text t goes, rendering it if it is not kept (NULL: it cannot be). */
+static cache_slot *plan_text(ui_renderer *u, const ui_text *t, uint64_t frame_start, SDL_Rect *at)
 {
     cache_slot *c = cache_find(u, t);
+    bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
 
     if (c == NULL) {
         u->frame_misses++;
@@ -280,16 +327,15 @@ static void draw_text(ui_renderer *u, const ui_text *t, uint64_t frame_start)
     } else {
         c->used = ++u->clock;
     }
-    SDL_Rect dst;
-    bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
-
-    if (c == NULL)
-        return;
-    dst.w = c->w;
-    dst.h = c->h;
-    dst.x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
-    dst.y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    put_kept(u, c->runs, NULL, &dst);
+    if (c == NULL) {
+        *at = (SDL_Rect){ 0, 0, 0, 0 };
+        return NULL;
+    }
+    at->w = c->w;
+    at->h = c->h;
+    at->x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
+    at->y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
+    return c;
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */
@@ -332,24 +378,31 @@ static void draw_dots(ui_renderer *u, const ui_view *v)
                   i < v->dots_filled ? 0 : (rad / 5 > 2 ? rad / 5 : 2), UI_RGB_DOT);
 }
 
-static void draw_picture(ui_renderer *u, ui_picture id, ui_rect r)
+/* Where the picture goes, if it is made yet (NULL: not yet). */
+static const picruns *plan_picture(ui_renderer *u, ui_picture id, ui_rect r, SDL_Rect *at)
 {
     const picruns *p = picslots_get(u->pics, id, r.w, r.h);
 
+    *at = (SDL_Rect){ 0, 0, 0, 0 };
     if (p == NULL)
-        return;
+        return NULL;
     int pw = picruns_w(p), ph = picruns_h(p);
-    SDL_Rect dst = { r.x + (r.w - pw) / 2, r.y + (r.h - ph) / 2, pw, ph };
-    put_kept(u, NULL, p, &dst);
+    *at = (SDL_Rect){ r.x + (r.w - pw) / 2, r.y + (r.h - ph) / 2, pw, ph };
+    return p;
 }
 
 /* The sign of life of a wait: eight squares round a circle, one of them
  * dark and large, moving on one place every RENDER_SPIN_MS. Fills only:
  * a handful of rectangles cost nothing next to a frame's copy. The shape
  * moves, not only a colour. */
-static void draw_spinner(ui_renderer *u, ui_rect r)
+static SDL_Rect spinner_bounds(ui_rect r)
 {
-    int phase = (int)(SDL_GetTicks() / RENDER_SPIN_MS % 8);
+    int half = r.w / 2 - r.w / 10 + r.w / 12 + 1;
+    return (SDL_Rect){ r.x + r.w / 2 - half, r.y + r.h / 2 - half, 2 * half + 1, 2 * half + 1 };
+}
+
+static void draw_spinner(ui_renderer *u, ui_rect r, int phase)
+{
     int rad = r.w / 2 - r.w / 10;
     static const int cx8[8] = { 0, 707, 1000, 707, 0, -707, -1000, -707 };
     static const int cy8[8] = { -1000, -707, 0, 707, 1000, 707, 0, -707 };
@@ -364,23 +417,28 @@ static void draw_spinner(ui_renderer *u, ui_rect r)
 }
 
 /* The overlay changes every frame (it shows the frame time): rendered
- * straight to a texture and dropped, it would only churn the text cache. */
-static void draw_overlay(ui_renderer *u, const ui_view *v, const char *overlay)
+ * for the frame and dropped, it would only churn the text cache. */
+static void plan_overlay(ui_renderer *u, const ui_view *v, const char *overlay, frame_plan *f)
 {
     int px = v->h >= 900 ? 20 : 16;
     SDL_Surface *s = ui_text_render(u->fonts, overlay, px, false, v->w / 2, false, 0xFFFF66, 0x000000);
-    SDL_Rect bg, dst;
 
+    f->overlay = s;
+    f->overlay_bg = f->overlay_at = (SDL_Rect){ 0, 0, 0, 0 };
     if (s != NULL) {
-        bg = (SDL_Rect){ 0, v->h - s->h - 16, s->w + 16, s->h + 16 };
-        SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
-        SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
-        SDL_RenderFillRect(u->r, &bg);
-        SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
-        dst = (SDL_Rect){ 8, v->h - s->h - 8, s->w, s->h };
-        blit_surface(u, s, &dst, NULL);
+        f->overlay_bg = (SDL_Rect){ 0, v->h - s->h - 16, s->w + 16, s->h + 16 };
+        f->overlay_at = (SDL_Rect){ 8, v->h - s->h - 8, s->w, s->h };
     }
-    SDL_FreeSurface(s);
+}
+
+static void draw_overlay(ui_renderer *u, frame_plan *f)
+{
+    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(u->r, 0, 0, 0, 200);
+    SDL_RenderFillRect(u->r, &f->overlay_bg);
+    SDL_SetRenderDrawBlendMode(u->r, SDL_BLENDMODE_NONE);
+    SDL_Rect at = f->overlay_at;
+    blit_surface(u, f->overlay, &at, NULL);
 }
 
 void ui_renderer_prepare_begin(ui_renderer *u)
@@ -415,17 +473,71 @@ int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget)
     return missing;
 }
 
-void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
+static uint64_t key_of(uint64_t tag, const void *p, size_t n)
+{
+    return dmg_hash(dmg_hash(DMG_HASH_START, &tag, sizeof tag), p, n);
+}
+
+/* Everything the frame draws, where and what, in drawing order: texts
+ * made (if not kept) and the picture looked up, so drawing may then be cut
+ * to a few rectangles. */
+static void plan_frame(ui_renderer *u, const ui_view *v, int pressed, const char *overlay,
+                       uint64_t frame_start, frame_plan *f, dmg_list *l)
+{
+    const SDL_Rect none = { 0, 0, 0, 0 };
+
+    dmg_list_clear(l);
+    dmg_add(l, (SDL_Rect){ v->bar.x, v->bar.y, v->bar.w, v->bar.h }, 1);
+    f->dialog = false;
+    for (int i = 0; i < v->n_boxes; i++) {
+        const ui_box *b = &v->boxes[i];
+        f->dialog |= b->kind == BOX_DIALOG;
+        dmg_add(l, (SDL_Rect){ b->r.x, b->r.y, b->r.w, b->r.h }, key_of(2, &b->kind, sizeof b->kind));
+    }
+    f->pic = v->show_picture ? plan_picture(u, v->picture_id, v->picture, &f->pic_at) : NULL;
+    if (!v->show_picture)
+        f->pic_at = none;
+    dmg_add(l, f->pic_at, key_of(3, &v->picture_id, sizeof v->picture_id) + (f->pic != NULL));
+    f->phase = (int)(SDL_GetTicks() / RENDER_SPIN_MS % 8);
+    dmg_add(l, v->show_spinner ? spinner_bounds(v->spinner) : none, key_of(4, &f->phase, sizeof f->phase));
+    if (v->show_dots) {
+        int rad = v->dots.h * 2 / 5 + 1, counts[2] = { v->dots_total, v->dots_filled };
+        dmg_add(l, (SDL_Rect){ v->dots.x - rad, v->dots.y - 1, v->dots.w + 2 * rad, v->dots.h + 2 },
+                key_of(5, counts, sizeof counts));
+    } else {
+        dmg_add(l, none, 5);
+    }
+    for (int i = 0; i < v->n_widgets; i++) {
+        const ui_widget *w = &v->widgets[i];
+        uint32_t k[3] = { (uint32_t)w->kind, w->rgb, i == pressed };
+        dmg_add(l, (SDL_Rect){ w->r.x, w->r.y, w->r.w, w->r.h }, key_of(6, k, sizeof k));
+    }
+    for (int i = 0; i < v->n_texts; i++) {
+        const ui_text *t = &v->texts[i];
+        int k[8] = { t->role, t->px, t->bold, t->align, (int)t->rgb, (int)t->bg, t->top, 0 };
+        f->slot[i] = plan_text(u, t, frame_start, &f->at[i]);
+        k[7] = f->slot[i] != NULL;
+        dmg_add(l, f->at[i], dmg_hash_str(key_of(7, k, sizeof k), t->text));
+    }
+    f->overlay = NULL;
+    if (overlay)
+        plan_overlay(u, v, overlay, f);
+    else
+        f->overlay_bg = none;
+    dmg_add(l, f->overlay_bg, dmg_hash_str(8, overlay));
+}
+
+/* The frame as planned, within the clip rectangle if one is set. */
+static void draw_frame(ui_renderer *u, const ui_view *v, int pressed, frame_plan *f)
 {
     SDL_Renderer *r = u->r;
     int edge = v->h / 90 > 6 ? v->h / 90 : 6;
-    uint64_t frame_start = u->clock + 1;
-
-    u->last_frame_start = frame_start;
-    u->frame_misses = 0;
 
     set_rgb(r, UI_RGB_BG, 255);
-    SDL_RenderClear(r);
+    if (u->clipping)
+        SDL_RenderFillRect(r, &u->clip); /* SDL_RenderClear would clear it all */
+    else
+        SDL_RenderClear(r);
     fill(r, v->bar, UI_RGB_BAR);
     for (int i = 0; i < v->n_boxes; i++) {
         const ui_box *b = &v->boxes[i];
@@ -452,10 +564,10 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
             break;
         }
     }
-    if (v->show_picture)
-        draw_picture(u, v->picture_id, v->picture);
+    if (f->pic)
+        put_kept(u, NULL, f->pic, &f->pic_at);
     if (v->show_spinner)
-        draw_spinner(u, v->spinner);
+        draw_spinner(u, v->spinner, f->phase);
     if (v->show_dots)
         draw_dots(u, v);
     for (int i = 0; i < v->n_widgets; i++) {
@@ -469,8 +581,8 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
             frame(r, w->r, edge, w->kind == W_BTN_CANCEL ? UI_RGB_KEY : 0xFFFFFF);
     }
     for (int i = 0; i < v->n_texts; i++)
-        if (!v->texts[i].top)
-            draw_text(u, &v->texts[i], frame_start);
+        if (!v->texts[i].top && f->slot[i])
+            put_kept(u, f->slot[i]->runs, NULL, &f->at[i]);
     for (int i = 0; i < v->n_boxes; i++) {
         SDL_Rect all = { 0, 0, v->w, v->h };
         int k = ui_view_find(v, "btn.continue");
@@ -489,9 +601,55 @@ void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char 
                 frame(r, v->widgets[k].r, edge, 0xFFFFFF);
         }
         for (int t = 0; t < v->n_texts; t++)
-            if (v->texts[t].top)
-                draw_text(u, &v->texts[t], frame_start);
+            if (v->texts[t].top && f->slot[t])
+                put_kept(u, f->slot[t]->runs, NULL, &f->at[t]);
     }
-    if (overlay)
-        draw_overlay(u, v, overlay);
+    if (f->overlay)
+        draw_overlay(u, f);
+}
+
+void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
+{
+    uint64_t frame_start = u->clock + 1;
+    SDL_Surface *target = soft_target(u);
+    dmg_list *last = &u->items[u->cur], *now = &u->items[!u->cur];
+    frame_plan f;
+    int n;
+
+    u->last_frame_start = frame_start;
+    u->frame_misses = 0;
+    plan_frame(u, v, pressed, overlay, frame_start, &f, now);
+    /* Drawn whole: the first frame, after the window was exposed or
+     * resized, with another renderer (a texture renderer's buffers are not
+     * kept from frame to frame), and over or under a dialog, which dims
+     * the whole frame. Otherwise only where something changed. */
+    if (u->whole || target == NULL || target != u->drawn_on || target->w != u->drawn_w ||
+        target->h != u->drawn_h || f.dialog || u->dialog_drawn)
+        n = -1;
+    else
+        n = dmg_diff(last, now, v->w, v->h, u->damage, DMG_MAX_RECTS);
+    if (n < 0) {
+        draw_frame(u, v, pressed, &f);
+    } else {
+        for (int i = 0; i < n; i++) {
+            u->clipping = true;
+            u->clip = u->damage[i];
+            SDL_RenderSetClipRect(u->r, &u->clip);
+            draw_frame(u, v, pressed, &f);
+        }
+        u->clipping = false;
+        SDL_RenderSetClipRect(u->r, NULL);
+        if (target) {
+            SDL_RenderFlush(u->r);
+            SDL_SetClipRect(target, NULL);
+        }
+    }
+    SDL_FreeSurface(f.overlay);
+    u->n_damage = n;
+    u->whole = false;
+    u->dialog_drawn = f.dialog;
+    u->drawn_on = target;
+    u->drawn_w = target ? target->w : 0;
+    u->drawn_h = target ? target->h : 0;
+    u->cur = !u->cur;
 }

@@ -1,8 +1,10 @@
 /* render.h - draws a ui_view with an SDL_Renderer.
  *
- * Text is rendered once into a texture and reused while it stays on screen
- * (a small cache keyed by the text and its style), so a frame that only
- * moves a PIN dot costs a few fills and copies.
+ * Text is rendered once and kept as runs (textruns.h) while it stays on
+ * screen (a cache keyed by the text and its style, within a budget); with
+ * the software renderer a frame is drawn only where it differs from the
+ * last (damage.h), so a frame that only moves a PIN dot costs a few fills
+ * and copies in a few small rectangles.
  */
 #ifndef UI_RENDER_H
 #define UI_RENDER_H
@@ -51,7 +53,15 @@ void ui_renderer_prepare_begin(ui_renderer *u);
 int ui_renderer_misses(const ui_renderer *u);
 
 /* Draws the view; `pressed` is the widget under a finger (-1 none);
- * `overlay` is the technician's debug text (NULL: none). Does not present. */
+ * `overlay` is the technician's debug text (NULL: none). Does not present.
+ * With the software renderer, only where the frame differs from the last
+ * one drawn (damage.h); the rest of the target is left as it was. */
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay);
+/* Where the last draw changed the target: the number of rectangles put in
+ * out (0: none), or -1 if it drew the whole frame (or more than `max`). */
+int ui_renderer_damage(const ui_renderer *u, SDL_Rect *out, int max);
+/* The target's pixels are lost (the window was exposed, resized): the next
+ * frame is drawn whole. */
+void ui_renderer_invalidate(ui_renderer *u);
 
 #endif

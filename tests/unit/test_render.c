@@ -9,6 +9,7 @@
 #include <SDL_ttf.h>
 
 #include "t.h"
+#include "ui/damage.h"
 #include "ui/render.h"
 #include "ui/text.h"
 #include "ui/textruns.h"
@@ -167,14 +168,214 @@ T_TEST(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh)
     SDL_RenderPresent(r1);
     T_CHECK(count_colour(s1, 0x2F6FD6) > 1000); /* the card's blue band */
     SDL_Surface *first = SDL_ConvertSurface(s1, s1->format, 0);
-    /* Again, from the cache and the encoded picture, onto a dirty frame. */
+    /* The same view again: nothing changed, nothing drawn (the magenta
+     * stays), nothing to send. */
+    SDL_Rect rects[DMG_MAX_RECTS];
     SDL_FillRect(s1, NULL, 0xFFFF00FFu);
     ui_renderer_draw(u, &v, -1, NULL);
     SDL_RenderPresent(r1);
+    T_EQ_INT(ui_renderer_damage(u, rects, DMG_MAX_RECTS), 0);
+    T_EQ_INT(count_colour(s1, 0xFF00FF), 1920 * 1080);
+    /* Again, from the cache and the encoded picture, onto a dirty frame
+     * the renderer is told of (as an exposed window is). */
+    ui_renderer_invalidate(u);
+    ui_renderer_draw(u, &v, -1, NULL);
+    SDL_RenderPresent(r1);
+    T_EQ_INT(ui_renderer_damage(u, rects, DMG_MAX_RECTS), -1);
     T_CHECK(same_pixels(first, s1));
     T_EQ_INT(ui_renderer_misses(u), 0);
     SDL_FreeSurface(first);
     ui_renderer_free(u);
+    SDL_DestroyRenderer(r1);
+    SDL_DestroyRenderer(r2);
+    SDL_FreeSurface(s1);
+    SDL_FreeSurface(s2);
+}
+
+/* The damage of two frames' items: what one has and the other not, where
+ * kept items overlap in the other order, nothing for the same frame, and
+ * the whole frame past half of it. */
+T_TEST(damage_is_where_the_items_of_two_frames_differ)
+{
+    dmg_list a, b;
+    SDL_Rect r[DMG_MAX_RECTS];
+    const SDL_Rect p = { 0, 0, 10, 10 }, q = { 5, 5, 10, 10 }, far = { 300, 300, 20, 20 };
+
+    dmg_list_clear(&a);
+    dmg_add(&a, p, 1);
+    dmg_add(&a, q, 2);
+    dmg_add(&a, far, 3);
+    b = a;
+    T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), 0);
+    /* p and q the other way round: where they meet. */
+    dmg_list_clear(&b);
+    dmg_add(&b, q, 2);
+    dmg_add(&b, p, 1);
+    dmg_add(&b, far, 3);
+    T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), 1);
+    T_CHECK(r[0].x == 5 && r[0].y == 5 && r[0].w == 5 && r[0].h == 5);
+    /* far's key changed, one item more: far, and the new one (clipped to
+     * the frame). */
+    b = a;
+    b.item[2].key = 4;
+    dmg_add(&b, (SDL_Rect){ 990, 0, 50, 10 }, 5);
+    T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), 2);
+    T_CHECK(SDL_RectEquals(&r[0], &far) || SDL_RectEquals(&r[1], &far));
+    T_CHECK(r[0].x + r[0].w <= 1000 && r[1].x + r[1].w <= 1000);
+    /* An item gone: its place. Items in another order than their
+     * neighbours', disjoint: nothing. */
+    dmg_list_clear(&b);
+    dmg_add(&b, far, 3);
+    dmg_add(&b, p, 1);
+    T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), 1);
+    T_CHECK(SDL_RectEquals(&r[0], &q));
+    /* Many small changes are merged into DMG_MAX_RECTS. */
+    dmg_list_clear(&b);
+    for (int i = 0; i < 12; i++)
+        dmg_add(&b, (SDL_Rect){ 80 * i, 70 * i, 8, 8 }, (uint64_t)i + 10);
+    int n = dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS);
+    T_CHECK(n >= 1 && n <= DMG_MAX_RECTS);
+    for (int i = 0; i < 12; i++) {
+        SDL_Rect it = { 80 * i, 70 * i, 8, 8 }, c;
+        bool in = false;
+        for (int k = 0; k < n; k++)
+            in |= SDL_IntersectRect(&it, &r[k], &c) && SDL_RectEquals(&c, &it);
+        T_CHECK(in);
+    }
+    /* More than half the frame: drawn whole. */
+    dmg_add(&b, (SDL_Rect){ 0, 0, 1000, 600 }, 99);
+    T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), -1);
+    /* A list that overflowed is never trusted. */
+    dmg_list_clear(&b);
+    for (int i = 0; i <= DMG_MAX_ITEMS; i++)
+        dmg_add(&b, p, 1);
+    T_CHECK(b.overflow);
+    T_EQ_INT(dmg_diff(&b, &b, 1000, 1000, r, DMG_MAX_RECTS), -1);
+}
+
+/* A journey's frames drawn only where they changed are, pixel for pixel,
+ * the frames drawn whole: taps on keys, digits typed and deleted, a
+ * notice coming and going, the language, the technician's overlay, the
+ * spinner turning, another screen. A tap's frame is drawn in a few small
+ * rectangles, not whole. */
+static void card_view(ui_view *v, core *c, core_state st, int typed, core_notice n, core_lang lang,
+                      const char *card)
+{
+    static const uint8_t order[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 0 };
+    core_config cfg = { .pin_length = 6, .initial = { "123456" }, .n_initial = 1,
+                        .idle_timeout_ms = 30000, .warning_ms = 15000, .lang = lang };
+    core_init(c, &cfg, 1000);
+    c->state = st;
+    c->notice = n;
+    c->lang = lang;
+    c->tries_left = -1;
+    if (st != ST_IDLE) {
+        c->card_present = true;
+        snprintf(c->card_number, sizeof c->card_number, "A12345678");
+    }
+    c->entry_len = typed;
+    ui_view_build(v, c, &(ui_view_input){ .w = 1920, .h = 1080, .keypad_order = order, .card_masked = card });
+}
+
+static void journey_view(ui_view *v, core *c, core_state st, int typed, core_notice n, core_lang lang)
+{
+    card_view(v, c, st, typed, n, lang, "A12***678");
+}
+
+T_TEST(a_frame_drawn_where_it_changed_is_the_frame_drawn_whole)
+{
+    static const struct {
+        core_state st;
+        int typed;
+        core_notice n;
+        core_lang lang;
+        const char *press, *overlay;
+        bool small;     /* a tap's frame: a few small rectangles */
+    } step[] = {
+        { ST_IDLE, 0, NT_NONE, LANG_ZH, NULL, NULL, false },
+        { ST_ENTER_OLD_PIN, 0, NT_NONE, LANG_ZH, NULL, NULL, false },
+        { ST_ENTER_OLD_PIN, 0, NT_NONE, LANG_ZH, "key.5", NULL, true },
+        { ST_ENTER_OLD_PIN, 1, NT_NONE, LANG_ZH, NULL, NULL, true },
+        { ST_ENTER_OLD_PIN, 1, NT_NONE, LANG_ZH, "key.1", NULL, true },
+        { ST_ENTER_OLD_PIN, 2, NT_NONE, LANG_ZH, "key.back", NULL, true },
+        { ST_ENTER_OLD_PIN, 1, NT_NONE, LANG_ZH, NULL, "frame 4.1 ms", true },
+        { ST_ENTER_OLD_PIN, 1, NT_NONE, LANG_ZH, NULL, "frame 4.7 ms", true },
+        { ST_ENTER_OLD_PIN, 1, NT_NONE, LANG_ZH, "key.0", "frame 12.9 ms, 3 texts", true },
+        { ST_ENTER_OLD_PIN, 2, NT_NONE, LANG_ZH, NULL, NULL, true },
+        { ST_ENTER_OLD_PIN, 6, NT_NONE, LANG_ZH, "key.ok", NULL, true },
+        { ST_ENTER_OLD_PIN, 0, NT_WRONG_PIN, LANG_ZH, NULL, NULL, false },
+        { ST_ENTER_OLD_PIN, 3, NT_WRONG_PIN, LANG_ZH, NULL, NULL, true },
+        { ST_ENTER_OLD_PIN, 3, NT_NONE, LANG_EN, "btn.lang", NULL, false },
+        { ST_ENTER_NEW_PIN, 0, NT_ON_INITIAL_PIN, LANG_EN, NULL, NULL, false },
+        { ST_ENTER_NEW_PIN, 4, NT_ON_INITIAL_PIN, LANG_EN, "key.7", NULL, true },
+        { ST_CONFIRM_NEW_PIN, 0, NT_NONE, LANG_EN, NULL, NULL, false },
+        { ST_CONFIRM_NEW_PIN, 5, NT_NONE, LANG_EN, "key.3", NULL, true },
+        { ST_VERIFYING, 0, NT_NONE, LANG_EN, NULL, NULL, false },
+        { ST_VERIFYING, 0, NT_NONE, LANG_EN, NULL, NULL, true },
+        { ST_CHANGING, 0, NT_NONE, LANG_EN, NULL, NULL, false },
+        { ST_SUCCESS, 0, NT_NONE, LANG_EN, NULL, NULL, false },
+        { ST_SUCCESS, 0, NT_NONE, LANG_ZH, "btn.lang", NULL, false },
+        { ST_IDLE, 0, NT_NONE, LANG_ZH, NULL, NULL, false },
+        { ST_READING_CARD, 0, NT_NONE, LANG_ZH, NULL, NULL, false },
+        { ST_ENTER_OLD_PIN, 0, NT_NONE, LANG_ZH, NULL, NULL, false },
+        { ST_IDLE, 0, NT_NONE, LANG_EN, NULL, NULL, false },
+    };
+    SDL_Surface *s1 = argb(1920, 1080, 0), *s2 = argb(1920, 1080, 0);
+    SDL_Renderer *r1 = SDL_CreateSoftwareRenderer(s1), *r2 = SDL_CreateSoftwareRenderer(s2);
+    char pic[1100];
+    ui_view v;
+    core c;
+    int partial = 0;
+
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
+    ui_renderer *u1 = ui_renderer_new(r1, fonts, pic), *u2 = ui_renderer_new(r2, fonts, pic);
+    T_CHECK(u1 != NULL && u2 != NULL);
+    if (u1 == NULL || u2 == NULL)
+        return;
+    ui_renderer_set_surface(u1, s1);
+    ui_renderer_set_surface(u2, s2);
+    for (size_t i = 0; i < sizeof step / sizeof step[0]; i++) {
+        SDL_Rect rects[DMG_MAX_RECTS];
+        journey_view(&v, &c, step[i].st, step[i].typed, step[i].n, step[i].lang);
+        int pressed = step[i].press ? ui_view_find(&v, step[i].press) : -1;
+        T_CHECK(step[i].press == NULL || pressed >= 0);
+        /* The spinner turns with the clock: both frames in the same turn
+         * (drawn again, both, if the turn changed between them). */
+        int n, tries = 0;
+        Uint32 turn;
+        do {
+            turn = SDL_GetTicks() / RENDER_SPIN_MS;
+            ui_renderer_draw(u1, &v, pressed, step[i].overlay);
+            SDL_RenderFlush(r1);
+            n = ui_renderer_damage(u1, rects, DMG_MAX_RECTS);
+            ui_renderer_invalidate(u2);
+            ui_renderer_draw(u2, &v, pressed, step[i].overlay);
+            SDL_RenderFlush(r2);
+        } while (v.show_spinner && turn != SDL_GetTicks() / RENDER_SPIN_MS && ++tries < 10);
+        if (!same_pixels(s1, s2))
+            fprintf(stderr, "  step %zu (%s, %d typed, %s): %d rectangles, not the frame drawn whole\n", i,
+                    core_state_name(step[i].st), step[i].typed, step[i].press ? step[i].press : "-", n);
+        T_CHECK(same_pixels(s1, s2));
+        if (step[i].small) {
+            long area = 0;
+            for (int k = 0; k < n; k++)
+                area += (long)rects[k].w * rects[k].h;
+            if (n < 0 || area * 10 > 1920L * 1080)
+                fprintf(stderr, "  step %zu: %d rectangles, %ld pixels: not a tap's frame\n", i, n, area);
+            T_CHECK(n >= 0 && area * 10 <= 1920L * 1080);
+            partial += n > 0;
+        }
+        if (i == 0)
+            T_EQ_INT(n, -1); /* the first frame is drawn whole */
+    }
+    T_CHECK(partial >= 8);
+    /* The window was exposed: the next frame is whole even if nothing changed. */
+    ui_renderer_invalidate(u1);
+    ui_renderer_draw(u1, &v, -1, NULL);
+    SDL_Rect r[DMG_MAX_RECTS];
+    T_EQ_INT(ui_renderer_damage(u1, r, DMG_MAX_RECTS), -1);
+    ui_renderer_free(u1);
+    ui_renderer_free(u2);
     SDL_DestroyRenderer(r1);
     SDL_DestroyRenderer(r2);
     SDL_FreeSurface(s1);
@@ -404,6 +605,8 @@ int main(void)
         T_CASE(a_text_is_one_byte_a_pixel_and_draws_as_sdl_ttf_shades_it),
         T_CASE(the_font_reader_gives_the_same_glyphs_as_sdl_reading_the_file),
         T_CASE(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh),
+        T_CASE(damage_is_where_the_items_of_two_frames_differ),
+        T_CASE(a_frame_drawn_where_it_changed_is_the_frame_drawn_whole),
         T_CASE(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes),
         T_CASE(lines_stack_as_blits_onto_one_surface_do),
         T_CASE(a_paragraph_is_its_lines_rendered_alone_one_under_another),
