@@ -91,6 +91,11 @@ def stop(proc, ctl):
 def journey(ctl, n, new_pin):
     """One PIN change on card n; returns the PIN the card now has."""
     card = f"A{n:08d}"
+    # A person sees the idle screen before putting a card in: a tap's
+    # interval, as between taps. (Put in the instant IDLE was reported, the
+    # kiosk had not a millisecond to prepare the next screens, and the first
+    # PIN screen's frame made five texts in every journey: a robot's pace.)
+    time.sleep(ctl.pace)
     ctl.cmd(cmd="card", action="insert", card_number=card, pin="123456", tries=6)
     ctl.wait("ENTER_OLD_PIN")
     ctl.cmd(cmd="type", digits="123456")
