@@ -1281,10 +1281,15 @@ class Kiosk:
         in the file yet when `playing` turns false, and after it come more
         than 1000 samples of silence (test_voice's GAP between two sounds:
         two buffers were 1024 samples, one of which could be that end, and
-        two clicks under ASan then ran together)."""
+        two clicks under ASan then ran together), and the file ends in more
+        than 1100 samples of silence."""
         wait_for(lambda: not self.audio_stats()["playing"], timeout, "the sound to end")
         n = len(self.audio_pcm())
         wait_for(lambda: len(self.audio_pcm()) >= n + 4 * 512 * 2, timeout, "the disk driver to write on")
+        # And the file ends in silence longer than GAP: on a loaded machine
+        # the last sound's end could still be behind those buffers (a
+        # click's tail ran into OK's click once, 2026-12-03).
+        wait_for(lambda: not any(self.audio_pcm()[-2 * 1100:]), timeout, "the file to end in silence")
         return self.audio_stats()
 
     def clip_pcm(self, lang, name):
