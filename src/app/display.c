@@ -454,10 +454,11 @@ void display_prefetch(app *a)
      * in the frame that returns to IDLE). */
     if (d->scratch.show_picture && c.lang == a->core->lang)
         ui_renderer_prepare_picture(d->ur, d->scratch.picture_id, d->scratch.picture.w, d->scratch.picture.h);
-    /* One text per idle turn; a step that cannot finish (the cache is full
-     * of what is on screen) is given up after as many turns as it has texts,
-     * so idle time never turns into a busy loop. */
-    if (ui_renderer_prerender(d->ur, &d->scratch, 1) == 0 || ++d->prefetch_tries > d->scratch.n_texts) {
+    /* One text per idle turn; a step that cannot finish is given up: at
+     * once when a text did not fit the cache's budget (the cache is full of
+     * what is on screen and prepared before), else after as many turns as
+     * it has texts, so idle time never turns into a busy loop. */
+    if (ui_renderer_prerender(d->ur, &d->scratch, 1) <= 0 || ++d->prefetch_tries > d->scratch.n_texts) {
         d->prefetch_step++;
         d->prefetch_tries = 0;
         /* The screens ahead are made: the heap's free pages between what

@@ -41,8 +41,9 @@ void ui_renderer_prepare_picture(ui_renderer *u, ui_picture id, int w, int h);
 /* Renders into the text cache up to `budget` texts of `v` that are not
  * there yet, never evicting what the last frame showed or what was prepared
  * since, and never past the cache's budget; returns how many are still
- * missing. For idle moments: a screen prepared ahead of time
- * appears in one cheap frame. */
+ * missing, or -1 when a text did not fit the budget (the screen cannot be
+ * prepared further until the screen on show changes). For idle moments: a
+ * screen prepared ahead of time appears in one cheap frame. */
 int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget);
 
 /* Starts a new round of preparing screens ahead: what the round prepares

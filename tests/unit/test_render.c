@@ -382,6 +382,55 @@ T_TEST(a_frame_drawn_where_it_changed_is_the_frame_drawn_whole)
     SDL_FreeSurface(s2);
 }
 
+/* A screen on show whose texts fill the cache's budget leaves no room to
+ * prepare another: preparing says so at once (-1), rather than "one
+ * missing" turn after turn, each turn rendering the text only to drop it. */
+T_TEST(preparing_ahead_stops_when_the_budget_is_full_of_the_screen)
+{
+    SDL_Surface *s1 = argb(1920, 1080, 0);
+    SDL_Renderer *r1 = SDL_CreateSoftwareRenderer(s1);
+    char pic[1100], words[UI_MAX_TEXTS][96];
+    static ui_view v, next;
+
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
+    ui_renderer *u = ui_renderer_new(r1, fonts, pic);
+    T_CHECK(u != NULL);
+    if (u == NULL)
+        return;
+    ui_renderer_set_surface(u, s1);
+    memset(&v, 0, sizeof v);
+    v.w = 1920;
+    v.h = 1080;
+    v.bar = (ui_rect){ 0, 0, 1920, 60 };
+    /* Thirty lines of large words, all different: far more than 256 KiB of
+     * runs, all on screen (a frame always gets its texts). */
+    for (int i = 0; i < 30; i++) {
+        snprintf(words[i], sizeof words[i], "%d 请插入社保卡 Insert your card 请输入密码 %d", i, i * 7);
+        v.texts[i] = (ui_text){ .role = TXT_BODY, .r = { 0, 36 * i, 1900, 36 }, .text = words[i], .px = 96,
+                                .rgb = 0x1F2933, .bg = 0xF3F7FC };
+    }
+    v.n_texts = 30;
+    ui_renderer_draw(u, &v, -1, NULL);
+    T_EQ_INT(ui_renderer_misses(u), 30);
+    /* The next screen: one text not yet made, and no room for it. */
+    next = v;
+    next.texts[0].text = "另一个屏幕 Another screen";
+    ui_renderer_prepare_begin(u);
+    T_EQ_INT(ui_renderer_prerender(u, &next, 1), -1);
+    T_EQ_INT(ui_renderer_prerender(u, &next, 1), -1);
+    /* The screen on show a small one: the room is there again. */
+    v.n_texts = 1;
+    ui_renderer_draw(u, &v, -1, NULL);
+    ui_renderer_prepare_begin(u);
+    next.n_texts = 1;
+    T_EQ_INT(ui_renderer_prerender(u, &next, 1), 0);
+    ui_renderer_draw(u, &next, -1, NULL);
+    T_EQ_INT(ui_renderer_misses(u), 0);
+    ui_renderer_free(u);
+    SDL_DestroyRenderer(r1);
+    SDL_FreeSurface(s1);
+}
+
 /* A text kept as runs (what the cache keeps) is its 8-bit surface again,
  * byte for byte; drawn, it is what SDL_BlitSurface makes of that surface
  * (the window's formats, partly off the frame, cut by a clip rectangle);
@@ -607,6 +656,7 @@ int main(void)
         T_CASE(a_frame_from_kept_texts_and_pictures_is_the_frame_made_fresh),
         T_CASE(damage_is_where_the_items_of_two_frames_differ),
         T_CASE(a_frame_drawn_where_it_changed_is_the_frame_drawn_whole),
+        T_CASE(preparing_ahead_stops_when_the_budget_is_full_of_the_screen),
         T_CASE(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes),
         T_CASE(lines_stack_as_blits_onto_one_surface_do),
         T_CASE(a_paragraph_is_its_lines_rendered_alone_one_under_another),
