@@ -432,8 +432,12 @@ textruns *ui_text_runs(ui_fonts *f, const char *text, int px, bool bold, int wid
     }
     for (int i = 0; i < lines.n; i++)
         x[i] = center && line[i] ? (bw - textruns_w(line[i])) / 2 : 0;
-    if (bw > 0)
+    if (lines.n == 1 && line[0] && textruns_h(line[0]) == lines.line_skip) {
+        block = line[0]; /* one line as tall as the spacing: the block itself */
+        line[0] = NULL;
+    } else if (bw > 0) {
         block = textruns_stack(line, x, lines.n, lines.line_skip, bw);
+    }
     for (int i = 0; i < lines.n; i++)
         textruns_free(line[i]);
     return block;

@@ -69,21 +69,35 @@ textruns *textruns_make(SDL_Surface *s)
     t->w = s->w;
     t->h = s->h;
     t->row = malloc(((size_t)s->h + 1) * sizeof *t->row);
-    /* Counted first, then written: one allocation of the right size. */
-    for (int y = 0; y < s->h; y++)
-        n += encode_row((const uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch, s->w, NULL);
-    t->code = malloc(n ? n : 1);
+    /* One pass over the pixels (encoding is most of what making a text
+     * costs after FreeType): the codes grow by doubling from a sixth of
+     * the pixels, what texts take, and are cut to size at the end. A row's
+     * codes are at most its width and a byte a literal's 128 pixels. */
+    size_t cap = (size_t)s->w * (size_t)s->h / 6 + 64, row_max = (size_t)s->w + (size_t)s->w / LIT_MAX + 2;
+    t->code = malloc(cap);
     if (t->row == NULL || t->code == NULL) {
         textruns_free(t);
         return NULL;
     }
-    t->n_code = n;
-    n = 0;
     for (int y = 0; y < s->h; y++) {
+        if (n + row_max > cap) {
+            while (n + row_max > cap)
+                cap *= 2;
+            uint8_t *more = realloc(t->code, cap);
+            if (more == NULL) {
+                textruns_free(t);
+                return NULL;
+            }
+            t->code = more;
+        }
         t->row[y] = (uint32_t)n;
         n += encode_row((const uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch, s->w, t->code + n);
     }
     t->row[s->h] = (uint32_t)n;
+    t->n_code = n;
+    uint8_t *fit = realloc(t->code, n ? n : 1);
+    if (fit != NULL)
+        t->code = fit;
     memcpy(t->pal, s->format->palette->colors, (size_t)s->format->palette->ncolors * sizeof t->pal[0]);
     return t;
 }
@@ -231,6 +245,71 @@ static void stack_row(textruns *const *line, const int *x, int n, int skip, int 
     }
 }
 
+/* n pixels of background as codes (NULL: only counted). */
+static size_t bg_codes(int n, uint8_t *out)
+{
+    size_t k = 0;
+
+    for (; n > 0; n -= RUN_MAX, k++)
+        if (out)
+            out[k] = (uint8_t)(RUN_BG + (n < RUN_MAX ? n : RUN_MAX) - 1);
+    return k;
+}
+
+/* Row y of the stack as codes (out NULL: only counted), as encode_row
+ * would make them from the row's pixels. Where one line covers the row
+ * (the usual case: a line is no taller than the spacing), its codes are
+ * taken as they are, with the background on either side of its first and
+ * last mark joined to the block's margins; only rows two lines cover are
+ * made into pixels and encoded again. */
+static size_t stack_codes(textruns *const *line, const int *x, int n, int skip, int w, int y, uint8_t *q,
+                          uint8_t *out)
+{
+    int one = -1, cover = 0;
+
+    for (int i = 0; i < n; i++) {
+        const textruns *l = line[i];
+        if (l == NULL || y < i * skip || y >= i * skip + l->h || x[i] < 0 || x[i] + l->w > w)
+            continue;
+        one = i;
+        cover++;
+    }
+    if (cover == 0)
+        return bg_codes(w, out);
+    if (cover > 1) {
+        stack_row(line, x, n, skip, w, y, q);
+        return encode_row(q, w, out);
+    }
+    const textruns *l = line[one];
+    const uint8_t *c = l->code + l->row[y - one * skip], *end = l->code + l->row[y - one * skip + 1];
+    const uint8_t *mid = NULL, *mid_end = NULL;
+    int lead = 0, trail = 0;
+    for (const uint8_t *p = c; p < end;) {
+        uint8_t op = *p;
+        int len = (op >= RUN_LIT ? op - RUN_LIT : op & (RUN_INK - 1)) + 1;
+        if (op < RUN_INK) {
+            if (mid == NULL)
+                lead += len;
+            else
+                trail += len;
+            p++;
+            continue;
+        }
+        if (mid == NULL)
+            mid = p;
+        p += op >= RUN_LIT ? 1 + len : 1;
+        mid_end = p;
+        trail = 0;
+    }
+    if (mid == NULL)
+        return bg_codes(w, out);
+    size_t k = bg_codes(x[one] + lead, out);
+    if (out)
+        memcpy(out + k, mid, (size_t)(mid_end - mid));
+    k += (size_t)(mid_end - mid);
+    return k + bg_codes(trail + w - x[one] - l->w, out ? out + k : NULL);
+}
+
 textruns *textruns_stack(textruns *const *line, const int *x, int n, int skip, int w)
 {
     const textruns *first = NULL;
@@ -258,12 +337,10 @@ textruns *textruns_stack(textruns *const *line, const int *x, int n, int skip, i
     t->w = w;
     t->h = n * skip;
     t->row = malloc(((size_t)t->h + 1) * sizeof *t->row);
-    /* Counted first, then written, as textruns_make does: a row at a time
-     * is all that exists of the block. */
-    for (int y = 0; y < t->h; y++) {
-        stack_row(line, x, n, skip, w, y, q);
-        k += encode_row(q, w, NULL);
-    }
+    /* Counted first, then written, as textruns_make does: at most a row of
+     * the block ever exists as pixels. */
+    for (int y = 0; y < t->h; y++)
+        k += stack_codes(line, x, n, skip, w, y, q, NULL);
     t->code = malloc(k ? k : 1);
     if (t->row == NULL || t->code == NULL) {
         free(q);
@@ -274,8 +351,7 @@ textruns *textruns_stack(textruns *const *line, const int *x, int n, int skip, i
     k = 0;
     for (int y = 0; y < t->h; y++) {
         t->row[y] = (uint32_t)k;
-        stack_row(line, x, n, skip, w, y, q);
-        k += encode_row(q, w, t->code + k);
+        k += stack_codes(line, x, n, skip, w, y, q, t->code + k);
     }
     t->row[t->h] = (uint32_t)k;
     free(q);

@@ -540,6 +540,19 @@ static bool same_bytes(SDL_Surface *a, SDL_Surface *b)
     return same;
 }
 
+/* Every row of t is exactly t's width: drawn onto a wider frame, nothing
+ * lands right of it (a row of codes a pixel long would). */
+static bool rows_are_its_width(const textruns *t)
+{
+    SDL_Surface *f = argb(textruns_w(t) + 200, textruns_h(t), 0xFF00FF);
+    bool ok = f && textruns_draw(t, f, 0, 0);
+    for (int y = 0; ok && y < f->h; y++)
+        for (int x = textruns_w(t); ok && x < f->w; x++)
+            ok = (((Uint32 *)((Uint8 *)f->pixels + y * f->pitch))[x] & 0xFFFFFFu) == 0xFF00FFu;
+    SDL_FreeSurface(f);
+    return ok;
+}
+
 /* Lines taller than their spacing, of different widths and offsets, one
  * missing: stacked as runs they are what blitting them onto one surface
  * makes, a later line over an earlier only where it reaches. */
@@ -570,6 +583,7 @@ T_TEST(lines_stack_as_blits_onto_one_surface_do)
     SDL_Surface *back = t ? textruns_surface(t) : NULL;
     T_CHECK(t != NULL && textruns_w(t) == w && textruns_h(t) == n * skip);
     T_CHECK(same_bytes(back, block));
+    T_CHECK(t != NULL && rows_are_its_width(t));
     textruns *made = textruns_make(block);
     T_CHECK(made && t && textruns_bytes(made) == textruns_bytes(t));
     textruns_free(made);
@@ -643,6 +657,9 @@ T_TEST(a_paragraph_is_its_lines_rendered_alone_one_under_another)
             }
             SDL_Surface *whole = ui_text_render(fonts, texts[i], 56, center, 700, center, 0x1F2933, 0xF3F7FC);
             T_CHECK(block != NULL && same_bytes(whole, block));
+            textruns *runs = ui_text_runs(fonts, texts[i], 56, center, 700, center, 0x1F2933, 0xF3F7FC);
+            T_CHECK(runs != NULL && rows_are_its_width(runs));
+            textruns_free(runs);
             SDL_FreeSurface(whole);
             SDL_FreeSurface(block);
         }
