@@ -431,6 +431,64 @@ T_TEST(preparing_ahead_stops_when_the_budget_is_full_of_the_screen)
     SDL_FreeSurface(s1);
 }
 
+/* The renderer fills its rectangles itself on a 32-bit surface (not with
+ * SDL_FillRect): the same colours, in every channel order, and the keys'
+ * faces where SDL puts them. Each key is compared with SDL_FillRect's
+ * fill of it, except where its label is. */
+T_TEST(the_frame_fills_are_sdl_fills)
+{
+    static const Uint32 formats[] = { SDL_PIXELFORMAT_ARGB8888, SDL_PIXELFORMAT_RGB888, SDL_PIXELFORMAT_ABGR8888 };
+    char pic[1100];
+    ui_view v;
+    core c;
+
+    snprintf(pic, sizeof pic, "%s/assets/insert-card.svg", root);
+    journey_view(&v, &c, ST_ENTER_OLD_PIN, 2, NT_NONE, LANG_ZH);
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, 1920, 1080, 32, formats[f]);
+        SDL_Surface *ref = SDL_CreateRGBSurfaceWithFormat(0, 1920, 1080, 32, formats[f]);
+        SDL_Renderer *r = s ? SDL_CreateSoftwareRenderer(s) : NULL;
+        ui_renderer *u = r ? ui_renderer_new(r, fonts, pic) : NULL;
+        T_CHECK(u != NULL && ref != NULL);
+        if (u == NULL || ref == NULL) {
+            SDL_FreeSurface(s);
+            SDL_FreeSurface(ref);
+            continue;
+        }
+        ui_renderer_set_surface(u, s);
+        ui_renderer_draw(u, &v, -1, NULL);
+        SDL_RenderFlush(r);
+        int keys = 0, bad = 0;
+        for (int i = 0; i < v.n_widgets; i++) {
+            const ui_widget *w = &v.widgets[i];
+            if (w->kind != W_KEY_DIGIT)
+                continue;
+            SDL_Rect k = { w->r.x, w->r.y, w->r.w, w->r.h };
+            SDL_FillRect(ref, &k, SDL_MapRGBA(ref->format, (Uint8)(w->rgb >> 16), (Uint8)(w->rgb >> 8), (Uint8)w->rgb, 255));
+            keys++;
+            /* Every pixel of the face outside the middle third (the label). */
+            for (int y = k.y; y < k.y + k.h; y++)
+                for (int x = k.x; x < k.x + k.w; x++) {
+                    if (x > k.x + k.w / 3 && x < k.x + 2 * k.w / 3 && y > k.y + k.h / 4 && y < k.y + 3 * k.h / 4)
+                        continue;
+                    Uint32 a = ((Uint32 *)((Uint8 *)s->pixels + y * s->pitch))[x];
+                    Uint32 b = ((Uint32 *)((Uint8 *)ref->pixels + y * ref->pitch))[x];
+                    bad += a != b;
+                }
+        }
+        T_EQ_INT(keys, 10);
+        T_EQ_INT(bad, 0);
+        /* The background: a pixel between the keys, as SDL maps it. */
+        const ui_widget *k1 = &v.widgets[ui_view_find(&v, "key.1")];
+        Uint32 bg = ((Uint32 *)((Uint8 *)s->pixels + (k1->r.y + k1->r.h + 2) * s->pitch))[k1->r.x + 10];
+        T_EQ_INT(bg, SDL_MapRGBA(s->format, (UI_RGB_BG >> 16) & 0xFF, (UI_RGB_BG >> 8) & 0xFF, UI_RGB_BG & 0xFF, 255));
+        ui_renderer_free(u);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(s);
+        SDL_FreeSurface(ref);
+    }
+}
+
 /* A text kept as runs (what the cache keeps) is its 8-bit surface again,
  * byte for byte; drawn, it is what SDL_BlitSurface makes of that surface
  * (the window's formats, partly off the frame, cut by a clip rectangle);
@@ -674,6 +732,7 @@ int main(void)
         T_CASE(damage_is_where_the_items_of_two_frames_differ),
         T_CASE(a_frame_drawn_where_it_changed_is_the_frame_drawn_whole),
         T_CASE(preparing_ahead_stops_when_the_budget_is_full_of_the_screen),
+        T_CASE(the_frame_fills_are_sdl_fills),
         T_CASE(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes),
         T_CASE(lines_stack_as_blits_onto_one_surface_do),
         T_CASE(a_paragraph_is_its_lines_rendered_alone_one_under_another),
