@@ -62,13 +62,18 @@ static void put(SDL_Rect *set, int *n, int max, SDL_Rect r)
         }
     }
     if (best == -2) {
-        /* The grown rectangle may now meet others: fold them in too. */
-        for (int i = 0; i < *n; i++)
-            for (int j = i + 1; j < *n; j++)
-                if (SDL_HasIntersection(&set[i], &set[j])) {
-                    SDL_UnionRect(&set[i], &set[j], &set[i]);
-                    set[j--] = set[--*n];
-                }
+        /* The grown rectangle may now meet others: fold them in too, until
+         * none meet (a fold can grow one over another already passed). */
+        for (bool again = true; again;) {
+            again = false;
+            for (int i = 0; i < *n; i++)
+                for (int j = i + 1; j < *n; j++)
+                    if (SDL_HasIntersection(&set[i], &set[j])) {
+                        SDL_UnionRect(&set[i], &set[j], &set[i]);
+                        set[j--] = set[--*n];
+                        again = true;
+                    }
+        }
         return;
     }
     if (*n < max) {

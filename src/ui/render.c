@@ -532,9 +532,11 @@ static void plan_frame(ui_renderer *u, const ui_view *v, int pressed, const char
     f->pic = v->show_picture ? plan_picture(u, v->picture_id, v->picture, &f->pic_at) : NULL;
     if (!v->show_picture)
         f->pic_at = none;
-    dmg_add(l, f->pic_at, key_of(3, &v->picture_id, sizeof v->picture_id) + (f->pic != NULL));
+    int pk[4] = { (int)v->picture_id, v->picture.w, v->picture.h, f->pic != NULL };
+    dmg_add(l, f->pic_at, key_of(3, pk, sizeof pk));
     f->phase = (int)(SDL_GetTicks() / RENDER_SPIN_MS % 8);
-    dmg_add(l, v->show_spinner ? spinner_bounds(v->spinner) : none, key_of(4, &f->phase, sizeof f->phase));
+    int sk[5] = { f->phase, v->spinner.x, v->spinner.y, v->spinner.w, v->spinner.h };
+    dmg_add(l, v->show_spinner ? spinner_bounds(v->spinner) : none, key_of(4, sk, sizeof sk));
     if (v->show_dots) {
         int rad = v->dots.h * 2 / 5 + 1, counts[2] = { v->dots_total, v->dots_filled };
         dmg_add(l, (SDL_Rect){ v->dots.x - rad, v->dots.y - 1, v->dots.w + 2 * rad, v->dots.h + 2 },
@@ -549,9 +551,9 @@ static void plan_frame(ui_renderer *u, const ui_view *v, int pressed, const char
     }
     for (int i = 0; i < v->n_texts; i++) {
         const ui_text *t = &v->texts[i];
-        int k[8] = { t->role, t->px, t->bold, t->align, (int)t->rgb, (int)t->bg, t->top, 0 };
+        int k[9] = { t->role, t->px, t->bold, t->align, (int)t->rgb, (int)t->bg, t->top, t->r.w, 0 };
         f->slot[i] = plan_text(u, t, frame_start, &f->at[i]);
-        k[7] = f->slot[i] != NULL;
+        k[8] = f->slot[i] != NULL;
         dmg_add(l, f->at[i], dmg_hash_str(key_of(7, k, sizeof k), t->text));
     }
     f->overlay = NULL;

@@ -72,8 +72,10 @@ textruns *textruns_make(SDL_Surface *s)
     /* One pass over the pixels (encoding is most of what making a text
      * costs after FreeType): the codes grow by doubling from a sixth of
      * the pixels, what texts take, and are cut to size at the end. A row's
-     * codes are at most its width and a byte a literal's 128 pixels. */
-    size_t cap = (size_t)s->w * (size_t)s->h / 6 + 64, row_max = (size_t)s->w + (size_t)s->w / LIT_MAX + 2;
+     * codes are at most a byte and a half a pixel: a shade alone is two
+     * bytes (its code and itself), and then a run of one pixel of ink or
+     * background one more; thin strokes at small sizes come close. */
+    size_t cap = (size_t)s->w * (size_t)s->h / 6 + 64, row_max = (size_t)s->w + ((size_t)s->w + 1) / 2 + 2;
     t->code = malloc(cap);
     if (t->row == NULL || t->code == NULL) {
         textruns_free(t);

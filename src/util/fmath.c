@@ -3,8 +3,9 @@
  * Taylor series after the usual reductions: x by multiples of pi/2 (the
  * split constants are fdlibm's, so k * PIO2_HI is exact for |k| < 2^20),
  * arc tangents by halving the angle until the series converges in eight
- * terms. sqrt is the compiler's instruction (__builtin_sqrt), never
- * called with a negative argument here.
+ * terms. sqrt is the compiler's instruction (__builtin_sqrt); libm's is
+ * called only for a NaN argument (to set errno), which the kiosk's tones
+ * and pictures never give.
  */
 #include "util/fmath.h"
 
@@ -39,6 +40,10 @@ static double cos_near(double r)
 
 void fm_sincos(double x, double *s, double *c)
 {
+    if (!(x > -1e9 && x < 1e9)) { /* NaN, infinite, or past any reduction */
+        *s = *c = __builtin_nan("");
+        return;
+    }
     long k = fm_round(x * TWO_OVER_PI);
     double r = (x - (double)k * PIO2_HI) - (double)k * PIO2_LO;
     double sn = sin_near(r), cs = cos_near(r);

@@ -50,6 +50,9 @@ T_TEST(sin_cos_match_libm)
     printf("# sin/cos: largest difference from libm on [-1000, 1000]: %.3g\n", worst);
     T_EQ_INT(bad, 0);
     T_CHECK(fm_sin(0.0) == 0.0 && fm_cos(0.0) == 1.0);
+    /* No reduction past 1e9, of infinities or of NaN: NaN, not a float
+     * turned into a long out of its range. */
+    T_CHECK(isnan(fm_sin(INFINITY)) && isnan(fm_cos(-INFINITY)) && isnan(fm_sin(NAN)) && isnan(fm_cos(2e9)));
 }
 
 /* A grid of (x, y) over every quadrant and both axes, at scales from a

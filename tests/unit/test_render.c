@@ -242,6 +242,19 @@ T_TEST(damage_is_where_the_items_of_two_frames_differ)
             in |= SDL_IntersectRect(&it, &r[k], &c) && SDL_RectEquals(&c, &it);
         T_CHECK(in);
     }
+    /* Rectangles that meet once one has grown are folded together: the
+     * set never draws and sends a place twice. */
+    dmg_list_clear(&a);
+    dmg_list_clear(&b);
+    dmg_add(&b, (SDL_Rect){ 0, 0, 10, 10 }, 1);
+    dmg_add(&b, (SDL_Rect){ 20, 0, 10, 10 }, 2);
+    dmg_add(&b, (SDL_Rect){ 0, 40, 50, 10 }, 3);
+    dmg_add(&b, (SDL_Rect){ 25, 5, 20, 40 }, 4);
+    n = dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS);
+    T_CHECK(n >= 1);
+    for (int i = 0; i < n; i++)
+        for (int k = i + 1; k < n; k++)
+            T_CHECK(!SDL_HasIntersection(&r[i], &r[k]));
     /* More than half the frame: drawn whole. */
     dmg_add(&b, (SDL_Rect){ 0, 0, 1000, 600 }, 99);
     T_EQ_INT(dmg_diff(&a, &b, 1000, 1000, r, DMG_MAX_RECTS), -1);
@@ -611,6 +624,45 @@ static bool rows_are_its_width(const textruns *t)
     return ok;
 }
 
+/* An 8-bit surface whose every row repeats `pat` (the shaded palette). */
+static SDL_Surface *pattern_surface_rows(int w, int h, const Uint8 *pat, size_t n)
+{
+    SDL_Surface *s = pattern(w, h, 0);
+    for (int y = 0; s && y < h; y++)
+        for (int x = 0; x < w; x++)
+            ((Uint8 *)s->pixels)[y * s->pitch + x] = pat[(size_t)x % n];
+    return s;
+}
+
+/* The most codes a row can take: a lone shade (two bytes) and a lone pixel
+ * of ink or background (one byte), again and again, a byte and a half a
+ * pixel; and thin strokes at small sizes, which come close. Kept as runs
+ * they are still their pixels (ASan sees any write past the codes). */
+T_TEST(rows_of_lone_shades_are_kept_whole)
+{
+    static const Uint8 pattern[] = { 0xAA, 255, 0x55, 0, 0x33, 255, 0x77, 0 };
+    static const char *const thin[] = { "William", "||", "Ill", "offline", "Illinois 1111 |||| lll" };
+    for (int w = 1; w <= 300; w += 37) {
+        SDL_Surface *s = pattern_surface_rows(w, 5, pattern, sizeof pattern);
+        textruns *t = textruns_make(s);
+        SDL_Surface *back = t ? textruns_surface(t) : NULL;
+        T_CHECK(t != NULL && same_bytes(back, s) && rows_are_its_width(t));
+        SDL_FreeSurface(back);
+        SDL_FreeSurface(s);
+        textruns_free(t);
+    }
+    for (size_t i = 0; i < sizeof thin / sizeof thin[0]; i++)
+        for (int px = 14; px <= 22; px++) {
+            SDL_Surface *s = ui_text_render(fonts, thin[i], px, px % 2 == 0, 960, false, 0x1F2933, 0xF3F7FC);
+            textruns *t = s ? textruns_make(s) : NULL;
+            SDL_Surface *back = t ? textruns_surface(t) : NULL;
+            T_CHECK(s != NULL && t != NULL && same_bytes(back, s));
+            SDL_FreeSurface(back);
+            SDL_FreeSurface(s);
+            textruns_free(t);
+        }
+}
+
 /* Lines taller than their spacing, of different widths and offsets, one
  * missing: stacked as runs they are what blitting them onto one surface
  * makes, a later line over an earlier only where it reaches. */
@@ -734,6 +786,7 @@ int main(void)
         T_CASE(preparing_ahead_stops_when_the_budget_is_full_of_the_screen),
         T_CASE(the_frame_fills_are_sdl_fills),
         T_CASE(a_text_kept_as_runs_is_its_pixels_in_a_third_of_the_bytes),
+        T_CASE(rows_of_lone_shades_are_kept_whole),
         T_CASE(lines_stack_as_blits_onto_one_surface_do),
         T_CASE(a_paragraph_is_its_lines_rendered_alone_one_under_another),
     };

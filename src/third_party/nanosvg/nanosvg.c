@@ -7,8 +7,9 @@
  * kiosk (util/fmath.h). <math.h> first, so that its declarations keep
  * their names; nanosvg's own #include of it is then a no-op. What is left
  * to libm (tanf, fmodf, pow, roundf) runs only for skews, percentages and
- * exponents, which the kiosk's pictures do not have (a picture that does
- * still draws right, at the cost of those pages). */
+ * numbers with fractions or exponents, which the kiosk's pictures do not
+ * have (a picture that does still draws right, at the cost of those
+ * pages). */
 #include <math.h>
 
 #include "util/fmath.h"
