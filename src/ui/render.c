@@ -6,33 +6,9 @@
 #include "ui/damage.h"
 #include "ui/fill32.h"
 #include "ui/picslots.h"
+#include "ui/textcache.h"
 #include "ui/textruns.h"
 #include "util/log.h"
-
-#define CACHE_SLOTS 96
-/* Texts are kept as runs of their shades (textruns.h): a heading of 100 KB
- * at one byte a pixel is some 16 KB. The budget keeps the screen on show,
- * the next ones in both languages and a screen or two back, so a tap only
- * copies; and it bounds the process over a long day of screens. (As 32-bit
- * textures the same texts took 3 MiB, at one byte a pixel 1 MiB, and the
- * budget let the prefetch make and drop a 100 KB heading 20 times a
- * journey.) */
-#define CACHE_BUDGET_BYTES (256u * 1024u)
-/* A button's word that is at most this many pixels is kept outside the
- * budget (see text_tex). */
-#define CACHE_PINNED_PX (32 * 1024)
-
-typedef struct {
-    char *text;
-    int px, width;
-    bool bold, center;
-    uint32_t rgb, bg;
-    textruns *runs;      /* shaded between rgb and bg, as runs */
-    int w, h;
-    size_t bytes;
-    uint64_t used;
-    bool pinned;         /* a button's word: small, shown on most screens, kept */
-} cache_slot;
 
 struct ui_renderer {
     SDL_Renderer *r;
@@ -40,14 +16,7 @@ struct ui_renderer {
     bool soft;                   /* the software renderer: kept surfaces are blitted */
     ui_fonts *fonts;
     picslots *pics;
-    cache_slot cache[CACHE_SLOTS];
-    uint64_t clock;
-    uint64_t last_frame_start; /* texts used since then are on screen */
-    uint64_t prepare_start;    /* texts prepared since then are kept for the
-                                  screens they were prepared for */
-    int frame_misses;          /* texts the last frame had to render */
-    bool refused;              /* a text prepared ahead did not fit the budget */
-    size_t cache_bytes;
+    textcache *texts;          /* the texts kept, as runs */
     /* What the last frame drew where (damage.h), and what this one draws:
      * a frame is drawn and sent again only where they differ. */
     dmg_list items[2];
@@ -65,7 +34,7 @@ struct ui_renderer {
 /* What one frame draws, found before anything is drawn: where each text
  * and the picture go, the spinner's phase, the overlay's words. */
 typedef struct {
-    cache_slot *slot[UI_MAX_TEXTS];
+    const textruns *runs[UI_MAX_TEXTS];
     SDL_Rect at[UI_MAX_TEXTS];
     const picruns *pic;
     SDL_Rect pic_at;
@@ -86,7 +55,10 @@ ui_renderer *ui_renderer_new(SDL_Renderer *r, ui_fonts *fonts, const char *pictu
     u->n_damage = -1;
     u->fonts = fonts;
     u->pics = picslots_new(picture_path);
-    if (u->pics == NULL) {
+    u->texts = tcache_new(fonts);
+    if (u->pics == NULL || u->texts == NULL) {
+        picslots_free(u->pics);
+        tcache_free(u->texts);
         free(u);
         return NULL;
     }
@@ -196,10 +168,7 @@ void ui_renderer_free(ui_renderer *u)
     if (u == NULL)
         return;
     picslots_free(u->pics);
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        free(u->cache[i].text);
-        textruns_free(u->cache[i].runs);
-    }
+    tcache_free(u->texts);
     free(u);
 }
 
@@ -249,123 +218,36 @@ static void frame(ui_renderer *u, ui_rect x, int t, uint32_t rgb)
     fill(u, (ui_rect){ x.x + x.w - t, x.y, t, x.h }, rgb);
 }
 
-/* Looks a text up in the cache, rendering it on a miss (evicting the least
- * recently used entry). */
-static void cache_evict(ui_renderer *u, cache_slot *c)
-{
-    free(c->text);
-    textruns_free(c->runs);
-    if (!c->pinned)
-        u->cache_bytes -= c->bytes;
-    memset(c, 0, sizeof *c);
-}
-
-static cache_slot *cache_find(ui_renderer *u, const ui_text *t)
-{
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        cache_slot *c = &u->cache[i];
-        if (c->text && c->px == t->px && c->width == t->r.w && c->bold == t->bold &&
-            c->center == (t->align == ALIGN_CENTER) && c->rgb == t->rgb && c->bg == t->bg &&
-            strcmp(c->text, t->text) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-/* Looks a text up in the cache, rendering it on a miss. Room is made by
- * evicting the least recently used entries, but never one used since
- * `frame_start`. A frame being drawn (`over_budget`) always gets all its
- * texts; a screen prepared ahead only gets what fits. */
-static cache_slot *text_tex(ui_renderer *u, const ui_text *t, uint64_t frame_start, bool over_budget)
-{
-    cache_slot *victim = NULL;
-    textruns *runs;
-    size_t need;
-    int w, h;
-
-    u->clock++;
-    victim = cache_find(u, t);
-    if (victim) {
-        victim->used = u->clock;
-        return victim;
-    }
-    runs = ui_text_runs(u->fonts, t->text, t->px, t->bold, t->r.w, t->align == ALIGN_CENTER, t->rgb, t->bg);
-    if (runs == NULL)
-        return NULL;
-    need = textruns_bytes(runs);
-    w = textruns_w(runs);
-    h = textruns_h(runs);
-    for (;;) {
-        cache_slot *lru = NULL;
-        for (int i = 0; i < CACHE_SLOTS; i++) {
-            cache_slot *c = &u->cache[i];
-            if (c->text == NULL) {
-                victim = victim ? victim : c;
-                continue;
-            }
-            if (!c->pinned && c->used < frame_start && (lru == NULL || c->used < lru->used))
-                lru = c;
-        }
-        if (lru == NULL || (victim != NULL && (u->cache_bytes + need <= CACHE_BUDGET_BYTES ||
-                                               (t->role == TXT_KEY && w * h <= CACHE_PINNED_PX))))
-            break;
-        cache_evict(u, lru);
-    }
-    if (!over_budget && u->cache_bytes + need > CACHE_BUDGET_BYTES && t->role != TXT_KEY) {
-        victim = NULL;
-        u->refused = true;
-    }
-    if (victim == NULL) {
-        textruns_free(runs);
-        return NULL; /* every slot holds a text of this frame, or no room ahead of time */
-    }
-    victim->text = strdup(t->text);
-    if (victim->text == NULL) {
-        textruns_free(runs);
-        memset(victim, 0, sizeof *victim);
-        return NULL;
-    }
-    victim->runs = runs;
-    victim->w = w;
-    victim->h = h;
-    victim->bytes = need;
-    /* Button words (digits, OK, delete, language, cancel) are few and small
-     * and come back on every keypad screen: they stay, outside the budget. */
-    victim->pinned = t->role == TXT_KEY && victim->w * victim->h <= CACHE_PINNED_PX;
-    if (!victim->pinned)
-        u->cache_bytes += victim->bytes;
-    victim->px = t->px;
-    victim->width = t->r.w;
-    victim->bold = t->bold;
-    victim->center = t->align == ALIGN_CENTER;
-    victim->rgb = t->rgb;
-    victim->bg = t->bg;
-    victim->used = u->clock;
-    return victim;
-}
-
 /* Where text t goes, rendering it if it is not kept (NULL: it cannot be). */
-static cache_slot *plan_text(ui_renderer *u, const ui_text *t, uint64_t frame_start, SDL_Rect *at)
+static const textruns *plan_text(ui_renderer *u, const ui_text *t, SDL_Rect *at)
 {
-    cache_slot *c = cache_find(u, t);
+    const textruns *r = tcache_get(u->texts, t);
     bool middle = t->role == TXT_KEY || t->role == TXT_BAR;
 
-    if (c == NULL) {
-        u->frame_misses++;
-        log_debug("ui", "text not prepared ahead: %d px, %d wide", t->px, t->r.w);
-        c = text_tex(u, t, frame_start, true);
-    } else {
-        c->used = ++u->clock;
-    }
-    if (c == NULL) {
+    if (r == NULL) {
         *at = (SDL_Rect){ 0, 0, 0, 0 };
         return NULL;
     }
-    at->w = c->w;
-    at->h = c->h;
-    at->x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - c->w) / 2 : t->r.x;
-    at->y = middle ? t->r.y + (t->r.h - c->h) / 2 : t->r.y;
-    return c;
+    at->w = textruns_w(r);
+    at->h = textruns_h(r);
+    at->x = t->align == ALIGN_CENTER ? t->r.x + (t->r.w - at->w) / 2 : t->r.x;
+    at->y = middle ? t->r.y + (t->r.h - at->h) / 2 : t->r.y;
+    return r;
+}
+
+void ui_renderer_prepare_begin(ui_renderer *u)
+{
+    tcache_prepare_begin(u->texts);
+}
+
+int ui_renderer_misses(const ui_renderer *u)
+{
+    return tcache_misses(u->texts);
+}
+
+int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget)
+{
+    return tcache_prepare(u->texts, v, budget);
 }
 
 /* A disc (ring > 0: a ring that thick) as one batch of one-pixel rows. */
@@ -471,43 +353,6 @@ static void draw_overlay(ui_renderer *u, frame_plan *f)
     blit_surface(u, f->overlay, &at, NULL);
 }
 
-void ui_renderer_prepare_begin(ui_renderer *u)
-{
-    u->prepare_start = u->clock + 1;
-}
-
-int ui_renderer_misses(const ui_renderer *u)
-{
-    return u->frame_misses;
-}
-
-int ui_renderer_prerender(ui_renderer *u, const ui_view *v, int budget)
-{
-    int missing = 0;
-
-    u->refused = false;
-    for (int i = 0; i < v->n_texts; i++) {
-        cache_slot *c = cache_find(u, &v->texts[i]);
-        if (c != NULL) {
-            c->used = ++u->clock; /* prepared by an earlier round: this round keeps it */
-            continue;
-        }
-        if (budget > 0) {
-            budget--;
-            uint64_t keep = u->prepare_start && u->prepare_start < u->last_frame_start ?
-                            u->prepare_start : u->last_frame_start;
-            if (text_tex(u, &v->texts[i], keep, false) != NULL)
-                continue;
-        }
-        missing++;
-    }
-    /* The cache is full of what is on screen and what was prepared before:
-     * trying again next turn would only render the same text to drop it
-     * (a third of all renders over ten journeys; a 1516-pixel line of the
-     * CHANGING screen, 160 KB while made, six times a journey). */
-    return u->refused ? -1 : missing;
-}
-
 static uint64_t key_of(uint64_t tag, const void *p, size_t n)
 {
     return dmg_hash(dmg_hash(DMG_HASH_START, &tag, sizeof tag), p, n);
@@ -517,7 +362,7 @@ static uint64_t key_of(uint64_t tag, const void *p, size_t n)
  * made (if not kept) and the picture looked up, so drawing may then be cut
  * to a few rectangles. */
 static void plan_frame(ui_renderer *u, const ui_view *v, int pressed, const char *overlay,
-                       uint64_t frame_start, frame_plan *f, dmg_list *l)
+                       frame_plan *f, dmg_list *l)
 {
     const SDL_Rect none = { 0, 0, 0, 0 };
 
@@ -552,8 +397,8 @@ static void plan_frame(ui_renderer *u, const ui_view *v, int pressed, const char
     for (int i = 0; i < v->n_texts; i++) {
         const ui_text *t = &v->texts[i];
         int k[9] = { t->role, t->px, t->bold, t->align, (int)t->rgb, (int)t->bg, t->top, t->r.w, 0 };
-        f->slot[i] = plan_text(u, t, frame_start, &f->at[i]);
-        k[8] = f->slot[i] != NULL;
+        f->runs[i] = plan_text(u, t, &f->at[i]);
+        k[8] = f->runs[i] != NULL;
         dmg_add(l, f->at[i], dmg_hash_str(key_of(7, k, sizeof k), t->text));
     }
     f->overlay = NULL;
@@ -614,8 +459,8 @@ static void draw_frame(ui_renderer *u, const ui_view *v, int pressed, frame_plan
             frame(u, w->r, edge, w->kind == W_BTN_CANCEL ? UI_RGB_KEY : 0xFFFFFF);
     }
     for (int i = 0; i < v->n_texts; i++)
-        if (!v->texts[i].top && f->slot[i])
-            put_kept(u, f->slot[i]->runs, NULL, &f->at[i]);
+        if (!v->texts[i].top && f->runs[i])
+            put_kept(u, f->runs[i], NULL, &f->at[i]);
     for (int i = 0; i < v->n_boxes; i++) {
         SDL_Rect all = { 0, 0, v->w, v->h };
         int k = ui_view_find(v, "btn.continue");
@@ -634,8 +479,8 @@ static void draw_frame(ui_renderer *u, const ui_view *v, int pressed, frame_plan
                 frame(u, v->widgets[k].r, edge, 0xFFFFFF);
         }
         for (int t = 0; t < v->n_texts; t++)
-            if (v->texts[t].top && f->slot[t])
-                put_kept(u, f->slot[t]->runs, NULL, &f->at[t]);
+            if (v->texts[t].top && f->runs[t])
+                put_kept(u, f->runs[t], NULL, &f->at[t]);
     }
     if (f->overlay)
         draw_overlay(u, f);
@@ -643,15 +488,13 @@ static void draw_frame(ui_renderer *u, const ui_view *v, int pressed, frame_plan
 
 void ui_renderer_draw(ui_renderer *u, const ui_view *v, int pressed, const char *overlay)
 {
-    uint64_t frame_start = u->clock + 1;
     SDL_Surface *target = soft_target(u);
     dmg_list *last = &u->items[u->cur], *now = &u->items[!u->cur];
     frame_plan f;
     int n;
 
-    u->last_frame_start = frame_start;
-    u->frame_misses = 0;
-    plan_frame(u, v, pressed, overlay, frame_start, &f, now);
+    tcache_frame_begin(u->texts);
+    plan_frame(u, v, pressed, overlay, &f, now);
     /* Drawn whole: the first frame, after the window was exposed or
      * resized, with another renderer (a texture renderer's buffers are not
      * kept from frame to frame), and over or under a dialog, which dims
