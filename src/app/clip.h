@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CLIP_PIECE_SAMPLES 4096 /* 0.37 s at 11025 Hz, 8 KB */
+#define CLIP_PIECE_SAMPLES 8192 /* 0.74 s at 11025 Hz, 16 KB */
 
 typedef struct {
     bool open;
