@@ -1276,19 +1276,17 @@ class Kiosk:
             return b""
 
     def wait_audio_quiet(self, timeout=30):
-        """Until nothing plays or waits to, and the disk driver has written
-        four buffers more: the buffer with the last sound's end may not be
-        in the file yet when `playing` turns false, and after it come more
-        than 1000 samples of silence (test_voice's GAP between two sounds:
-        two buffers were 1024 samples, one of which could be that end, and
-        two clicks under ASan then ran together), and the file ends in more
-        than 1100 samples of silence."""
+        """Until nothing plays or waits to, the disk driver has written eight
+        buffers more, and the file ends in more than 1100 samples of silence
+        (test_voice's GAP between two sounds is 1000). SDL's disk driver
+        writes through stdio: what it wrote shows in the file up to a 4 KB
+        block (four buffers) late, so `playing` turning false, or a tail of
+        silence, can be seen while a sound's end is still in the block; eight
+        buffers on, that block is in the file. (Four were too few under ASan:
+        two clicks ran together, 2026-12-03.)"""
         wait_for(lambda: not self.audio_stats()["playing"], timeout, "the sound to end")
         n = len(self.audio_pcm())
-        wait_for(lambda: len(self.audio_pcm()) >= n + 4 * 512 * 2, timeout, "the disk driver to write on")
-        # And the file ends in silence longer than GAP: on a loaded machine
-        # the last sound's end could still be behind those buffers (a
-        # click's tail ran into OK's click once, 2026-12-03).
+        wait_for(lambda: len(self.audio_pcm()) >= n + 8 * 512 * 2, timeout, "the disk driver to write on")
         wait_for(lambda: not any(self.audio_pcm()[-2 * 1100:]), timeout, "the file to end in silence")
         return self.audio_stats()
 
