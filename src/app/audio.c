@@ -85,7 +85,7 @@ struct app_audio {
     int16_t *tone_pcm[TONE__LAST];
     uint32_t tone_n[TONE__LAST];
     /* The callback's own. */
-    au_play cur, next;         /* the clip playing, the one after it */
+    au_play cur, next, later;  /* the piece playing, the one after it, the one after that */
     unsigned cb_seq;           /* the prompt playing */
     uint32_t cur_pos;
     const int16_t *t_pcm;
@@ -204,6 +204,7 @@ static void au_callback(void *ud, Uint8 *stream, int len)
         if (!p.more) {
             au_give_back(au, &au->cur);
             au_give_back(au, &au->next);
+            au_give_back(au, &au->later);
             au->cur = p;
             au->cb_seq = p.seq;
             au->cur_pos = 0;
@@ -212,6 +213,8 @@ static void au_callback(void *ud, Uint8 *stream, int len)
             au->cur_pos = 0;
         } else if (p.seq == au->cb_seq && au->next.pcm == NULL) {
             au->next = p;
+        } else if (p.seq == au->cb_seq && au->later.pcm == NULL) {
+            au->later = p;
         } else {
             au_give_back(au, &p); /* a clip of a prompt cut short */
         }
@@ -235,9 +238,13 @@ static void au_callback(void *ud, Uint8 *stream, int len)
                 v += au->cur.vol == 100 ? au->cur.pcm[au->cur_pos++]
                                         : au->cur.pcm[au->cur_pos++] * au->cur.vol / 100;
             /* The next clip follows without a gap. */
+            /* (and the one after it is there already: a clip's last piece
+             * may be shorter than what is left of this callback, and the
+             * voice thread only hears of it when the callback ends). */
             if (au->cur_pos >= au->cur.n && au->next.pcm && au_give_back(au, &au->cur)) {
                 au->cur = au->next;
-                au->next.pcm = NULL;
+                au->next = au->later;
+                au->later.pcm = NULL;
                 au->cur_pos = 0;
             }
         }
@@ -250,7 +257,8 @@ static void au_callback(void *ud, Uint8 *stream, int len)
     }
     if (au->cur.pcm && au->cur_pos >= au->cur.n)
         au_give_back(au, &au->cur);
-    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->next.pcm != NULL || au->t_pcm != NULL ||
+    atomic_store(&au->cb_busy, au->cur.pcm != NULL || au->next.pcm != NULL || au->later.pcm != NULL ||
+                 au->t_pcm != NULL ||
                  atomic_load_explicit(&au->tone.head, memory_order_acquire) !=
                      atomic_load_explicit(&au->tone.tail, memory_order_relaxed));
     SDL_SemPost(au->wake); /* the voice thread frees what came back */
@@ -259,7 +267,7 @@ static void au_callback(void *ud, Uint8 *stream, int len)
 /* ---- the voice thread ------------------------------------------------------------ */
 
 /* A prompt is fed to the callback a piece of a clip at a time (clip.h), at
- * most two ahead of the one it has given back: a prompt is seconds of
+ * most three ahead of the one it has given back: a prompt is seconds of
  * samples (the idle screen's 0.9 MB), a piece 16 KB. The voice thread's
  * own. */
 typedef struct {
@@ -299,7 +307,9 @@ static bool au_feed_open(app_audio *au, au_feed_state *f)
 
 static void au_feed(app_audio *au, au_feed_state *f)
 {
-    while (f->active && f->in_flight < 2) {
+    /* Three ahead: the callback's piece, the one after it, and the one
+     * after that for when the one after it is a clip's short last piece. */
+    while (f->active && f->in_flight < 3) {
         uint32_t n = 0;
         int16_t *c = NULL;
 
@@ -421,6 +431,7 @@ void audio_free(app_audio *au)
         free(p.pcm);
     free(au->cur.pcm);
     free(au->next.pcm);
+    free(au->later.pcm);
     for (int k = 0; k < TONE__LAST; k++)
         free(au->tone_pcm[k]);
     if (au->wake)

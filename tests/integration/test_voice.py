@@ -10,10 +10,13 @@ look for and waits until nothing plays before it taps again (a click over
 a prompt would mix with it).
 """
 
+import os
+import shutil
 import struct
+import tempfile
 import unittest
 
-from harness import INITIAL_PIN, Kiosk
+from harness import INITIAL_PIN, REPO, Kiosk, wav_pcm
 
 NEW_PIN = "582039"
 SIMPLE_PIN = "111111"
@@ -120,6 +123,47 @@ class VoiceTest(unittest.TestCase):
         # was right, its text that the card is on the initial PIN, then the rule.
         self.assertEqual(new[0]["clips"][:2], ["s.old_pin_ok", "notice.on_initial_pin"])
         self.heard(k, new[0])
+
+    def test_a_clip_that_ends_just_past_a_piece_is_followed_at_once(self):
+        """Every clip 8192 + 5 samples (clip.h reads 8192 a piece): each
+        clip's last piece is five samples, which the callback plays and ends
+        within one buffer; the next clip must follow at the next sample, not
+        after the buffer's rest of silence."""
+        d = tempfile.mkdtemp(prefix="kiosk-voice-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.symlink(os.path.join(REPO, "fonts"), os.path.join(d, "fonts"))
+        os.makedirs(os.path.join(d, "assets"))
+        for f in os.listdir(os.path.join(REPO, "assets")):
+            if f != "voice":
+                os.symlink(os.path.join(REPO, "assets", f), os.path.join(d, "assets", f))
+        n = 8192 + 5
+        for lang in ("zh", "en"):
+            src, dst = os.path.join(REPO, "assets", "voice", lang), os.path.join(d, "assets", "voice", lang)
+            os.makedirs(dst)
+            for i, name in enumerate(sorted(os.listdir(src))):
+                # mu-law bytes that never decode to 0 (0xFF and 0x7F do),
+                # different from clip to clip.
+                body = bytes(0x10 + (j * 7 + i) % 0x60 for j in range(n))
+                fmt = struct.pack("<HHIIHH", 7, 1, 11025, 11025, 1, 8)
+                data = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", n) + body
+                with open(os.path.join(dst, name), "wb") as f:
+                    f.write(b"RIFF" + struct.pack("<I", len(data)) + data + b"\0")
+        k = Kiosk(self, audio="disk", start=False)
+        self.addCleanup(k.close)
+        k.env_extra["KIOSK_DATADIR"] = d
+        k.start()
+        k.wait_audio_quiet()
+        seq = self.last_seq(k)
+        k.to_old_pin(CARD)
+        k.wait_audio_quiet()
+        sound = self.prompt_for(k, seq, "heading.ENTER_OLD_PIN", "zh")
+        self.assertGreaterEqual(len(sound["clips"]), 3, sound)
+        pcm = b"".join(wav_pcm(os.path.join(d, "assets", "voice", "zh", c + ".wav")) for c in sound["clips"])
+        data = k.audio_pcm()
+        at = data.find(pcm)
+        while at >= 0 and at % 2:
+            at = data.find(pcm, at + 1)
+        self.assertGreaterEqual(at, 0, "the prompt %r with a gap between clips" % sound["clips"])
 
     def test_every_key_clicks_the_same_and_nothing_else(self):
         k = self.kiosk(audio="disk")
