@@ -8,27 +8,110 @@
 #include "ui/fill32.h"
 #include "ui/picture.h"
 
-/* A run of pixels of one colour: R, G, B, A in the bytes of `rgba` from
- * the lowest; every fully transparent pixel is 0, whatever nanosvg left in
- * its colour, so that they make one run. */
+/* A run of pixels of one colour: the colour's place in the palette and
+ * the run's length. A picture of flat colours has some hundreds of colours
+ * (its edges' blends) and thousands of runs: kept as an index, a run is 4
+ * bytes where its colour and a 32-bit length took 8. */
 typedef struct {
-    uint32_t rgba;
-    uint32_t n;
+    uint16_t c;
+    uint16_t n;
 } picrun;
 
+#define PIC_MAX_COLOURS 4096 /* the pictures have 190-640; the maker's table stays <= 64 KB */
+#define PIC_MAX_RUN 65535
+
+/* Palette entries are R, G, B, A in the bytes of a uint32_t from the
+ * lowest; every fully transparent pixel is 0, whatever nanosvg left in its
+ * colour, so that they make one run. */
 struct picruns {
     int w, h;
     uint32_t *row;       /* h + 1 entries: row y's runs are row[y] .. row[y + 1] - 1 */
     picrun *runs;
     size_t n_runs, cap;
+    uint32_t *pal;
+    size_t n_pal, pal_cap;
 };
+
+/* While a picture is made: its palette's places by colour, open
+ * addressing (an empty slot's idx is UINT32_MAX). */
+typedef struct {
+    picruns *p;
+    uint32_t *key;
+    uint32_t *idx;
+    size_t slots;
+} pic_maker;
 
 static uint32_t pixel_at(const unsigned char *p)
 {
     return p[3] == 0 ? 0 : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static bool runs_push(picruns *p, uint32_t rgba, uint32_t n)
+static size_t colour_slot(const pic_maker *m, uint32_t rgba)
+{
+    size_t i = (size_t)((rgba * 2654435761u) >> 8) & (m->slots - 1);
+
+    while (m->idx[i] != UINT32_MAX && m->key[i] != rgba)
+        i = (i + 1) & (m->slots - 1);
+    return i;
+}
+
+static bool maker_grow(pic_maker *m)
+{
+    pic_maker g = { m->p, NULL, NULL, m->slots ? m->slots * 2 : 1024 };
+
+    g.key = malloc(g.slots * sizeof *g.key);
+    g.idx = malloc(g.slots * sizeof *g.idx);
+    if (g.key == NULL || g.idx == NULL) {
+        free(g.key);
+        free(g.idx);
+        return SDL_OutOfMemory() == 0; /* false */
+    }
+    memset(g.idx, 0xFF, g.slots * sizeof *g.idx);
+    for (size_t i = 0; i < m->slots; i++)
+        if (m->idx[i] != UINT32_MAX) {
+            size_t j = colour_slot(&g, m->key[i]);
+            g.key[j] = m->key[i];
+            g.idx[j] = m->idx[i];
+        }
+    free(m->key);
+    free(m->idx);
+    *m = g;
+    return true;
+}
+
+/* The colour's place in the palette, added if new; -1 if it cannot be.
+ * The table holds at most twice the palette's slots. */
+static long colour_index(pic_maker *m, uint32_t rgba)
+{
+    picruns *p = m->p;
+    size_t i = colour_slot(m, rgba);
+
+    if (m->idx[i] != UINT32_MAX)
+        return m->idx[i];
+    if (p->n_pal == PIC_MAX_COLOURS) {
+        SDL_SetError("not a picture of flat colours (over %d colours)", PIC_MAX_COLOURS);
+        return -1;
+    }
+    if ((p->n_pal + 1) * 2 > m->slots) {
+        if (!maker_grow(m))
+            return -1;
+        i = colour_slot(m, rgba);
+    }
+    if (p->n_pal == p->pal_cap) {
+        size_t cap = p->pal_cap ? p->pal_cap * 2 : 256;
+        uint32_t *pal = realloc(p->pal, cap * sizeof *pal);
+        if (pal == NULL)
+            return SDL_OutOfMemory(), -1;
+        p->pal = pal;
+        p->pal_cap = cap;
+    }
+    p->pal[p->n_pal] = rgba;
+    m->key[i] = rgba;
+    m->idx[i] = (uint32_t)p->n_pal;
+    return (long)p->n_pal++;
+}
+
+static bool runs_push(picruns *p, uint16_t c, uint16_t n)
 {
     /* Flat colours make long runs; a picture of a run every other pixel
      * (gradients, fine stripes) would take more than its RGBA pixels in
@@ -45,14 +128,15 @@ static bool runs_push(picruns *p, uint32_t rgba, uint32_t n)
         p->runs = r;
         p->cap = cap;
     }
-    p->runs[p->n_runs++] = (picrun){ rgba, n };
+    p->runs[p->n_runs++] = (picrun){ c, n };
     return true;
 }
 
 /* picture_band_fn: the rows of a band, encoded. */
 static bool runs_band(void *ud, const unsigned char *px, int w, int h, int y, int n)
 {
-    picruns *p = ud;
+    pic_maker *m = ud;
+    picruns *p = m->p;
 
     if (p->row == NULL) {
         p->w = w;
@@ -67,9 +151,10 @@ static bool runs_band(void *ud, const unsigned char *px, int w, int h, int y, in
         for (int x = 0; x < w;) {
             uint32_t c = pixel_at(q + (size_t)x * 4);
             int e = x + 1;
-            while (e < w && pixel_at(q + (size_t)e * 4) == c)
+            while (e < w && e - x < PIC_MAX_RUN && pixel_at(q + (size_t)e * 4) == c)
                 e++;
-            if (!runs_push(p, c, (uint32_t)(e - x)))
+            long k = colour_index(m, c);
+            if (k < 0 || !runs_push(p, (uint16_t)k, (uint16_t)(e - x)))
                 return false;
             x = e;
         }
@@ -86,7 +171,11 @@ picruns *picruns_make(const char *path, int w, int h)
         SDL_OutOfMemory();
         return NULL;
     }
-    if (!picture_rasterise_bands(path, w, h, runs_band, p) || p->row == NULL) {
+    pic_maker m = { p, NULL, NULL, 0 };
+    bool ok = maker_grow(&m) && picture_rasterise_bands(path, w, h, runs_band, &m) && p->row != NULL;
+    free(m.key);
+    free(m.idx);
+    if (!ok) {
         picruns_free(p);
         return NULL;
     }
@@ -95,6 +184,11 @@ picruns *picruns_make(const char *path, int w, int h)
     if (r != NULL) {
         p->runs = r;
         p->cap = p->n_runs;
+    }
+    uint32_t *pal = realloc(p->pal, p->n_pal * sizeof *pal);
+    if (pal != NULL) {
+        p->pal = pal;
+        p->pal_cap = p->n_pal;
     }
     return p;
 }
@@ -105,6 +199,7 @@ void picruns_free(picruns *p)
         return;
     free(p->row);
     free(p->runs);
+    free(p->pal);
     free(p);
 }
 
@@ -120,7 +215,7 @@ int picruns_h(const picruns *p)
 
 size_t picruns_bytes(const picruns *p)
 {
-    return sizeof *p + ((size_t)p->h + 1) * sizeof *p->row + p->cap * sizeof *p->runs;
+    return sizeof *p + ((size_t)p->h + 1) * sizeof *p->row + p->cap * sizeof *p->runs + p->pal_cap * sizeof *p->pal;
 }
 
 /* One channel of `c` over `d` at alpha a (1..254), rounded as exactly as
@@ -155,7 +250,7 @@ bool picruns_draw(const picruns *p, SDL_Surface *dst, int x0, int y0)
     const int ya = SDL_max(y0, clip->y), yb = SDL_min(y0 + p->h, clip->y + clip->h);
     const int xa = SDL_max(x0, clip->x), xb = SDL_min(x0 + p->w, clip->x + clip->w);
     const picrun *runs = p->runs;
-    const uint32_t *row = p->row;
+    const uint32_t *row = p->row, *pal = p->pal;
     pix_format pf;
 
     if (f->BytesPerPixel != 4 || f->Rloss || f->Gloss || f->Bloss || (f->Amask && f->Aloss))
@@ -171,7 +266,7 @@ bool picruns_draw(const picruns *p, SDL_Surface *dst, int x0, int y0)
         uint32_t *out = (uint32_t *)(pixels + (size_t)y * pitch);
         int x = x0;
         for (uint32_t i = row[y - y0], e = row[y - y0 + 1]; i < e && x < xb; i++) {
-            const uint32_t c = runs[i].rgba, al = c >> 24;
+            const uint32_t c = pal[runs[i].c], al = c >> 24;
             int a = x, b = x + (int)runs[i].n;
             x = b;
             if (al == 0 || b <= xa)
@@ -202,7 +297,7 @@ SDL_Surface *picruns_surface(const picruns *p)
         unsigned char *q = (unsigned char *)s->pixels + (size_t)y * (size_t)s->pitch;
         for (uint32_t i = p->row[y]; i < p->row[y + 1]; i++)
             for (uint32_t k = 0; k < p->runs[i].n; k++, q += 4) {
-                uint32_t c = p->runs[i].rgba;
+                uint32_t c = p->pal[p->runs[i].c];
                 q[0] = (unsigned char)c;
                 q[1] = (unsigned char)(c >> 8);
                 q[2] = (unsigned char)(c >> 16);

@@ -1,13 +1,14 @@
 /* picruns.h - a picture kept as runs of one colour, row by row.
  *
  * The kiosk's pictures are a few flat colours: a row of one is some tens
- * of runs, most of them long. Kept so, a picture shown at 1920x1080 takes
- * tens of KB where its RGBA pixels took 1 MB, and SDL's run-length
- * encoding, which keeps every opaque pixel as it is, 0.4-0.7 MB. It is
- * made a band of rows at a time (picture_rasterise_bands), so the whole
- * picture's pixels are never in memory at once either. Drawing it fills
- * the opaque spans, skips the transparent ones and blends only the
- * pixels of the edges.
+ * of runs, most of them long, and the whole picture some hundreds of
+ * colours (its edges' blends). Kept as runs of an index into its palette,
+ * 4 bytes a run, a picture shown at 1920x1080 takes tens of KB where its
+ * RGBA pixels took 1 MB, and SDL's run-length encoding, which keeps every
+ * opaque pixel as it is, 0.4-0.7 MB. It is made a band of rows at a time
+ * (picture_rasterise_bands), so the whole picture's pixels are never in
+ * memory at once either. Drawing it fills the opaque spans, skips the
+ * transparent ones and blends only the pixels of the edges.
  *
  * A picruns is not changed once made: any thread may draw one.
  */

@@ -409,9 +409,42 @@ static bool on_edge(const SDL_Surface *s, int x, int y)
     return false;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    Uint32 x = *(const Uint32 *)a, y = *(const Uint32 *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs of one pixel value along each row (at most 65535 long) and the
+ * distinct values among them, counted from a picture's pixels. */
+static void count_runs(const SDL_Surface *s, size_t *runs, size_t *colours)
+{
+    Uint32 *v = malloc(((size_t)s->w * (size_t)s->h + 1) * sizeof *v);
+    size_t n = 0;
+
+    for (int y = 0; y < s->h && v; y++)
+        for (int x = 0; x < s->w;) {
+            int e = x + 1;
+            while (e < s->w && e - x < 65535 && memcmp(pixel(s, x, y), pixel(s, e, y), 4) == 0)
+                e++;
+            memcpy(&v[n++], pixel(s, x, y), 4);
+            x = e;
+        }
+    *runs = n;
+    *colours = 0;
+    if (v == NULL)
+        return;
+    qsort(v, n, sizeof *v, cmp_u32);
+    for (size_t i = 0; i < n; i++)
+        *colours += i == 0 || v[i] != v[i - 1];
+    free(v);
+}
+
 /* Kept as runs (what the kiosk keeps), a picture is far smaller: under a
  * quarter of its RGBA bytes at every size a screen shows (SDL's run-length
- * encoding kept 40-70 %). It is rasterised a band of rows at a time, and
+ * encoding kept 40-70 %), and what it keeps is 4 bytes a run and 4 a
+ * colour of its palette beside a row's start (8 bytes a run, colour and
+ * length, took 1.7 times as much). It is rasterised a band of rows at a time, and
  * nanosvg steps an edge down from where it meets the band rather than
  * from where it starts, so a few pixels of anti-aliasing come out a little
  * otherwise than in picture_rasterise's whole surface: those only, on the
@@ -453,10 +486,74 @@ T_TEST(kept_as_runs_a_picture_is_its_pixels_in_a_quarter_of_the_bytes)
             T_EQ_INT(inside, 0);
             T_CHECK(differ * 200 <= (long)raw / 4); /* at most 0.5 % of the pixels */
             T_CHECK(picruns_bytes(p) * 4 <= raw);
+            size_t runs, colours, fair;
+            count_runs(got, &runs, &colours);
+            fair = 4 * runs + 4 * colours + 4 * ((size_t)got->h + 1) + 128;
+            if (picruns_bytes(p) > fair)
+                fprintf(stderr, "  %s at %dx%d: %zu bytes kept for %zu runs of %zu colours\n",
+                        assets[i].file, want->w, want->h, picruns_bytes(p), runs, colours);
+            T_CHECK(picruns_bytes(p) <= fair);
             SDL_FreeSurface(want);
             SDL_FreeSurface(got);
             picruns_free(p);
         }
+}
+
+/* Writes an SVG of cols x rows squares of 5 px, each of a colour of its
+ * own, into dir/name; its path in out. */
+static void write_squares(char *out, size_t n, const char *dir, const char *name, int cols, int rows)
+{
+    size_t cap = 200 + (size_t)cols * (size_t)rows * 80, len;
+    char *svg = malloc(cap);
+
+    T_CHECK(svg != NULL);
+    if (svg == NULL)
+        return;
+    len = (size_t)snprintf(svg, cap, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">",
+                           cols * 5, rows * 5);
+    for (int i = 0; i < cols * rows; i++)
+        len += (size_t)snprintf(svg + len, cap - len, "<rect x=\"%d\" y=\"%d\" width=\"5\" height=\"5\" fill=\"#%06x\"/>",
+                                i % cols * 5, i / cols * 5, 0x102030 + i * 7);
+    len += (size_t)snprintf(svg + len, cap - len, "</svg>");
+    write_file(out, n, dir, name, svg, len);
+    free(svg);
+}
+
+/* A picture's palette holds 4096 colours: the kiosk's have 190-640 at any
+ * size. One of more is not a picture of flat colours and is refused with
+ * the reason, as one of too many runs is; one of exactly 4096 is kept, its
+ * every square its colour. */
+T_TEST(a_picture_of_too_many_colours_is_refused)
+{
+    char dir[] = "/tmp/test_picture.XXXXXX", path[256];
+
+    T_CHECK(mkdtemp(dir) != NULL);
+    write_squares(path, sizeof path, dir, "4096.svg", 64, 64);
+    picruns *p = picruns_make(path, 320, 320);
+    SDL_Surface *s = p ? picruns_surface(p) : NULL;
+    T_CHECK(p != NULL && s != NULL);
+    if (p == NULL)
+        fprintf(stderr, "  4096 colours refused: %s\n", SDL_GetError());
+    for (int i = 0; s != NULL && i < 64 * 64; i++) {
+        const Uint8 *q = pixel(s, i % 64 * 5 + 2, i / 64 * 5 + 2);
+        Uint32 want = 0x102030u + (Uint32)i * 7u;
+        if (q[0] != (want >> 16 & 0xFF) || q[1] != (want >> 8 & 0xFF) || q[2] != (want & 0xFF) || q[3] != 255) {
+            T_CHECK(!"a square of its own colour");
+            break;
+        }
+    }
+    SDL_FreeSurface(s);
+    picruns_free(p);
+    unlink(path);
+
+    write_squares(path, sizeof path, dir, "4160.svg", 65, 64);
+    SDL_ClearError();
+    p = picruns_make(path, 325, 320);
+    T_CHECK(p == NULL);
+    T_CHECK(strstr(SDL_GetError(), "over 4096 colours") != NULL);
+    picruns_free(p);
+    unlink(path);
+    rmdir(dir);
 }
 
 /* The runs drawn straight onto a frame are the picture blended as SDL
@@ -549,6 +646,7 @@ int main(void)
         T_CASE(a_picture_cut_short_does_not_break),
         T_CASE(kept_as_runs_a_picture_is_its_pixels_in_a_quarter_of_the_bytes),
         T_CASE(runs_drawn_are_the_picture_blended_as_sdl_blends_it),
+        T_CASE(a_picture_of_too_many_colours_is_refused),
     };
     if (!t_source_root(root, sizeof root))
         return 1;
