@@ -268,7 +268,7 @@ static void au_callback(void *ud, Uint8 *stream, int len)
 
 /* A prompt is fed to the callback a piece of a clip at a time (clip.h), at
  * most three ahead of the one it has given back: a prompt is seconds of
- * samples (the idle screen's 0.9 MB), a piece 16 KB. The voice thread's
+ * samples (the idle screen's 0.9 MB), a piece 8 KB. The voice thread's
  * own. */
 typedef struct {
     au_req req;

@@ -3,7 +3,7 @@
  * The kiosk's clips are G.711 mu-law, mono, at AUDIO_RATE (a byte a
  * sample): such a clip is read and decoded to S16 a piece of
  * CLIP_PIECE_SAMPLES at a time, as the callback needs it, so a prompt of
- * 14 s holds some 32 KB rather than its 300 KB of samples and a second
+ * 14 s holds some 24 KB rather than its 300 KB of samples and a second
  * copy while it loads. A clip in any other format SDL reads (a clip
  * replaced by hand, say) is loaded and converted whole, as one piece.
  * The decoding is SDL_LoadWAV's (the G.711 table), sample for sample.
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CLIP_PIECE_SAMPLES 8192 /* 0.74 s at 11025 Hz, 16 KB */
+#define CLIP_PIECE_SAMPLES 4096 /* 0.37 s at 11025 Hz, 8 KB */
 
 typedef struct {
     bool open;

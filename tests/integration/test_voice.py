@@ -11,6 +11,7 @@ a prompt would mix with it).
 """
 
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -125,10 +126,10 @@ class VoiceTest(unittest.TestCase):
         self.heard(k, new[0])
 
     def test_a_clip_that_ends_just_past_a_piece_is_followed_at_once(self):
-        """Every clip 8192 + 5 samples (clip.h reads 8192 a piece): each
-        clip's last piece is five samples, which the callback plays and ends
-        within one buffer; the next clip must follow at the next sample, not
-        after the buffer's rest of silence."""
+        """Every clip two pieces and 5 samples (clip.h's CLIP_PIECE_SAMPLES a
+        piece): each clip's last piece is five samples, which the callback
+        plays and ends within one buffer; the next clip must follow at the
+        next sample, not after the buffer's rest of silence."""
         d = tempfile.mkdtemp(prefix="kiosk-voice-", dir="/tmp")
         self.addCleanup(shutil.rmtree, d, True)
         os.symlink(os.path.join(REPO, "fonts"), os.path.join(d, "fonts"))
@@ -136,7 +137,9 @@ class VoiceTest(unittest.TestCase):
         for f in os.listdir(os.path.join(REPO, "assets")):
             if f != "voice":
                 os.symlink(os.path.join(REPO, "assets", f), os.path.join(d, "assets", f))
-        n = 8192 + 5
+        with open(os.path.join(REPO, "src", "app", "clip.h")) as f:
+            piece = int(re.search(r"#define CLIP_PIECE_SAMPLES (\d+)", f.read()).group(1))
+        n = 2 * piece + 5
         for lang in ("zh", "en"):
             src, dst = os.path.join(REPO, "assets", "voice", lang), os.path.join(d, "assets", "voice", lang)
             os.makedirs(dst)
