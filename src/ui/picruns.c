@@ -17,7 +17,9 @@ typedef struct {
     uint16_t n;
 } picrun;
 
-#define PIC_MAX_COLOURS 4096 /* the pictures have 190-640; the maker's table stays <= 64 KB */
+/* Transparent counts as one. The pictures have 460-1700 at the sizes a
+ * screen shows, 2400 at 16384 px; the maker's table stays <= 64 KB. */
+#define PIC_MAX_COLOURS 4096
 #define PIC_MAX_RUN 65535
 
 /* Palette entries are R, G, B, A in the bytes of a uint32_t from the
@@ -39,6 +41,7 @@ typedef struct {
     uint32_t *key;
     uint32_t *idx;
     size_t slots;
+    unsigned bits;       /* slots == 1 << bits */
 } pic_maker;
 
 static uint32_t pixel_at(const unsigned char *p)
@@ -46,9 +49,12 @@ static uint32_t pixel_at(const unsigned char *p)
     return p[3] == 0 ? 0 : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Multiplicative hashing takes the product's top bits: its low bits
+ * depend only on the colour's low bits, and an edge's blends of one colour
+ * differ in alpha, the top byte. */
 static size_t colour_slot(const pic_maker *m, uint32_t rgba)
 {
-    size_t i = (size_t)((rgba * 2654435761u) >> 8) & (m->slots - 1);
+    size_t i = (size_t)((uint32_t)(rgba * 2654435761u) >> (32 - m->bits));
 
     while (m->idx[i] != UINT32_MAX && m->key[i] != rgba)
         i = (i + 1) & (m->slots - 1);
@@ -57,7 +63,7 @@ static size_t colour_slot(const pic_maker *m, uint32_t rgba)
 
 static bool maker_grow(pic_maker *m)
 {
-    pic_maker g = { m->p, NULL, NULL, m->slots ? m->slots * 2 : 1024 };
+    pic_maker g = { m->p, NULL, NULL, m->slots ? m->slots * 2 : 1024, m->slots ? m->bits + 1 : 10 };
 
     g.key = malloc(g.slots * sizeof *g.key);
     g.idx = malloc(g.slots * sizeof *g.idx);
@@ -89,7 +95,7 @@ static long colour_index(pic_maker *m, uint32_t rgba)
     if (m->idx[i] != UINT32_MAX)
         return m->idx[i];
     if (p->n_pal == PIC_MAX_COLOURS) {
-        SDL_SetError("not a picture of flat colours (over %d colours)", PIC_MAX_COLOURS);
+        SDL_SetError("not a picture of flat colours (over %d colours, transparent among them)", PIC_MAX_COLOURS);
         return -1;
     }
     if ((p->n_pal + 1) * 2 > m->slots) {
@@ -171,7 +177,7 @@ picruns *picruns_make(const char *path, int w, int h)
         SDL_OutOfMemory();
         return NULL;
     }
-    pic_maker m = { p, NULL, NULL, 0 };
+    pic_maker m = { p, NULL, NULL, 0, 0 };
     bool ok = maker_grow(&m) && picture_rasterise_bands(path, w, h, runs_band, &m) && p->row != NULL;
     free(m.key);
     free(m.idx);

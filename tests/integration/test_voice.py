@@ -138,7 +138,7 @@ class VoiceTest(unittest.TestCase):
             if f != "voice":
                 os.symlink(os.path.join(REPO, "assets", f), os.path.join(d, "assets", f))
         with open(os.path.join(REPO, "src", "app", "clip.h")) as f:
-            piece = int(re.search(r"#define CLIP_PIECE_SAMPLES (\d+)", f.read()).group(1))
+            piece = int(re.search(r"#define CLIP_PIECE_SAMPLES (\d+)u?\b", f.read()).group(1))
         n = 2 * piece + 5
         for lang in ("zh", "en"):
             src, dst = os.path.join(REPO, "assets", "voice", lang), os.path.join(d, "assets", "voice", lang)

@@ -519,8 +519,9 @@ static void write_squares(char *out, size_t n, const char *dir, const char *name
     free(svg);
 }
 
-/* A picture's palette holds 4096 colours: the kiosk's have 190-640 at any
- * size. One of more is not a picture of flat colours and is refused with
+/* A picture's palette holds 4096 colours, transparent among them: the
+ * kiosk's have 460-1700 at the sizes a screen shows (2400 at 16384 px).
+ * One of more is not a picture of flat colours and is refused with
  * the reason, as one of too many runs is; one of exactly 4096 is kept, its
  * every square its colour. */
 T_TEST(a_picture_of_too_many_colours_is_refused)
