@@ -264,7 +264,7 @@ def run(a, sizes, d, cage_dir, res):
 
     # Under cage, headless, as kiosk.service runs it.
     setup = None if a.no_cage else startup.cage_setup(dict(os.environ, SDL_AUDIODRIVER="dummy"), cage_dir)
-    res["cage"] = "skipped (--no-cage)" if a.no_cage else "skipped, cage is not installed" if setup is None \
+    res["cage"] = "skipped (--no-cage)" if a.no_cage else "skipped, cage or Xwayland is not installed" if setup is None \
         else setup[2]
     if setup is None:
         return

@@ -133,6 +133,8 @@ int main(int argc, char **argv)
     setenv("DBUS_SESSION_BUS_ADDRESS", "disabled:", 0);
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
         return fail("cannot start SDL video", SDL_GetError());
+    /* Under Wayland SDL's default GL for the frame (the kiosk chooses GLES
+     * 2, display.c: choosing is part of what it does better). */
     SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION,
                 strcmp(SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "", "wayland") == 0
                     ? "1" : "0");

@@ -168,10 +168,14 @@ CAGE_OUTPUT = "1280x720"
 
 def cage_setup(base_env, d):
     """(env, popen_kw, note) to run programs as kiosk.service does, under
-    cage, on wlroots' headless backend; None when cage is not installed.
+    cage, on wlroots' headless backend; None when cage or Xwayland is not
+    installed.
     d becomes the cage runs' directory (made over to the user cage runs
     as)."""
-    if not shutil.which("cage"):
+    # Debian's cage is built with XWayland and will not start without it
+    # (the package depends on both, debian/control): one without the other
+    # is a machine set up halfway, not a terminal.
+    if not shutil.which("cage") or not shutil.which("Xwayland"):
         return None
     popen_kw, note = {}, ""
     if os.geteuid() == 0:
@@ -188,9 +192,11 @@ def cage_setup(base_env, d):
     # systemd/kiosk.service.in's environment; its CAGE_ARGS is empty (the
     # boot test's "-r -r" only makes cage composite for grim's sake).
     env = dict(base_env, XDG_RUNTIME_DIR=xdg, WLR_BACKENDS="headless", WLR_LIBINPUT_NO_DEVICES="1",
-               SDL_VIDEODRIVER="wayland", SDL_FRAMEBUFFER_ACCELERATION="1",
-               MESA_SHADER_CACHE_DISABLE="true")
+               SDL_VIDEODRIVER="wayland", MESA_SHADER_CACHE_DISABLE="true")
     env.pop("DISPLAY", None)
+    # Each program chooses the GL of its frame (the kiosk GLES 2, the floor
+    # SDL's default): a technician's setting would choose for both.
+    env.pop("SDL_FRAMEBUFFER_ACCELERATION", None)
     env.pop("WAYLAND_DISPLAY", None)
     return env, popen_kw, note
 
