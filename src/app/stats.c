@@ -128,6 +128,15 @@ cJSON *app_stats_json(const app_stats *s, uint64_t frames)
         cJSON_AddBoolToObject(sec, "locked", si.locked);
         cJSON_AddBoolToObject(sec, "dontdump", si.dontdump);
         cJSON_AddBoolToObject(sec, "stack_locked", si.stack_locked);
+        secmem_stack_use st[4];
+        int n = secmem_stacks(st, 4);
+        cJSON *stacks = cJSON_AddArrayToObject(sec, "stacks");
+        for (int i = 0; i < n; i++) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddNumberToObject(one, "bytes", (double)st[i].size);
+            cJSON_AddNumberToObject(one, "used", (double)st[i].used);
+            cJSON_AddItemToArray(stacks, one);
+        }
         cJSON_AddNumberToObject(sec, "dumpable", si.dumpable);
     }
     return o;

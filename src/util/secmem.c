@@ -31,6 +31,19 @@ static unsigned char *arena;
 static size_t arena_size, arena_used;
 static bool arena_locked, arena_dontdump, stack_locked;
 
+/* The thread stacks carved from the arena, painted with STACK_PAINT before
+ * their thread starts: the lowest byte no longer the paint is the deepest
+ * any frame reached (secmem_stacks), so the tests can hold the sizes to
+ * what the threads really use; every byte of them is locked memory. */
+#define STACK_PAINT 0xA5
+#define MAX_STACKS 4
+typedef struct {
+    const unsigned char *lo;
+    size_t size;
+} painted_stack;
+static painted_stack stacks[MAX_STACKS];
+static int n_stacks;
+
 static size_t page_size(void)
 {
     long p = sysconf(_SC_PAGESIZE);
@@ -141,6 +154,22 @@ void secmem_status(secmem_info *out)
     out->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 }
 
+int secmem_stacks(secmem_stack_use *out, int max)
+{
+    int n = 0;
+
+    for (int i = 0; i < n_stacks && n < max; i++) {
+        /* Read while the thread may run: a byte read as it changes is
+         * either the paint or not, and frames only ever go deeper. */
+        const volatile unsigned char *b = stacks[i].lo;
+        size_t k = 0;
+        while (k < stacks[i].size && b[k] == STACK_PAINT)
+            k++;
+        out[n++] = (secmem_stack_use){ stacks[i].size, stacks[i].size - k };
+    }
+    return n;
+}
+
 void secmem_shutdown(void)
 {
     if (arena) {
@@ -156,6 +185,7 @@ void secmem_shutdown(void)
         munmap(arena, arena_size);
     }
     arena = NULL;
+    n_stacks = 0;
     arena_size = arena_used = 0;
     arena_locked = arena_dontdump = false;
 }
@@ -179,8 +209,12 @@ int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), 
                  strerror(errno));
         stack = NULL;
     }
-    if (stack)
+    if (stack) {
+        memset((char *)stack + page, STACK_PAINT, stack_bytes);
+        if (n_stacks < MAX_STACKS)
+            stacks[n_stacks++] = (painted_stack){ (unsigned char *)stack + page, stack_bytes };
         rc = pthread_attr_setstack(&attr, (char *)stack + page, stack_bytes);
+    }
     if (rc == 0)
         rc = pthread_create(t, &attr, fn, arg);
     pthread_attr_destroy(&attr);

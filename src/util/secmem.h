@@ -43,6 +43,14 @@ bool secmem_owns(const void *p);
  * result. */
 int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), void *arg);
 
+/* The stacks secmem_thread_create carved from the arena, in the order
+ * made (up to `max`): their size and the deepest their frames have
+ * reached so far, in bytes. Returns how many were written. */
+typedef struct secmem_stack_use {
+    size_t size, used;
+} secmem_stack_use;
+int secmem_stacks(secmem_stack_use *out, int max);
+
 /* Locks (and marks don't-dump) the `bytes` of the calling thread's stack
  * below the caller's frame, touching them first so they are mapped. Call it
  * from main(), before the frames that handle PINs. */

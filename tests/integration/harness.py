@@ -331,6 +331,20 @@ def wav_pcm(path):
     raise AssertionError("%s: format %d, %d bits: not read here" % (path, fmt[0], fmt[5]))
 
 
+def assert_stacks_have_room(t, k, share=0.75):
+    """The secret threads' stacks (secrets arena: the card worker's, then
+    the code checker's) have been used, and by no more than `share` of
+    their size: secmem.c paints them, stats.secrets.stacks reads how deep
+    the frames went. Sizes are held to what is used (every byte of them is
+    locked memory), so this is what says they are still big enough."""
+    stacks = k.ok({"cmd": "stats"})["secrets"]["stacks"]
+    t.assertTrue(stacks, "no stack in the secrets arena")
+    for st in stacks:
+        t.assertGreater(st["used"], 0, stacks)
+        t.assertLessEqual(st["used"], share * st["bytes"], stacks)
+    return stacks
+
+
 class KioskError(AssertionError):
     """A failure of the kiosk under test (reported as a test failure)."""
 

@@ -34,7 +34,7 @@ import sys
 import time
 import unittest
 
-from harness import INITIAL_PIN, SLOW, KioskError, slow, wait_for
+from harness import INITIAL_PIN, SLOW, KioskError, assert_stacks_have_room, slow, wait_for
 from pcscd import READERS, FixtureError, Pcscd, VCard
 from test_journeys import KioskTest
 
@@ -244,6 +244,8 @@ class TestPcscJourneys(PcscTest):
         self.assertState(self.verify(k, NEW_PIN), "ENTER_NEW_PIN", None, 0)
         self.assertCard(again, pin=NEW_PIN, tries=3)
         self.assertEqual(k.kinds(), [("pin_changed", "A12345678")])
+        # Through a real pcscd, the worker's frames stay well inside its stack.
+        assert_stacks_have_room(self, k)
 
     def test_wrong_then_right(self):
         k = self.kiosk()

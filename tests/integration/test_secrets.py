@@ -84,8 +84,11 @@ class TestSecrets(unittest.TestCase):
         self.assertTrue(sec["locked"], sec)
         self.assertTrue(sec["dontdump"], sec)
         self.assertTrue(sec["stack_locked"], sec)
-        # The core, and the worker with its 64 KiB stack and guard page.
-        self.assertGreaterEqual(sec["arena_used"], 68 * 1024, sec)
+        # The worker's and the code checker's stacks, each with its guard
+        # page, and the core beside them.
+        self.assertEqual(len(sec["stacks"]), 2, sec)
+        pg = os.sysconf("SC_PAGESIZE")
+        self.assertGreater(sec["arena_used"], sum(st["bytes"] + pg for st in sec["stacks"]), sec)
         self.assertLessEqual(sec["arena_used"], sec["arena_bytes"])
 
     def test_the_kernel_agrees(self):

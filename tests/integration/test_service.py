@@ -14,7 +14,7 @@ import time
 import unittest
 import uuid
 
-from harness import INITIAL_PIN, REPO, SLOW, TERMINAL_ID, Kiosk, kiosk_bin, slow
+from harness import INITIAL_PIN, REPO, SLOW, TERMINAL_ID, Kiosk, assert_stacks_have_room, kiosk_bin, slow
 
 CODE = "24681357"
 WRONG = "13572468"
@@ -121,6 +121,9 @@ class TestService(ServiceTest):
         k.tap("key.ok")
         k.wait("SERVICE")
         self.assertIn("technician code accepted", k.log_text())
+        # A card read, two codes checked: both secret threads' stacks have
+        # room (the checker's is held to a few KiB of PBKDF2).
+        assert_stacks_have_room(self, k)
 
         # Every figure, in English for the labels.
         k.tap("btn.lang")

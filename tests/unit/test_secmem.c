@@ -103,6 +103,46 @@ T_TEST(threads_for_secrets_have_their_stack_in_the_arena)
     secmem_shutdown();
 }
 
+/* Writes `arg` bytes of its stack below its frame's top: the top of a
+ * buffer, downwards (a stack grows down; the buffer's first byte is its
+ * deepest). */
+static void *use_stack(void *arg)
+{
+    size_t n = *(size_t *)arg;
+    volatile unsigned char buf[8 * 1024];
+    for (size_t i = 0; i < n && i < sizeof buf; i++)
+        buf[sizeof buf - 1 - i] = (unsigned char)(i | 1);
+    return (void *)(uintptr_t)buf[sizeof buf - 1];
+}
+
+/* How deep a secret thread's frames went is read from its painted stack:
+ * what the integration tests hold the card worker's and the code
+ * checker's stack sizes to. */
+T_TEST(a_secret_thread_s_stack_says_how_deep_it_went)
+{
+    pthread_t t;
+    size_t a = 2 * 1024, b = 7 * 1024;
+    secmem_stack_use st[4];
+
+    T_CHECK(secmem_init(256 * 1024));
+    T_EQ_INT(secmem_stacks(st, 4), 0);
+    T_EQ_INT(secmem_thread_create(&t, 32 * 1024, use_stack, &a), 0);
+    pthread_join(t, NULL);
+    T_EQ_INT(secmem_thread_create(&t, 64 * 1024, use_stack, &b), 0);
+    pthread_join(t, NULL);
+    T_EQ_INT(secmem_stacks(st, 4), 2);
+    T_EQ_INT((int)st[0].size, 32 * 1024);
+    T_EQ_INT((int)st[1].size, 64 * 1024);
+    /* At least the bytes written, not the whole stack, and deeper by what
+     * the second wrote more (give or take the frames around). */
+    T_CHECK(st[0].used >= a && st[0].used < 32 * 1024);
+    T_CHECK(st[1].used >= b && st[1].used < 64 * 1024);
+    T_CHECK(st[1].used - st[0].used + 256 >= b - a && st[1].used - st[0].used <= b - a + 256);
+    T_EQ_INT(secmem_stacks(st, 1), 1); /* no more than asked for */
+    secmem_shutdown();
+    T_EQ_INT(secmem_stacks(st, 4), 0);
+}
+
 static void on_fault(int sig)
 {
     (void)sig;
@@ -160,4 +200,4 @@ T_TEST(a_secret_thread_s_stack_has_a_guard_page)
 
 T_MAIN(T_CASE(no_arena_no_memory), T_CASE(arena_carves_aligned_zeroed_blocks),
        T_CASE(threads_for_secrets_have_their_stack_in_the_arena), T_CASE(a_secret_thread_s_stack_has_a_guard_page),
-       T_CASE(stack_lock_and_no_dumps))
+       T_CASE(a_secret_thread_s_stack_says_how_deep_it_went), T_CASE(stack_lock_and_no_dumps))
