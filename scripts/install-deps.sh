@@ -7,7 +7,7 @@ PKGS="gcc make meson ninja-build pkg-config python3 python3-fonttools espeak-ng
 libsdl2-dev libsdl2-ttf-dev libpng-dev libinih-dev libcjson-dev libpcsclite-dev libcurl4-openssl-dev
 pcscd vsmartcard-vpcd opensc clang libclang-rt-14-dev
 fonts-noto-cjk xvfb xauth valgrind procps util-linux iproute2 openssl curl systemd
-git dpkg-dev debhelper lintian systemd-container mmdebstrap grim"
+git dpkg-dev debhelper lintian systemd-container mmdebstrap grim cage xwayland"
 
 missing=""
 for p in $PKGS; do

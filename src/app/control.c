@@ -81,8 +81,14 @@ static cJSON *control_stats(app *a)
 {
     cJSON *o = app_stats_json(&a->stats, display_frames(a->disp));
 
-    if (o)
+    if (o) {
+        const char *drv = SDL_GetCurrentVideoDriver();
+        cJSON *d = cJSON_AddObjectToObject(o, "display");
+        cJSON_AddStringToObject(d, "driver", drv ? drv : "");
+        cJSON_AddStringToObject(d, "frame", display_frame_gl(a->disp));
+        cJSON_AddBoolToObject(d, "cursor", SDL_ShowCursor(SDL_QUERY) == SDL_ENABLE);
         audio_stats_json(a, o);
+    }
     return o;
 }
 

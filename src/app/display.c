@@ -25,10 +25,9 @@
 #include "util/mask.h"
 #include "util/secure.h"
 
-/* The GL that carries the frame to the screen under Wayland (display_open). */
-#ifndef DISPLAY_WAYLAND_FRAME
+/* The GL that carries the frame to the screen under Wayland (display_open),
+ * unless a technician names another in KIOSK_FRAME_GL. */
 #define DISPLAY_WAYLAND_FRAME "opengles2"
-#endif
 
 struct app_display {
     SDL_Window *win;
@@ -45,6 +44,7 @@ struct app_display {
     int prefetch_tries;
     uint64_t spin_step;      /* the sign of life's step last drawn */
     SDL_Thread *warm;        /* the first screen's words, rendering */
+    char frame_gl[32];       /* SDL_HINT_FRAMEBUFFER_ACCELERATION the window took */
 };
 
 app_display *display_new(bool overlay)
@@ -93,6 +93,35 @@ static void display_asked_size(const app *a, int *w, int *h)
     *h = a->opt.height > 0 ? a->opt.height : a->cfg.height > 0 ? a->cfg.height : 1080;
 }
 
+/* The window and the software renderer on it, the window's frame carried
+ * as `frame` says (SDL_HINT_FRAMEBUFFER_ACCELERATION). */
+static bool display_window(app_display *d, const char *frame, Uint32 flags, int w, int h, char *err,
+                           size_t errlen)
+{
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, frame);
+    d->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, flags);
+    if (d->win == NULL) {
+        snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
+        return false;
+    }
+    d->ren = SDL_CreateRenderer(d->win, -1, SDL_RENDERER_SOFTWARE);
+    if (d->ren == NULL) {
+        snprintf(err, errlen, "cannot create a renderer: %s", SDL_GetError());
+        SDL_DestroyWindow(d->win);
+        d->win = NULL;
+        return false;
+    }
+    /* What SDL used: the environment's value where there is one. */
+    const char *took = SDL_GetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION);
+    snprintf(d->frame_gl, sizeof d->frame_gl, "%s", took ? took : frame);
+    return true;
+}
+
+const char *display_frame_gl(const app_display *d)
+{
+    return d->frame_gl;
+}
+
 bool display_open(app *a, char *err, size_t errlen)
 {
     app_display *d = a->disp;
@@ -133,39 +162,29 @@ bool display_open(app *a, char *err, size_t errlen)
      * with llvmpipe, interleaved: less for Mesa to compile before the first
      * present), with SDL's default as the fallback where it cannot start. */
     bool wayland = strcmp(SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "", "wayland") == 0;
-    const char *frame[2] = { wayland ? DISPLAY_WAYLAND_FRAME : "0", "1" };
-    if (fullscreen) {
+    const char *named = getenv("KIOSK_FRAME_GL");
+    const char *frame = !wayland ? "0" : named && named[0] ? named : DISPLAY_WAYLAND_FRAME;
+    if (fullscreen)
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
-        SDL_ShowCursor(SDL_DISABLE);
-    }
-    for (int i = 0; i < (wayland ? 2 : 1) && d->ren == NULL; i++) {
-        /* The environment outranks a hint: a technician's choice stands. */
-        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, frame[i]);
-        d->win = SDL_CreateWindow("kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, flags);
-        if (d->win == NULL) {
-            snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
+    if (!display_window(d, frame, flags, w, h, err, errlen)) {
+        if (!wayland)
+            return false;
+        /* SDL 2.26 tries a GL frame once per video start
+         * (checked_texture_framebuffer): its default needs video started
+         * again. (The environment's SDL_FRAMEBUFFER_ACCELERATION outranks
+         * both: a technician's choice there has no fallback.) */
+        log_notice("ui", "%s with %s for the window's frame; SDL's default instead", err, frame);
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
+            snprintf(err, errlen, "cannot start SDL video again: %s", SDL_GetError());
             return false;
         }
-        d->ren = SDL_CreateRenderer(d->win, -1, SDL_RENDERER_SOFTWARE);
-        if (d->ren == NULL && wayland && i == 0) {
-            /* SDL 2.26 tries a GL frame once per video start
-             * (checked_texture_framebuffer): a second choice needs video
-             * started again. */
-            log_notice("ui", "no %s for the window's frame (%s): SDL's default instead", frame[0],
-                       SDL_GetError());
-            SDL_DestroyWindow(d->win);
-            d->win = NULL;
-            SDL_QuitSubSystem(SDL_INIT_VIDEO);
-            if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
-                snprintf(err, errlen, "cannot start SDL video again: %s", SDL_GetError());
-                return false;
-            }
-        }
+        if (!display_window(d, "1", flags, w, h, err, errlen))
+            return false;
     }
-    if (d->ren == NULL) {
-        snprintf(err, errlen, "cannot create a renderer: %s", SDL_GetError());
-        return false;
-    }
+    /* Once the window is made: video started again shows the pointer. */
+    if (fullscreen)
+        SDL_ShowCursor(SDL_DISABLE);
     /* Text input is on by default in SDL2: digit keys would also arrive as
      * text events and could go to an input method. The kiosk reads keys. */
     SDL_StopTextInput();

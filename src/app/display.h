@@ -25,6 +25,10 @@ void display_free(app_display *d);
 bool display_open_assets(app *a, char *err, size_t errlen);
 /* SDL video, the window and its renderer. */
 bool display_open(app *a, char *err, size_t errlen);
+/* How the window's frame reaches the screen: SDL_HINT_FRAMEBUFFER_ACCELERATION
+ * as the window took it ("0" under X11; "opengles2", or "1" for SDL's
+ * default GL, under Wayland); "" before display_open. */
+const char *display_frame_gl(const app_display *d);
 /* Waits for the first screen's words and gives the renderer its window:
  * before the first frame. */
 void display_ready(app *a);
