@@ -17,13 +17,13 @@
 
 /* The core's state, the card worker (its queue, its stack and guard page),
  * the technician code's checker (the same) and the sync client's secrets:
- * 61 KiB used (141 KiB under ASan, whose frames need the threads' 64 KiB
+ * 64 KiB used (141 KiB under ASan, whose frames need the threads' 64 KiB
  * stacks), with room to spare; and the main thread's frames down to the
  * core: a digit is put into the entry 4.7 KB below main()'s frame
  * (measured over make bench's journeys), so 64 KiB is a wide margin (128
  * KiB cost 64 KiB more of resident memory for nothing, issue 14). Locked,
  * so all of it is resident: the unit's LimitMEMLOCK covers both. */
-#ifdef __SANITIZE_ADDRESS__
+#ifdef SECMEM_ASAN
 #define MAIN_SECRETS_BYTES (192u * 1024u)
 #else
 #define MAIN_SECRETS_BYTES (96u * 1024u)

@@ -115,12 +115,12 @@ static void *worker_main(void *arg)
 
 /* The worker's thread stack: APDUs with PINs are built there, so it comes
  * from the secrets arena when there is one (locked, never dumped). Card
- * operations are shallow: through a real pcscd the deepest use was 18.5
- * KB, 17.4 KB on the simulated card, 20.1 KB under ASan, whose frames are
- * larger and keep the 64 KiB it had; test_pcsc and test_service hold the
- * use under 3/4 of the size (stats.secrets.stacks, painted by secmem.c).
- * A guard page below it turns an overrun into a fault (secmem.h). */
-#ifdef __SANITIZE_ADDRESS__
+ * operations are shallow: the deepest use is 17.4 KB, through a real
+ * pcscd as on the simulated card, 18.8 KB under ASan, whose larger frames
+ * keep the 64 KiB it had; test_pcsc and test_service hold the use under
+ * 3/4 of the size (stats.secrets.stacks, painted by secmem.c). A guard
+ * page below it turns an overrun into a fault (secmem.h). */
+#ifdef SECMEM_ASAN
 #define WORKER_STACK (64u * 1024u)
 #else
 #define WORKER_STACK (32u * 1024u)

@@ -13,7 +13,7 @@
 /* PBKDF2 over our SHA-256 needs a few KiB (6.1 KB measured, with the
  * posting of the answer: stats.secrets.stacks); ASan's larger frames keep
  * the 64 KiB it had. */
-#ifdef __SANITIZE_ADDRESS__
+#ifdef SECMEM_ASAN
 #define TCHECK_STACK (64u * 1024u)
 #else
 #define TCHECK_STACK (16u * 1024u)

@@ -159,11 +159,11 @@ int secmem_stacks(secmem_stack_use *out, int max)
     int n = 0;
 
     for (int i = 0; i < n_stacks && n < max; i++) {
-        /* Read while the thread may run: a byte read as it changes is
-         * either the paint or not, and frames only ever go deeper. */
-        const volatile unsigned char *b = stacks[i].lo;
+        /* Read while the thread may run: relaxed atomic loads, each byte
+         * either the paint or not, and the paint only ever goes. */
+        const unsigned char *b = stacks[i].lo;
         size_t k = 0;
-        while (k < stacks[i].size && b[k] == STACK_PAINT)
+        while (k < stacks[i].size && __atomic_load_n(&b[k], __ATOMIC_RELAXED) == STACK_PAINT)
             k++;
         out[n++] = (secmem_stack_use){ stacks[i].size, stacks[i].size - k };
     }
@@ -211,12 +211,12 @@ int secmem_thread_create(pthread_t *t, size_t stack_bytes, void *(*fn)(void *), 
     }
     if (stack) {
         memset((char *)stack + page, STACK_PAINT, stack_bytes);
-        if (n_stacks < MAX_STACKS)
-            stacks[n_stacks++] = (painted_stack){ (unsigned char *)stack + page, stack_bytes };
         rc = pthread_attr_setstack(&attr, (char *)stack + page, stack_bytes);
     }
     if (rc == 0)
         rc = pthread_create(t, &attr, fn, arg);
+    if (rc == 0 && stack && n_stacks < MAX_STACKS)
+        stacks[n_stacks++] = (painted_stack){ (unsigned char *)stack + page, stack_bytes };
     pthread_attr_destroy(&attr);
     return rc;
 }

@@ -22,6 +22,17 @@
 
 #define SECMEM_ALIGN 64
 
+/* Built with AddressSanitizer (gcc says so one way, clang another): its
+ * frames are larger, and the secret threads' stacks and the arena with
+ * them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECMEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECMEM_ASAN 1
+#endif
+#endif
+
 /* Maps the arena (`bytes`, rounded up to pages), marks it MADV_DONTDUMP
  * and MADV_DONTFORK (MADV_WIPEONFORK where known) and mlocks it. False only
  * if it could not be mapped; a second call is refused. */

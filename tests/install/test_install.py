@@ -105,7 +105,7 @@ UNIT_SETTINGS = [
     ("kiosk.service", "StateDirectory", "kiosk/outbox kiosk/outbox.dead", "the outbox"),
     ("kiosk.service", "StateDirectoryMode", "0770", "the same mode as tmpfiles.d"),
     ("kiosk.service", "LimitCORE", "0", "no core dump holds a PIN"),
-    ("kiosk.service", "LimitMEMLOCK", "1M", "room to lock the PIN arena (512 KiB)"),
+    ("kiosk.service", "LimitMEMLOCK", "1M", "room to lock the PIN arena and the main stack's top (96 + 64 KiB; 192 + 64 under ASan)"),
     ("kiosk.service", "Environment", re.compile(r"(^| )SDL_VIDEODRIVER=wayland( |$)"), "SDL speaks to cage"),
     ("kiosk-sync.service", "User", "kiosk-sync", "kiosk-sync is not root and not the kiosk"),
     ("kiosk-sync.service", "Group", "kiosk-ipc", "the outbox and socket group"),
