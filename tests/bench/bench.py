@@ -263,16 +263,17 @@ def run(a, sizes, d, cage_dir, res):
             xvfb.wait()
 
     # Under cage, headless, as kiosk.service runs it.
-    setup = None if a.no_cage else startup.cage_setup(dict(os.environ, SDL_AUDIODRIVER="dummy"), cage_dir)
+    setup = None if a.no_cage else startup.cage_setup(dict(os.environ, SDL_AUDIODRIVER="dummy"), cage_dir,
+                                                       a.kiosk, a.minimal)
     res["cage"] = "skipped (--no-cage)" if a.no_cage else "skipped, cage or Xwayland is not installed" if setup is None \
         else setup[2]
     if setup is None:
         return
-    env, popen_kw, _ = setup
+    env, popen_kw, _, kiosk, minimal = setup
     for size in sizes:
         conf = write_config(cage_dir, size, f"kiosk-{size}.conf")
         os.chmod(conf, 0o644)
-        t = startup.Target(a.kiosk, a.minimal, conf, cage_dir, env, size, ["cage", "--"], popen_kw)
+        t = startup.Target(kiosk, minimal, conf, cage_dir, env, size, ["cage", "--"], popen_kw)
         res["startup"][f"cage-cold {size}"] = startup.interleaved(t, a.starts)
         res["startup"][f"cage-warm {size}"] = startup.warm_in_cage(t, a.starts)
         if size == a.size:

@@ -166,12 +166,39 @@ RUNNER_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) els
 CAGE_OUTPUT = "1280x720"
 
 
-def cage_setup(base_env, d):
-    """(env, popen_kw, note) to run programs as kiosk.service does, under
-    cage, on wlroots' headless backend; None when cage or Xwayland is not
-    installed.
-    d becomes the cage runs' directory (made over to the user cage runs
-    as)."""
+# The runner inside cage: this file, or its copy where the user cage runs
+# as can read it (cage_setup).
+RUNNER_SCRIPT = os.path.abspath(__file__)
+HERE = os.path.dirname(RUNNER_SCRIPT)
+
+
+def nobody_reads(path):
+    """True if `nobody` can reach and read `path` (a checkout under /root,
+    say, it cannot)."""
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           "test", "-r", path], check=False).returncode == 0
+
+
+def stage(d, kiosk, minimal):
+    """Copies of both programs, what they read and the runner, in d: for a
+    checkout the user cage runs as cannot reach. (kiosk, minimal, env)."""
+    global RUNNER_SCRIPT
+    top = os.path.dirname(os.path.dirname(HERE))
+    for sub in ("fonts", "assets"):
+        shutil.copytree(os.path.join(top, sub), os.path.join(d, "data", sub))
+    for py in ("startup.py", "harness.py"):
+        shutil.copy(os.path.join(HERE, py), os.path.join(d, py))
+    RUNNER_SCRIPT = os.path.join(d, "startup.py")
+    return (shutil.copy(kiosk, os.path.join(d, "kiosk")), shutil.copy(minimal, os.path.join(d, "bench-minimal")),
+            {"KIOSK_DATADIR": os.path.join(d, "data")})
+
+
+def cage_setup(base_env, d, kiosk, minimal):
+    """(env, popen_kw, note, kiosk, minimal) to run programs as kiosk.service
+    does, under cage, on wlroots' headless backend; None when cage or
+    Xwayland is not installed. d becomes the cage runs' directory (made
+    over to the user cage runs as); the programs are copied there when
+    that user cannot reach them where they are."""
     # Debian's cage is built with XWayland and will not start without it
     # (the package depends on both, debian/control): one without the other
     # is a machine set up halfway, not a terminal.
@@ -198,7 +225,12 @@ def cage_setup(base_env, d):
     # SDL's default): a technician's setting would choose for both.
     env.pop("SDL_FRAMEBUFFER_ACCELERATION", None)
     env.pop("WAYLAND_DISPLAY", None)
-    return env, popen_kw, note
+    reach = (kiosk, minimal, RUNNER_SCRIPT, os.path.join(os.path.dirname(os.path.dirname(HERE)), "fonts"))
+    if popen_kw and not all(nobody_reads(p) for p in reach):
+        kiosk, minimal, data = stage(d, kiosk, minimal)
+        env.update(data)
+        note += "; from copies in its directory (nobody cannot reach the checkout)"
+    return env, popen_kw, note, kiosk, minimal
 
 
 def warm_in_cage(t, starts):
@@ -209,7 +241,7 @@ def warm_in_cage(t, starts):
         json.dump({"kiosk": t.kiosk, "minimal": t.minimal, "conf": t.conf, "d": t.d,
                    "size": t.size, "starts": starts}, f)
     with _log(t) as log:
-        proc = subprocess.Popen(t.prefix + [RUNNER_PYTHON, os.path.abspath(__file__), "--runner", spec],
+        proc = subprocess.Popen(t.prefix + [RUNNER_PYTHON, RUNNER_SCRIPT, "--runner", spec],
                                 env=t.env, stdout=subprocess.PIPE, stderr=log, text=True, **t.popen_kw)
     try:
         out, _ = proc.communicate(timeout=60 + 20 * starts)

@@ -24,11 +24,18 @@ import tempfile
 import time
 import unittest
 
-from harness import TERMINAL_ID, kiosk_bin, slow
+from harness import REPO, TERMINAL_ID, kiosk_bin, slow
 
 
 def have_cage():
     return shutil.which("cage") and shutil.which("Xwayland")
+
+
+def nobody_reads(path):
+    """True if `nobody` can reach and read `path` (a checkout under /root,
+    say, it cannot)."""
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           "test", "-r", path], check=False).returncode == 0
 
 
 class Cage:
@@ -46,6 +53,13 @@ class Cage:
             kw = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
             os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
             os.chown(xdg, nobody.pw_uid, nobody.pw_gid)
+        kiosk, data = kiosk_bin(), {}
+        if kw and not (nobody_reads(kiosk) and nobody_reads(os.path.join(REPO, "fonts"))):
+            # The kiosk and what it reads, where nobody can reach them.
+            kiosk = shutil.copy(kiosk, os.path.join(self.dir, "kiosk"))
+            for sub in ("fonts", "assets"):
+                shutil.copytree(os.path.join(REPO, sub), os.path.join(self.dir, "data", sub))
+            data = {"KIOSK_DATADIR": os.path.join(self.dir, "data")}
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         conf = os.path.join(self.dir, "kiosk.conf")
         with open(conf, "w") as f:
@@ -59,10 +73,11 @@ class Cage:
                    KIOSK_DEBUG="1")
         for k in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_FRAMEBUFFER_ACCELERATION", "KIOSK_FRAME_GL"):
             env.pop(k, None)
+        env.update(data)
         env.update(env_extra or {})
         self.log_path = os.path.join(self.dir, "cage.log")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(["cage", "--", kiosk_bin(), "--config", conf], env=env,
+            self.proc = subprocess.Popen(["cage", "--", kiosk, "--config", conf], env=env,
                                          stdout=log, stderr=log, start_new_session=True, **kw)
         test.addCleanup(self.stop)
         self.sock = None
