@@ -28,9 +28,7 @@ installed, under cage's headless backend, in two ways:
 
 import json
 import os
-import pwd
 import select
-import shutil
 import signal
 import statistics
 import subprocess
@@ -38,6 +36,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# tests/cagerun.py, or its copy beside this file's (cage_setup).
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cagerun  # noqa: E402
 from harness import Control, descendant, kill_tree  # noqa: E402
 
 KIOSK, MINIMAL = "kiosk", "minimal"
@@ -169,67 +170,20 @@ CAGE_OUTPUT = "1280x720"
 # The runner inside cage: this file, or its copy where the user cage runs
 # as can read it (cage_setup).
 RUNNER_SCRIPT = os.path.abspath(__file__)
-HERE = os.path.dirname(RUNNER_SCRIPT)
-
-
-def nobody_reads(path):
-    """True if `nobody` can reach and read `path` (a checkout under /root,
-    say, it cannot)."""
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           "test", "-r", path], check=False).returncode == 0
-
-
-def stage(d, kiosk, minimal):
-    """Copies of both programs, what they read and the runner, in d: for a
-    checkout the user cage runs as cannot reach. (kiosk, minimal, env)."""
-    global RUNNER_SCRIPT
-    top = os.path.dirname(os.path.dirname(HERE))
-    for sub in ("fonts", "assets"):
-        shutil.copytree(os.path.join(top, sub), os.path.join(d, "data", sub))
-    for py in ("startup.py", "harness.py"):
-        shutil.copy(os.path.join(HERE, py), os.path.join(d, py))
-    RUNNER_SCRIPT = os.path.join(d, "startup.py")
-    return (shutil.copy(kiosk, os.path.join(d, "kiosk")), shutil.copy(minimal, os.path.join(d, "bench-minimal")),
-            {"KIOSK_DATADIR": os.path.join(d, "data")})
 
 
 def cage_setup(base_env, d, kiosk, minimal):
-    """(env, popen_kw, note, kiosk, minimal) to run programs as kiosk.service
-    does, under cage, on wlroots' headless backend; None when cage or
-    Xwayland is not installed. d becomes the cage runs' directory (made
-    over to the user cage runs as); the programs are copied there when
-    that user cannot reach them where they are."""
-    # Debian's cage is built with XWayland and will not start without it
-    # (the package depends on both, debian/control): one without the other
-    # is a machine set up halfway, not a terminal.
-    if not shutil.which("cage") or not shutil.which("Xwayland"):
+    """(env, popen_kw, note, kiosk, minimal) to run both programs as
+    kiosk.service runs the kiosk (cagerun.setup, which copies them, and
+    this runner, where the user cage runs as cannot reach them); None when
+    cage or Xwayland is not installed."""
+    global RUNNER_SCRIPT
+    here = os.path.dirname(os.path.abspath(__file__))
+    runner_files = [RUNNER_SCRIPT, os.path.join(here, "harness.py"), cagerun.__file__]
+    s = cagerun.setup(base_env, d, [kiosk, minimal] + runner_files)
+    if s is None:
         return None
-    popen_kw, note = {}, ""
-    if os.geteuid() == 0:
-        # cage refuses to start as root (it checks that it could not get
-        # root back); on a terminal it runs as the kiosk user.
-        nobody = pwd.getpwnam("nobody")
-        popen_kw = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-        os.chown(d, nobody.pw_uid, nobody.pw_gid)
-        note = "run as nobody (cage refuses root)"
-    xdg = os.path.join(d, "xdg")
-    os.mkdir(xdg, 0o700)
-    if popen_kw:
-        os.chown(xdg, popen_kw["user"], popen_kw["group"])
-    # systemd/kiosk.service.in's environment; its CAGE_ARGS is empty (the
-    # boot test's "-r -r" only makes cage composite for grim's sake).
-    env = dict(base_env, XDG_RUNTIME_DIR=xdg, WLR_BACKENDS="headless", WLR_LIBINPUT_NO_DEVICES="1",
-               SDL_VIDEODRIVER="wayland", MESA_SHADER_CACHE_DISABLE="true")
-    env.pop("DISPLAY", None)
-    # Each program chooses the GL of its frame (the kiosk GLES 2, the floor
-    # SDL's default): a technician's setting would choose for both.
-    env.pop("SDL_FRAMEBUFFER_ACCELERATION", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    reach = (kiosk, minimal, RUNNER_SCRIPT, os.path.join(os.path.dirname(os.path.dirname(HERE)), "fonts"))
-    if popen_kw and not all(nobody_reads(p) for p in reach):
-        kiosk, minimal, data = stage(d, kiosk, minimal)
-        env.update(data)
-        note += "; from copies in its directory (nobody cannot reach the checkout)"
+    env, popen_kw, note, (kiosk, minimal, RUNNER_SCRIPT, _, _) = s
     return env, popen_kw, note, kiosk, minimal
 
 

@@ -7,35 +7,27 @@ when that cannot start, video started again (KIOSK_FRAME_GL names another
 first choice; here one SDL lacks, to take the fallback). stats.display says
 which took and whether the pointer shows.
 
-cage refuses to run as root: as root, cage and the kiosk run as `nobody`
-from a directory of their own. Skipped where cage or Xwayland is missing
-(make test installs both; Debian's cage will not start without Xwayland).
+cage and its environment as kiosk.service's: tests/cagerun.py (as root,
+cage runs as `nobody`). Skipped where cage or Xwayland is missing (make
+test installs both).
 
 Environment: KIOSK_BIN (as harness.py).
 """
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-from harness import REPO, TERMINAL_ID, kiosk_bin, slow
+from harness import TERMINAL_ID, kiosk_bin, slow
 
-
-def have_cage():
-    return shutil.which("cage") and shutil.which("Xwayland")
-
-
-def nobody_reads(path):
-    """True if `nobody` can reach and read `path` (a checkout under /root,
-    say, it cannot)."""
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           "test", "-r", path], check=False).returncode == 0
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cagerun  # noqa: E402
 
 
 class Cage:
@@ -45,21 +37,9 @@ class Cage:
         self.dir = tempfile.mkdtemp(prefix="kiosk-it-wl-", dir="/tmp")
         test.addCleanup(shutil.rmtree, self.dir, True)
         os.chmod(self.dir, 0o755)
-        xdg = os.path.join(self.dir, "xdg")
-        os.mkdir(xdg, 0o700)
-        kw = {}
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            kw = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-            os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
-            os.chown(xdg, nobody.pw_uid, nobody.pw_gid)
-        kiosk, data = kiosk_bin(), {}
-        if kw and not (nobody_reads(kiosk) and nobody_reads(os.path.join(REPO, "fonts"))):
-            # The kiosk and what it reads, where nobody can reach them.
-            kiosk = shutil.copy(kiosk, os.path.join(self.dir, "kiosk"))
-            for sub in ("fonts", "assets"):
-                shutil.copytree(os.path.join(REPO, sub), os.path.join(self.dir, "data", sub))
-            data = {"KIOSK_DATADIR": os.path.join(self.dir, "data")}
+        env, kw, _, (kiosk,) = cagerun.setup(dict(os.environ, SDL_AUDIODRIVER="dummy", KIOSK_DEBUG="1"),
+                                             self.dir, [kiosk_bin()])
+        env.update(env_extra or {})
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         conf = os.path.join(self.dir, "kiosk.conf")
         with open(conf, "w") as f:
@@ -67,14 +47,6 @@ class Cage:
                     "[outbox]\ndir = %s/outbox\n[sync]\nsocket = %s/sync.sock\nstatus_timeout_ms = 200\n"
                     "[control]\nsocket = %s\n" % (TERMINAL_ID, self.dir, self.dir, self.ctl_path))
         os.chmod(conf, 0o644)
-        # kiosk.service's environment (systemd/kiosk.service.in).
-        env = dict(os.environ, XDG_RUNTIME_DIR=xdg, WLR_BACKENDS="headless", WLR_LIBINPUT_NO_DEVICES="1",
-                   SDL_VIDEODRIVER="wayland", SDL_AUDIODRIVER="dummy", MESA_SHADER_CACHE_DISABLE="true",
-                   KIOSK_DEBUG="1")
-        for k in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_FRAMEBUFFER_ACCELERATION", "KIOSK_FRAME_GL"):
-            env.pop(k, None)
-        env.update(data)
-        env.update(env_extra or {})
         self.log_path = os.path.join(self.dir, "cage.log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(["cage", "--", kiosk, "--config", conf], env=env,
@@ -123,7 +95,7 @@ class Cage:
             self.proc.wait()
 
 
-@unittest.skipUnless(have_cage(), "cage or Xwayland is not installed")
+@unittest.skipUnless(cagerun.available(), "cage or Xwayland is not installed")
 class TestWayland(unittest.TestCase):
 
     def started(self, c):
